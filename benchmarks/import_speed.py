@@ -1,0 +1,133 @@
+"""Import speed and peak memory of `rolodex import` on a messy contacts CSV.
+
+Runs the real command in a child process per run (fresh database each time), and prints the
+median rows per second, the peak resident memory of the child, and whether the counts
+reconcile with what the generator wrote.
+
+    python benchmarks/import_speed.py --rows 1000000 --runs 3
+    python benchmarks/import_speed.py --rows 1000000 --db postgres
+    python benchmarks/import_speed.py --rows 5000000 --runs 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from generate_contacts import generate
+
+HERE = Path(__file__).resolve().parent
+PG_ADMIN = os.environ.get(
+    "ROLODEX_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def _fresh_db(kind: str, tmp: Path) -> tuple[str, Callable[[], None]]:
+    """Return a URL of an empty database and a function that drops it."""
+    if kind == "sqlite":
+        path = tmp / f"bench-{uuid.uuid4().hex[:8]}.db"
+
+        def remove() -> None:
+            for stale in tmp.glob(path.name + "*"):
+                stale.unlink()
+
+        return f"sqlite:///{path}", remove
+    from sqlalchemy import create_engine, text
+
+    name = f"rolodex_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", drop
+
+
+def _run(args: list[str]) -> tuple[float, int, str]:
+    """Run a command; return wall seconds, peak RSS in MiB and stdout."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        stderr = proc.stderr.read().decode() if proc.stderr else ""
+        if proc.returncode:
+            sys.exit(f"command failed ({proc.returncode}): {' '.join(args)}\n{stderr}")
+        out.seek(0)
+        return seconds, usage.ru_maxrss // 1024, out.read().decode()
+
+
+def main() -> None:
+    """Generate the input if needed, run the imports, print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--seed", type=int, default=7)
+    opts = parser.parse_args()
+
+    data = HERE / "out" / f"contacts_{opts.rows}_{opts.seed}.csv"
+    data.parent.mkdir(exist_ok=True)
+    stats_file = data.with_suffix(".stats.json")
+    if not data.exists() or not stats_file.exists():
+        stats = generate(data, rows=opts.rows, seed=opts.seed)
+        stats_file.write_text(json.dumps(stats.as_dict()))
+    expected = json.loads(stats_file.read_text())
+
+    rolodex = [sys.executable, "-m", "rolodex"]
+    rates, peaks = [], []
+    with tempfile.TemporaryDirectory(dir=HERE / "out") as tmp:
+        for run in range(opts.runs):
+            url, drop = _fresh_db(opts.db, Path(tmp))
+            try:
+                _run([*rolodex, "--db", url, "init"])
+                seconds, peak, stdout = _run(
+                    [
+                        *rolodex,
+                        "--db",
+                        url,
+                        "import",
+                        str(data),
+                        "--source",
+                        "bench",
+                        "--kind",
+                        "contacts",
+                        "--json",
+                    ]
+                )
+            finally:
+                drop()
+            summary = json.loads(stdout)[0]
+            counted = summary["accepted"] + summary["updated"] + summary["unchanged"]
+            reconciles = summary["read"] == counted + summary["quarantined"]
+            rate = summary["read"] / seconds
+            rates.append(rate)
+            peaks.append(peak)
+            print(
+                f"run {run + 1}: {summary['read']:,} rows in {seconds:.1f} s = {rate:,.0f} rows/s,"
+                f" peak {peak} MiB, accepted {summary['accepted']:,},"
+                f" quarantined {summary['quarantined']:,}, reconciles={reconciles}"
+            )
+    print(
+        f"\n{opts.db} import of {opts.rows:,} messy contact rows: median"
+        f" {statistics.median(rates):,.0f} rows/s over {opts.runs} run(s), peak memory"
+        f" {max(peaks)} MiB (generator expected: {expected})"
+    )
+    print("command: python benchmarks/import_speed.py " + " ".join(sys.argv[1:]))
+
+
+if __name__ == "__main__":
+    main()

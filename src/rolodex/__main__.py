@@ -1,0 +1,5 @@
+"""Allow `python -m rolodex`."""
+
+from rolodex.cli.main import main
+
+main()

@@ -1,0 +1,329 @@
+"""The `rolodex` command: parse, call the library, print. No business rules live here."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from rolodex.collect.fields import Kind
+from rolodex.exceptions import RolodexError
+from rolodex.pipeline.imports import ImportSummary, Preview
+from rolodex.share.export import ExportFormat, ExportKind
+from rolodex.workspace import Workspace
+
+app = typer.Typer(
+    no_args_is_help=True,
+    help="Rolodex: collect, clean and unify customer data.",
+    pretty_exceptions_enable=False,
+)
+# Wide enough for the summary table when output goes to a file or pipe.
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
+err = Console(stderr=True, highlight=False)
+_state: dict[str, str | None] = {"db": None}
+
+
+@app.callback()
+def main_options(
+    db: Annotated[
+        str | None,
+        typer.Option(
+            help="Database URL or SQLite file (default: ROLODEX_DB, else rolodex.db here).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Rolodex: one clean, unified view of every customer."""
+    _state["db"] = db
+
+
+def workspace() -> Workspace:
+    """Open the workspace the global --db option (or ROLODEX_DB) names."""
+    return Workspace(_state["db"])
+
+
+def fail(message: str, *, code: int = 2) -> NoReturn:
+    """Print an error to stderr and exit non-zero."""
+    err.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def handled() -> Iterator[None]:
+    """Turn Rolodex errors into a message on stderr and an exit code (75: try again)."""
+    try:
+        yield
+    except RolodexError as exc:
+        fail(str(exc), code=75 if exc.retryable else 2)
+
+
+@app.command()
+def init() -> None:
+    """Create the workspace database, or upgrade it to this version."""
+    with handled(), workspace() as ws:
+        revision = ws.init()
+        out.print(f"Workspace ready at {ws.url} (schema {revision}).")
+
+
+def _progress_bar() -> tuple[Progress | None, Callable[[str, int], None] | None]:
+    if not sys.stdout.isatty():
+        return None, None
+    bar = Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.completed:,} rows"),
+        TimeElapsedColumn(),
+        console=out,
+        transient=True,
+    )
+    tasks: dict[str, Any] = {}
+
+    def update(file: str, done: int) -> None:
+        if file not in tasks:
+            tasks[file] = bar.add_task(file, total=None)
+        bar.update(tasks[file], completed=done)
+
+    return bar, update
+
+
+def print_summaries(summaries: list[ImportSummary]) -> None:
+    """Print the import summary table, totals and the main problems."""
+    table = Table(title="Import summary", title_justify="left")
+    for name in ("batch", "file", "source", "kind", "read", "accepted", "updated", "unchanged"):
+        table.add_column(
+            name, justify="right" if name not in ("file", "source", "kind") else "left"
+        )
+    table.add_column("quarantined", justify="right")
+    for s in summaries:
+        table.add_row(
+            str(s.batch_id),
+            s.file,
+            s.source,
+            s.kind,
+            f"{s.read:,}",
+            f"{s.accepted:,}",
+            f"{s.updated:,}",
+            f"{s.unchanged:,}",
+            f"{s.quarantined:,}",
+        )
+    if len(summaries) > 1:
+        table.add_row(
+            "",
+            "total",
+            "",
+            "",
+            *(
+                f"{sum(getattr(s, f) for s in summaries):,}"
+                for f in ("read", "accepted", "updated", "unchanged", "quarantined")
+            ),
+        )
+    out.print(table)
+    for s in summaries:
+        for note in s.notes:
+            out.print(f"  note ({s.file}): {note}")
+        if s.stubs:
+            out.print(
+                f"  {s.file}: {s.stubs:,} customers were named before their source sent them (kept as minimal contacts)"
+            )
+        for p in s.problems[:5]:
+            where = f"column {p.column!r}" if p.column else "row"
+            out.print(f"  {s.file}: {p.count:,} x {where}: {p.message} (e.g. row {p.example_row})")
+
+
+def print_preview(preview: Preview) -> None:
+    """Print what --dry-run found: the mapping, the first rows, the problems."""
+    out.print(
+        f"[bold]{preview.file}[/]: {preview.format}"
+        + (f", {preview.encoding}" if preview.encoding else "")
+        + (f", delimiter {preview.delimiter!r}" if preview.delimiter else "")
+        + f", kind {preview.kind}"
+    )
+    mapping = Table(title="Column mapping", title_justify="left")
+    for name in ("column", "maps to", "because"):
+        mapping.add_column(name)
+    for header, target, reason in preview.mapping:
+        mapping.add_row(header, target, reason)
+    out.print(mapping)
+    if preview.rows:
+        rows = Table(title="First rows as they would be stored", title_justify="left")
+        names = list(dict.fromkeys(k for r in preview.rows for k in r))
+        for name in names:
+            rows.add_column(name, overflow="fold")
+        for r in preview.rows:
+            rows.add_row(*(str(r.get(n, "")) for n in names))
+        out.print(rows)
+    for note in preview.notes:
+        out.print(f"note: {note}")
+    if preview.problems:
+        out.print(f"[bold]{len(preview.problems)} problem(s) in the rows read:[/]")
+        for number, column, message in preview.problems[:20]:
+            where = f"  row {number}" + (f", column {column!r}" if column else "")
+            out.print(f"{where}: {message}")
+    out.print("Dry run: nothing was written.")
+
+
+@app.command("import")
+def import_(
+    paths: Annotated[
+        list[str],
+        typer.Argument(
+            help="Files to import; or `undo BATCH` to undo one, `list` to list batches."
+        ),
+    ],
+    source: Annotated[
+        str | None, typer.Option(help="Name of the system the files came from.")
+    ] = None,
+    kind: Annotated[
+        Kind | None, typer.Option(help="What the rows describe (detected when omitted).")
+    ] = None,
+    id_column: Annotated[
+        str | None, typer.Option(help="Column holding the source's record id.")
+    ] = None,
+    mapping: Annotated[
+        Path | None, typer.Option(help="TOML file overriding the column mapping.")
+    ] = None,
+    sheet: Annotated[str | None, typer.Option(help="Excel sheet to read.")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the mapping and first rows; write nothing.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Import PATHS as records of SOURCE, keeping every raw row (or: import undo BATCH)."""
+    with handled(), workspace() as ws:
+        if paths[0] == "undo" and not Path("undo").exists():
+            if len(paths) != 2 or not paths[1].isdigit():
+                fail("usage: rolodex import undo BATCH (a batch number from `rolodex import list`)")
+            result = ws.undo_import(int(paths[1]))
+            out.print(
+                f"Undid import batch {result.batch_id}: removed {result.removed_records:,} source"
+                f" records ({result.removed_contacts:,} contacts), restored"
+                f" {result.restored_records:,} earlier versions."
+            )
+            return
+        if paths == ["list"] and not Path("list").exists():
+            _print_batches(ws)
+            return
+        if source is None and not dry_run:
+            fail("--source is required: name the system these files came from")
+        files = [Path(p) for p in paths]
+        for f in files:
+            if not f.is_file():
+                fail(f"{f}: no such file")
+        if dry_run:
+            for f in files:
+                print_preview(
+                    ws.preview(f, kind=kind, id_column=id_column, mapping=mapping, sheet=sheet)
+                )
+            return
+        assert source is not None
+        bar, progress = _progress_bar() if not as_json else (None, None)
+        summaries = []
+        if bar is not None:
+            bar.start()
+        try:
+            for f in files:
+                summaries.append(
+                    ws.import_file(
+                        f,
+                        source=source,
+                        kind=kind,
+                        id_column=id_column,
+                        mapping=mapping,
+                        sheet=sheet,
+                        progress=progress,
+                    )
+                )
+        finally:
+            if bar is not None:
+                bar.stop()
+        if as_json:
+            typer.echo(json.dumps([asdict(s) for s in summaries], indent=2, default=str))
+        else:
+            print_summaries(summaries)
+
+
+def _print_batches(ws: Workspace) -> None:
+    table = Table(title="Import batches", title_justify="left")
+    for name in (
+        "batch",
+        "source",
+        "kind",
+        "files",
+        "status",
+        "read",
+        "accepted",
+        "quarantined",
+        "started",
+    ):
+        table.add_column(name)
+    for b in ws.batches():
+        table.add_row(
+            str(b["id"]),
+            b["source"],
+            b["kind"],
+            ", ".join(b["files"]),
+            b["status"],
+            f"{b['rows_read']:,}",
+            f"{b['rows_accepted'] + b['rows_updated']:,}",
+            f"{b['rows_quarantined']:,}",
+            str(b["started_at"])[:19],
+        )
+    out.print(table)
+
+
+@app.command("export")
+def export_(
+    kind: Annotated[ExportKind, typer.Argument(help="What to export.")],
+    out_file: Annotated[Path, typer.Option("--out", help="File to write.")],
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="File format.")] = ExportFormat.CSV,
+) -> None:
+    """Export golden contacts, links, the quarantine or raw source records."""
+    with handled(), workspace() as ws:
+        n = ws.export(kind, out_file, fmt=fmt)
+        err.print(f"Wrote {n:,} rows to {out_file}.")
+
+
+@app.command()
+def demo(
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Folder for the demo workspace (recreated).")
+    ] = Path("rolodex-demo"),
+) -> None:
+    """Run Rolodex on the bundled sample sources in a fresh SQLite workspace."""
+    from rolodex.sample import SAMPLE_SOURCES, sample_dir
+
+    with handled():
+        directory.mkdir(parents=True, exist_ok=True)
+        db = directory / "rolodex.db"
+        for stale in directory.glob("rolodex.db*"):
+            stale.unlink()
+        with Workspace(f"sqlite:///{db}") as ws:
+            ws.init()
+            out.print(f"Demo workspace: {db}")
+            data = sample_dir()
+            summaries = []
+            for file_name, source, kind in SAMPLE_SOURCES:
+                summaries.append(ws.import_file(data / file_name, source=source, kind=kind))
+            print_summaries(summaries)
+            counts = ws.counts()
+            out.print(
+                f"Workspace now holds {counts['source_record']:,} source records from"
+                f" {counts['source']} sources: {counts['contact']:,} contacts (one per contact"
+                f" record until matching runs), {counts['order']:,} orders,"
+                f" {counts['ticket']:,} tickets, {counts['event']:,} events."
+            )
+            out.print(f"Try: rolodex --db {db} export quarantine --out quarantine.csv")
+
+
+def main() -> None:
+    """Entry point of the `rolodex` console script."""
+    app()

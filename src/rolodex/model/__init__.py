@@ -1,0 +1,62 @@
+"""The canonical CRM schema: SQLAlchemy 2 models, one module per entity family.
+
+Importing this package registers every table on `Base.metadata` (Alembic needs them all).
+"""
+
+from rolodex.model.activity import (
+    Campaign,
+    CampaignMember,
+    Consent,
+    Event,
+    Interaction,
+    Ticket,
+)
+from rolodex.model.base import Base
+from rolodex.model.commerce import Deal, Order, OrderLine, Payment, Subscription
+from rolodex.model.lineage import (
+    AuditLog,
+    ImportBatch,
+    MergeEvent,
+    Source,
+    SourceRecord,
+    SourceRecordHistory,
+)
+from rolodex.model.party import (
+    Company,
+    CompanyLink,
+    CompanyRecord,
+    Contact,
+    ContactLink,
+    ContactPoint,
+    ContactRecord,
+    CustomFieldDefinition,
+)
+
+__all__ = [
+    "AuditLog",
+    "Base",
+    "Campaign",
+    "CampaignMember",
+    "Company",
+    "CompanyLink",
+    "CompanyRecord",
+    "Consent",
+    "Contact",
+    "ContactLink",
+    "ContactPoint",
+    "ContactRecord",
+    "CustomFieldDefinition",
+    "Deal",
+    "Event",
+    "ImportBatch",
+    "Interaction",
+    "MergeEvent",
+    "Order",
+    "OrderLine",
+    "Payment",
+    "Source",
+    "SourceRecord",
+    "SourceRecordHistory",
+    "Subscription",
+    "Ticket",
+]

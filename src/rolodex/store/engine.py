@@ -1,0 +1,58 @@
+"""Engines for the operational store: SQLite (embedded default) and PostgreSQL.
+
+SQLite gets WAL and a write lock taken at BEGIN, so a transaction that reads the highest id
+and then inserts cannot interleave with another writer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+from rolodex.exceptions import ConfigError
+
+
+def normalize_url(url: str) -> str:
+    """Turn a bare path or a postgres URL without a driver into a full SQLAlchemy URL."""
+    if "://" not in url:
+        return f"sqlite:///{url}"
+    if url.startswith(("postgres://", "postgresql://")):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """Create an engine for `url` with the settings Rolodex relies on.
+
+    Raises:
+        ConfigError: the URL names a database kind Rolodex does not support.
+    """
+    full = normalize_url(url)
+    backend = make_url(full).get_backend_name()
+    if backend == "sqlite":
+        engine = create_engine(full, connect_args={"timeout": 60}, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    if backend == "postgresql":
+        return create_engine(full, pool_pre_ping=True, **kwargs)
+    raise ConfigError(f"unsupported database {backend!r}: use a sqlite:// or postgresql:// URL")
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """Enable WAL, foreign keys and BEGIN IMMEDIATE on every SQLite connection."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not pysqlite, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

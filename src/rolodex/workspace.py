@@ -1,0 +1,214 @@
+"""`Workspace`: the Python API over one Rolodex database. The CLI is a thin layer over it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import OperationalError
+
+from rolodex.collect.fields import Kind
+from rolodex.config import Settings, get_settings
+from rolodex.exceptions import ConfigError, TransientError
+from rolodex.pipeline.imports import ImportSummary, Preview, Progress, import_file, preview_file
+from rolodex.pipeline.undo import UndoSummary, undo_batch
+from rolodex.share.export import ExportFormat, ExportKind, export
+from rolodex.store import migrate, repo
+from rolodex.store.audit import append_audit
+from rolodex.store.engine import make_engine, normalize_url
+
+_COUNTED = (
+    "source",
+    "import_batch",
+    "source_record",
+    "contact_record",
+    "company_record",
+    "contact",
+    "company",
+    "contact_point",
+    "order",
+    "order_line",
+    "ticket",
+    "interaction",
+    "event",
+    "consent",
+)
+
+
+class Workspace:
+    """One Rolodex database and the operations on it.
+
+    Examples:
+        >>> ws = Workspace("sqlite:///crm.db")
+        >>> ws.init()
+        '0001'
+        >>> summary = ws.import_file(Path("customers.csv"), source="shop")
+    """
+
+    def __init__(
+        self, url: str | None = None, *, settings: Settings | None = None, actor: str | None = None
+    ) -> None:
+        self.settings = settings or get_settings()
+        self.url = normalize_url(url or self.settings.db)
+        self.actor = actor or self.settings.actor
+        self._engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine, created on first use."""
+        if self._engine is None:
+            self._engine = make_engine(self.url)
+        return self._engine
+
+    def close(self) -> None:
+        """Release the database connections."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # --- schema -----------------------------------------------------------------------------
+
+    def init(self) -> str:
+        """Create the workspace schema, or upgrade it to this version of Rolodex.
+
+        Returns:
+            The schema revision the workspace is now at.
+        """
+        try:
+            migrate.upgrade(self.engine)
+        except OperationalError as exc:
+            raise TransientError(
+                f"cannot reach the database at {self._safe_url}: {exc.orig}"
+            ) from exc
+        revision = migrate.current_revision(self.engine)
+        assert revision is not None
+        return revision
+
+    @property
+    def _safe_url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def _ready(self) -> Engine:
+        """Return the engine of a workspace whose schema is current, creating an empty one.
+
+        Raises:
+            ConfigError: the database holds an older schema; `rolodex init` upgrades it.
+        """
+        engine = self.engine
+        try:
+            current = migrate.current_revision(engine)
+        except OperationalError as exc:
+            raise TransientError(
+                f"cannot reach the database at {self._safe_url}: {exc.orig}"
+            ) from exc
+        if current is None:
+            if inspect(engine).get_table_names():
+                raise ConfigError(f"{self._safe_url} holds tables that are not a Rolodex workspace")
+            self.init()
+        elif current != migrate.head_revision(engine):
+            raise ConfigError(
+                f"the workspace schema is at revision {current}; run `rolodex init` to upgrade it"
+            )
+        return engine
+
+    # --- import -----------------------------------------------------------------------------
+
+    def import_file(
+        self,
+        path: Path,
+        *,
+        source: str,
+        kind: Kind | str | None = None,
+        id_column: str | None = None,
+        mapping: Path | None = None,
+        sheet: str | None = None,
+        progress: Progress | None = None,
+    ) -> ImportSummary:
+        """Import one file as records of `source`; see `rolodex.pipeline.imports.import_file`."""
+        return import_file(
+            self._ready(),
+            Path(path),
+            source=source,
+            kind=Kind(kind) if kind else None,
+            id_column=id_column,
+            mapping_file=mapping,
+            sheet=sheet,
+            actor=self.actor,
+            chunk_size=self.settings.import_.chunk_size,
+            sample_rows=self.settings.import_.sample_rows,
+            progress=progress,
+        )
+
+    def import_files(
+        self, paths: Sequence[Path], *, source: str, **options: Any
+    ) -> list[ImportSummary]:
+        """Import several files of one source, each as its own batch."""
+        return [self.import_file(p, source=source, **options) for p in paths]
+
+    def preview(
+        self,
+        path: Path,
+        *,
+        kind: Kind | str | None = None,
+        id_column: str | None = None,
+        mapping: Path | None = None,
+        sheet: str | None = None,
+    ) -> Preview:
+        """Show how a file would be imported, writing nothing (`--dry-run`)."""
+        return preview_file(
+            Path(path),
+            kind=Kind(kind) if kind else None,
+            id_column=id_column,
+            mapping_file=mapping,
+            sheet=sheet,
+            sample_rows=self.settings.import_.sample_rows,
+        )
+
+    def undo_import(self, batch_id: int) -> UndoSummary:
+        """Remove exactly what one import batch added and restore what it changed."""
+        return undo_batch(self._ready(), batch_id, actor=self.actor)
+
+    def batches(self) -> list[dict[str, Any]]:
+        """List the import batches, newest first."""
+        with self._ready().connect() as conn:
+            return repo.list_batches(conn)
+
+    # --- export and counts -----------------------------------------------------------------
+
+    def export(
+        self, kind: ExportKind | str, out: Path, *, fmt: ExportFormat | str = ExportFormat.CSV
+    ) -> int:
+        """Export contacts, links, quarantine or source-records to a file; return rows written."""
+        kind, fmt = ExportKind(kind), ExportFormat(fmt)
+        with self._ready().begin() as conn:
+            n = export(conn, kind, Path(out), fmt)
+            append_audit(
+                conn,
+                actor=self.actor,
+                action="export",
+                entity=kind.value,
+                details={"rows": n, "format": fmt.value, "file": Path(out).name},
+            )
+        return n
+
+    def counts(self) -> dict[str, int]:
+        """Count the rows of the main tables (what the workspace holds)."""
+        with self._ready().connect() as conn:
+            return {
+                name: int(conn.execute(text(f'SELECT count(*) FROM "{name}"')).scalar_one())
+                for name in _COUNTED
+            }
