@@ -154,12 +154,14 @@ def print_preview(preview: Preview) -> None:
         mapping.add_row(header, target, reason)
     out.print(mapping)
     if preview.rows:
+        # One column per row, one line per field: readable however many fields there are.
         rows = Table(title="First rows as they would be stored", title_justify="left")
-        names = list(dict.fromkeys(k for r in preview.rows for k in r))
-        for name in names:
-            rows.add_column(name, overflow="fold")
+        rows.add_column("field")
         for r in preview.rows:
-            rows.add_row(*(str(r.get(n, "")) for n in names))
+            rows.add_column(f"row {r['row']}", overflow="fold")
+        names = list(dict.fromkeys(k for r in preview.rows for k in r if k != "row"))
+        for name in names:
+            rows.add_row(name, *(str(r.get(name, "")) for r in preview.rows))
         out.print(rows)
     for note in preview.notes:
         out.print(f"note: {note}")

@@ -261,14 +261,17 @@ def _new_versions(
     )
 
 
-def _view_tuple(rid: int, r: Prepared, columns: Sequence[str], source_id: int) -> tuple[Any, ...]:
-    values = r.values
-    return (
-        rid,
-        source_id,
-        *(values.get(_BACK.get(c, c)) for c in columns),
-        r.custom,
-    )
+def _view_tuple(
+    rid: int, r: Prepared, positions: dict[str, int], width: int, source_id: int
+) -> list[Any]:
+    """Lay a record's values out in view-column order (only the fields it has are touched)."""
+    row: list[Any] = [None] * width
+    row[0], row[1], row[-1] = rid, source_id, r.custom
+    for name, value in r.values.items():
+        at = positions.get(name)
+        if at is not None:
+            row[at] = value
+    return row
 
 
 def _write_views(
@@ -281,11 +284,13 @@ def _write_views(
 ) -> None:
     """Write the standardized view of accepted records, replacing it for changed ones."""
     _delete_where_in(conn, table.name, "source_record_id", [i for i, _ in changed])
+    names = ("source_record_id", "source_id", *columns, "custom")
+    positions = {_BACK.get(c, c): i for i, c in enumerate(columns, start=2)}
     insert_rows(
         conn,
         table,
-        ("source_record_id", "source_id", *columns, "custom"),
-        [_view_tuple(i, r, columns, ctx.source_id) for i, r in (*fresh, *changed)],
+        names,
+        [_view_tuple(i, r, positions, len(names), ctx.source_id) for i, r in (*fresh, *changed)],
     )
 
 

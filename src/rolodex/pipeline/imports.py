@@ -33,6 +33,7 @@ from rolodex.collect.readers import open_table
 from rolodex.collect.rows import RawRow, Table
 from rolodex.collect.seen import SeenKeys
 from rolodex.collect.writer import ChunkResult, WriteContext, write_chunk
+from rolodex.exceptions import InputError
 from rolodex.model.base import utcnow
 from rolodex.resolve import singletons
 from rolodex.store import repo
@@ -178,7 +179,19 @@ def _mapping_record(opened: _Opened) -> dict[str, Any]:
 
 
 def _chunks(rows: Iterator[RawRow], size: int) -> Iterator[list[RawRow]]:
-    while chunk := list(islice(rows, size)):
+    """Group rows in chunks; rows read before a file turns out damaged are still yielded."""
+    chunk: list[RawRow] = []
+    try:
+        for row in rows:
+            chunk.append(row)
+            if len(chunk) == size:
+                yield chunk
+                chunk = []
+    except InputError:
+        if chunk:
+            yield chunk
+        raise
+    if chunk:
         yield chunk
 
 
@@ -313,6 +326,12 @@ def import_file(
     except BaseException as exc:
         with engine.begin() as conn:
             repo.finish_batch(conn, batch_id, status="failed", error=str(exc) or repr(exc))
+        if isinstance(exc, InputError) and summary.read:
+            raise InputError(
+                f"{exc}; the {summary.read:,} rows before it were stored in import batch"
+                f" {batch_id} (status failed): `rolodex import undo {batch_id}` removes them,"
+                " or import the complete file again to finish the batch"
+            ) from exc
         raise
     summary.problems = tally.top()
     summary.seconds = perf_counter() - started
@@ -350,17 +369,21 @@ def _run_chunks(
     """Prepare chunks on this thread while the previous chunk is written on another."""
     with SeenKeys() as seen, ThreadPoolExecutor(max_workers=1) as pool:
         pending: Future[ChunkResult] | None = None
-        for number, raw in enumerate(_chunks(opened.rows, chunk_size), start=1):
-            prepared = [opened.preparer.prepare(r) for r in raw]
-            seen.claim(prepared, grouped=ctx.has_lines)
-            tally.add(prepared)
+        try:
+            for number, raw in enumerate(_chunks(opened.rows, chunk_size), start=1):
+                prepared = [opened.preparer.prepare(r) for r in raw]
+                seen.claim(prepared, grouped=ctx.has_lines)
+                tally.add(prepared)
+                if pending is not None:
+                    _add(summary, pending.result(), progress)
+                    pending = None
+                # Statistics after chunks 1, 2, 4, 8, ...: cheap, and plans follow the growth.
+                analyze = number & (number - 1) == 0
+                pending = pool.submit(_store_chunk, engine, prepared, ctx, analyze)
+        finally:
+            # Whatever stops the loop, the chunk being written is finished and counted.
             if pending is not None:
                 _add(summary, pending.result(), progress)
-            # Statistics after chunks 1, 2, 4, 8, ...: cheap, and plans follow the growth.
-            analyze = number & (number - 1) == 0
-            pending = pool.submit(_store_chunk, engine, prepared, ctx, analyze)
-        if pending is not None:
-            _add(summary, pending.result(), progress)
 
 
 def _add(summary: ImportSummary, result: ChunkResult, progress: Progress | None) -> None:

@@ -97,13 +97,16 @@ def insert_rows(
     Returns:
         The number of rows inserted.
     """
-    adapters = _adapters(conn, table, columns)
+    adapters = [(i, a) for i, a in enumerate(_adapters(conn, table, columns)) if a is not None]
     batch: list[Sequence[Any]]
-    if any(adapters):
-        batch = [
-            tuple(v if a is None else a(v) for a, v in zip(adapters, row, strict=True))
-            for row in rows
-        ]
+    if adapters:
+        batch = []
+        for row in rows:
+            values = list(row)
+            for i, adapt in adapters:
+                if values[i] is not None:
+                    values[i] = adapt(values[i])
+            batch.append(values)
     else:
         batch = rows if isinstance(rows, list) else list(rows)
     if not batch:
@@ -116,7 +119,10 @@ def insert_rows(
                 copy.write_row(row)
         return len(batch)
     marks = ", ".join("?" * len(columns))
-    conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({quoted}) VALUES ({marks})', batch)
+    # Straight to the driver (same connection, same transaction): no per-row wrapping.
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor.executemany(f'INSERT INTO "{table.name}" ({quoted}) VALUES ({marks})', batch)
+    cursor.close()
     return len(batch)
 
 

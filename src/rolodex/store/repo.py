@@ -119,8 +119,8 @@ def ensure_custom_fields(
         fields: name -> (label, inferred type); a field declared earlier keeps its type, and
             values are validated against that.
     """
-    declared = dict(
-        conn.execute(select(_CUSTOM.c.name, _CUSTOM.c.type).where(_CUSTOM.c.entity == entity))
+    declared: dict[str, str] = dict(
+        conn.execute(select(_CUSTOM.c.name, _CUSTOM.c.type).where(_CUSTOM.c.entity == entity)).all()
     )
     missing = [
         {"entity": entity, "name": n, "label": lbl, "type": t, "created_at": now}

@@ -1,0 +1,144 @@
+"""The command line: the contract users' scripts rely on (exit codes, stdout, stderr)."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from rolodex.cli.main import app
+from tests.conftest import DATA
+
+CONTACTS = DATA / "contacts_small.csv"
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ROLODEX_DB", raising=False)
+    return CliRunner()
+
+
+def test_init_creates_rolodex_db_in_the_current_directory(cli: CliRunner, tmp_path: Path) -> None:
+    result = cli.invoke(app, ["init"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "rolodex.db").exists()
+    assert "schema 0001" in result.output
+
+
+def test_db_option_and_environment_select_the_database(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert cli.invoke(app, ["--db", str(tmp_path / "a.db"), "init"]).exit_code == 0
+    monkeypatch.setenv("ROLODEX_DB", f"sqlite:///{tmp_path / 'b.db'}")
+    from rolodex.config import get_settings
+
+    get_settings.cache_clear()
+    assert cli.invoke(app, ["init"]).exit_code == 0
+    get_settings.cache_clear()
+    assert (tmp_path / "a.db").exists()
+    assert (tmp_path / "b.db").exists()
+    assert not (tmp_path / "rolodex.db").exists()
+
+
+def test_import_json_summary_reconciles(cli: CliRunner) -> None:
+    result = cli.invoke(app, ["import", str(CONTACTS), "--source", "crm", "--json"])
+    assert result.exit_code == 0, result.output
+    (summary,) = json.loads(result.stdout)
+    assert summary["read"] == 7
+    assert summary["read"] == (
+        summary["accepted"] + summary["updated"] + summary["unchanged"] + summary["quarantined"]
+    )
+
+
+def test_import_prints_summary_and_problems(cli: CliRunner) -> None:
+    result = cli.invoke(app, ["import", str(CONTACTS), "--source", "crm"])
+    assert result.exit_code == 0, result.output
+    assert "Import summary" in result.output
+    assert "duplicate id 'C002'" in result.output
+    assert "contacts_small.csv" in result.output
+
+
+def test_dry_run_prints_mapping_and_writes_nothing(cli: CliRunner, tmp_path: Path) -> None:
+    result = cli.invoke(app, ["import", str(CONTACTS), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "Column mapping" in result.output
+    assert "E-Mail" in result.output
+    assert "juergen@mueller.de" in result.output  # the first rows, as they would be stored
+    assert "custom:loyalty_tier" in result.output  # unmapped columns become custom fields
+    assert "nothing was written" in result.output
+    assert not (tmp_path / "rolodex.db").exists()
+
+
+def test_undo_and_list(cli: CliRunner) -> None:
+    assert cli.invoke(app, ["import", str(CONTACTS), "--source", "crm"]).exit_code == 0
+    listed = cli.invoke(app, ["import", "list"])
+    assert "completed" in listed.output
+    undone = cli.invoke(app, ["import", "undo", "1"])
+    assert undone.exit_code == 0, undone.output
+    assert "removed 7 source records (5 contacts)" in undone.output
+    again = cli.invoke(app, ["import", "undo", "1"])
+    assert again.exit_code == 2
+    assert "undone already" in again.stderr
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "parquet"])
+def test_export_formats(cli: CliRunner, tmp_path: Path, fmt: str) -> None:
+    assert cli.invoke(app, ["import", str(CONTACTS), "--source", "crm"]).exit_code == 0
+    out = tmp_path / f"links.{fmt}"
+    result = cli.invoke(app, ["export", "links", "--out", str(out), "--format", fmt])
+    assert result.exit_code == 0, result.output
+    if fmt == "csv":
+        with out.open(encoding="utf-8") as fh:
+            links = list(csv.DictReader(fh))
+    elif fmt == "json":
+        links = json.loads(out.read_text(encoding="utf-8"))
+    else:
+        links = pq.read_table(out).to_pylist()
+    assert [list(link) for link in links][0] == ["source", "external_id", "contact_id"]
+    assert sorted(str(link["external_id"]) for link in links) == [
+        "C001",
+        "C002",
+        "C003",
+        "C004",
+        "C006",
+    ]
+    assert len({link["contact_id"] for link in links}) == 5
+
+
+def test_csv_export_neutralizes_formulas(cli: CliRunner, tmp_path: Path) -> None:
+    assert cli.invoke(app, ["import", str(CONTACTS), "--source", "crm"]).exit_code == 0
+    out = tmp_path / "contacts.csv"
+    assert cli.invoke(app, ["export", "contacts", "--out", str(out)]).exit_code == 0
+    with out.open(encoding="utf-8") as fh:
+        names = {r["first_name"] for r in csv.DictReader(fh)}
+    assert "'=cmd|' /C calc'!A0" in names
+    assert not any(n.startswith("=") for n in names)
+
+
+def test_errors_go_to_stderr_with_file_name(cli: CliRunner, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    result = cli.invoke(app, ["import", str(empty), "--source", "s"])
+    assert result.exit_code == 2
+    assert "empty.csv" in result.stderr
+    assert "empty" in result.stderr
+    assert result.stdout == ""
+    missing = cli.invoke(app, ["import", "nope.csv", "--source", "s"])
+    assert missing.exit_code == 2
+    assert "nope.csv: no such file" in missing.stderr
+    no_source = cli.invoke(app, ["import", str(CONTACTS)])
+    assert "--source is required" in no_source.stderr
+
+
+def test_gzip_input(cli: CliRunner, tmp_path: Path) -> None:
+    packed = tmp_path / "contacts.csv.gz"
+    packed.write_bytes(gzip.compress(CONTACTS.read_bytes()))
+    result = cli.invoke(app, ["import", str(packed), "--source", "crm", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["accepted"] == 5

@@ -1,0 +1,75 @@
+"""A process killed mid-import leaves whole chunks only; running the import again completes it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+
+from rolodex.store.engine import make_engine
+from rolodex.workspace import Workspace
+
+ROWS = 200_000
+CHUNK = 1_000
+
+
+def _write_file(path: Path) -> None:
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write("Customer ID,First Name,Last Name,Email,City\n")
+        for i in range(ROWS):
+            fh.write(f"K{i},First{i},Last{i},person{i}@example.com,City {i % 97}\n")
+
+
+def _read_count(engine: Engine) -> int:
+    with engine.connect() as conn:
+        total = conn.execute(text("SELECT coalesce(sum(rows_read), 0) FROM import_batch"))
+        return int(total.scalar_one())
+
+
+def test_kill_mid_import_then_rerun_completes_without_duplicates(
+    db_url: str, tmp_path: Path
+) -> None:
+    data = tmp_path / "big.csv"
+    _write_file(data)
+    with Workspace(db_url) as fresh:
+        fresh.init()
+    env = {**os.environ, "ROLODEX_IMPORT__CHUNK_SIZE": str(CHUNK)}
+    cmd = [sys.executable, "-m", "rolodex", "--db", db_url, "import", str(data), "--source", "s"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    watcher = make_engine(db_url)
+    while _read_count(watcher) < 3 * CHUNK:
+        assert proc.poll() is None, "the import finished before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    assert proc.wait() == -signal.SIGKILL  # killed mid-way, not finished
+    watcher.dispose()
+
+    ws = Workspace(db_url)
+    with ws.engine.connect() as conn:
+        stored = conn.execute(text("SELECT count(*) FROM source_record")).scalar_one()
+        contacts = conn.execute(text("SELECT count(*) FROM contact")).scalar_one()
+        status = conn.execute(text("SELECT status FROM import_batch")).scalar_one()
+    assert 0 < stored < ROWS
+    assert stored % CHUNK == 0  # whole chunks only
+    assert contacts == stored  # golden records committed with their chunk
+    assert status == "running"  # the killed process never closed its batch
+
+    rerun = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+    assert "unchanged" in rerun.stdout
+    with ws.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM source_record")).scalar_one() == ROWS
+        assert conn.execute(text("SELECT count(*) FROM contact")).scalar_one() == ROWS
+        batches = conn.execute(
+            text("SELECT status, rows_unchanged, rows_accepted FROM import_batch ORDER BY id")
+        ).all()
+    assert [b.status for b in batches] == ["interrupted", "completed"]
+    assert batches[1].rows_unchanged == stored
+    assert batches[1].rows_accepted == ROWS - stored
+    ws.close()
