@@ -12,6 +12,7 @@ reconcile with what the generator wrote.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
@@ -84,7 +85,7 @@ def main() -> None:
     stats_file = data.with_suffix(".stats.json")
     if not data.exists() or not stats_file.exists():
         stats = generate(data, rows=opts.rows, seed=opts.seed)
-        stats_file.write_text(json.dumps(stats.as_dict()))
+        stats_file.write_text(json.dumps(dataclasses.asdict(stats), default=str))
     expected = json.loads(stats_file.read_text())
 
     rolodex = [sys.executable, "-m", "rolodex"]

@@ -100,7 +100,7 @@ def test_export_formats(cli: CliRunner, tmp_path: Path, fmt: str) -> None:
         links = json.loads(out.read_text(encoding="utf-8"))
     else:
         links = pq.read_table(out).to_pylist()
-    assert [list(link) for link in links][0] == ["source", "external_id", "contact_id"]
+    assert next(list(link) for link in links) == ["source", "external_id", "contact_id"]
     assert sorted(str(link["external_id"]) for link in links) == [
         "C001",
         "C002",

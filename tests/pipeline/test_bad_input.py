@@ -39,7 +39,7 @@ def reasons(ws: Workspace) -> dict[int, list[dict[str, Any]]]:
 
 def nothing_written(ws: Workspace) -> bool:
     with ws.engine.connect() as conn:
-        return conn.execute(text("SELECT count(*) FROM source_record")).scalar_one() == 0
+        return int(conn.execute(text("SELECT count(*) FROM source_record")).scalar_one()) == 0
 
 
 def test_empty_file(ws: Workspace, tmp_path: Path) -> None:
@@ -135,7 +135,7 @@ def test_mixed_encodings_in_one_file(ws: Workspace, tmp_path: Path) -> None:
     path = tmp_path / "mixed.csv"
     utf8 = ["Jürgen", "Zoë", "Łukasz", "Núñez", "Ærø"]
     path.write_bytes(
-        "id,email,name\n".encode()
+        b"id,email,name\n"
         + "".join(f"{i},p{i}@example.com,{n}\n" for i, n in enumerate(utf8, 1)).encode()
         + "6,f@example.com,François\n".encode("cp1252")  # a line from another export
     )

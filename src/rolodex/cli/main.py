@@ -132,7 +132,8 @@ def print_summaries(summaries: list[ImportSummary]) -> None:
             out.print(f"  note ({s.file}): {note}")
         if s.stubs:
             out.print(
-                f"  {s.file}: {s.stubs:,} customers were named before their source sent them (kept as minimal contacts)"
+                f"  {s.file}: {s.stubs:,} customers were named before their source sent them"
+                " (kept as minimal contacts)"
             )
         for p in s.problems[:5]:
             where = f"column {p.column!r}" if p.column else "row"

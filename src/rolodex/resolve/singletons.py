@@ -13,7 +13,6 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Table, text
 
-from rolodex.model.base import table
 from rolodex.model import (
     Company,
     CompanyLink,
@@ -25,6 +24,7 @@ from rolodex.model import (
     Order,
     Ticket,
 )
+from rolodex.model.base import table
 from rolodex.store.bulk import insert_rows, reserve_ids
 
 LINKED_BY = "import"
@@ -272,12 +272,13 @@ def refresh_companies(conn: Connection, record_ids: Sequence[int], *, now: datet
 
 def attach_activity(conn: Connection, record_ids: Sequence[int]) -> None:
     """Point orders, tickets, interactions, events and consents at their golden contact."""
-    for table in _ACTIVITY_TABLES:
+    for activity in _ACTIVITY_TABLES:
+        name = activity.name
         for ids in _slices(record_ids):
             conn.execute(
                 text(
-                    f'UPDATE "{table.name}" SET contact_id = (SELECT l.contact_id FROM'
-                    f' contact_link l WHERE l.source_record_id = "{table.name}".customer_record_id)'
+                    f'UPDATE "{name}" SET contact_id = (SELECT l.contact_id FROM contact_link l'
+                    f' WHERE l.source_record_id = "{name}".customer_record_id)'
                     f" WHERE source_record_id IN ({ids})"
                 )
             )

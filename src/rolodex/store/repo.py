@@ -122,14 +122,16 @@ def ensure_custom_fields(
     declared: dict[str, str] = dict(
         conn.execute(select(_CUSTOM.c.name, _CUSTOM.c.type).where(_CUSTOM.c.entity == entity)).all()
     )
-    missing = [
-        {"entity": entity, "name": n, "label": lbl, "type": t, "created_at": now}
-        for n, (lbl, t) in fields.items()
-        if n not in declared
-    ]
+    missing = {n: (lbl, t) for n, (lbl, t) in fields.items() if n not in declared}
     if missing:
-        conn.execute(_CUSTOM.insert(), missing)
-    declared.update({m["name"]: m["type"] for m in missing})
+        conn.execute(
+            _CUSTOM.insert(),
+            [
+                {"entity": entity, "name": n, "label": lbl, "type": t, "created_at": now}
+                for n, (lbl, t) in missing.items()
+            ],
+        )
+    declared.update({n: t for n, (_, t) in missing.items()})
     return {name: declared[name] for name in fields}
 
 
