@@ -74,9 +74,9 @@ class SourceRecord(TimestampMixin, Base):
     __tablename__ = "source_record"
     __table_args__ = (
         UniqueConstraint("source_id", "kind", "record_key"),
-        Index(None, "batch_id"),
+        # Undo finds a batch's records through this; quarantine listings scan (rare, and
+        # every index here costs on each of millions of imported rows).
         Index(None, "created_batch_id"),
-        Index(None, "status"),
         {"sqlite_autoincrement": True},
     )
 

@@ -106,7 +106,7 @@ class ContactPoint(Base):
     region: Mapped[str | None] = mapped_column(String(200))
     postcode: Mapped[str | None] = mapped_column(String(40))
     country: Mapped[str | None] = mapped_column(String(100))
-    source_record_id: Mapped[int | None] = mapped_column(ForeignKey("source_record.id"), index=True)
+    source_record_id: Mapped[int | None] = mapped_column(ForeignKey("source_record.id"))
 
 
 class ContactRecord(Base):

@@ -122,14 +122,15 @@ def _remove_records(conn: Connection, created: list[int]) -> int:
             )
         )
         conn.execute(text(f'DELETE FROM "order" WHERE source_record_id IN ({ids})'))
-        conn.execute(text(f"DELETE FROM contact_point WHERE source_record_id IN ({ids})"))
         conn.execute(text(f"DELETE FROM contact_link WHERE source_record_id IN ({ids})"))
         conn.execute(text(f"DELETE FROM company_link WHERE source_record_id IN ({ids})"))
         orphan = "NOT EXISTS (SELECT 1 FROM contact_link l WHERE l.contact_id = contact.id)"
+        # Points the removed records gave, found through their contacts (indexed).
         conn.execute(
             text(
-                f"DELETE FROM contact_point WHERE contact_id IN ({contacts})"
-                " AND contact_id NOT IN (SELECT contact_id FROM contact_link)"
+                f"DELETE FROM contact_point WHERE contact_id IN ({contacts}) AND"
+                f" (source_record_id IN ({ids}) OR NOT EXISTS (SELECT 1 FROM contact_link l"
+                " WHERE l.contact_id = contact_point.contact_id))"
             )
         )
         removed += conn.execute(

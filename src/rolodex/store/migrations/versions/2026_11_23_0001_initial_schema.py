@@ -5,7 +5,7 @@ writes to the database.
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 13:00:15.327746
+Create Date: 2026-11-23
 """
 
 from __future__ import annotations
@@ -271,11 +271,9 @@ def upgrade() -> None:
         sqlite_autoincrement=True,
     )
     with op.batch_alter_table("source_record", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_source_record_batch_id"), ["batch_id"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_source_record_created_batch_id"), ["created_batch_id"], unique=False
         )
-        batch_op.create_index(batch_op.f("ix_source_record_status"), ["status"], unique=False)
 
     op.create_table(
         "campaign_member",
@@ -491,9 +489,6 @@ def upgrade() -> None:
         )
         batch_op.create_index(
             batch_op.f("ix_contact_point_kind_value"), ["kind", "value"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_contact_point_source_record_id"), ["source_record_id"], unique=False
         )
 
     op.create_table(
@@ -1034,7 +1029,6 @@ def downgrade() -> None:
 
     op.drop_table("contact_record")
     with op.batch_alter_table("contact_point", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_contact_point_source_record_id"))
         batch_op.drop_index(batch_op.f("ix_contact_point_kind_value"))
         batch_op.drop_index(batch_op.f("ix_contact_point_contact_id"))
 
@@ -1062,9 +1056,7 @@ def downgrade() -> None:
 
     op.drop_table("campaign_member")
     with op.batch_alter_table("source_record", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_source_record_status"))
         batch_op.drop_index(batch_op.f("ix_source_record_created_batch_id"))
-        batch_op.drop_index(batch_op.f("ix_source_record_batch_id"))
 
     op.drop_table("source_record")
     with op.batch_alter_table("import_batch", schema=None) as batch_op:
