@@ -23,6 +23,9 @@ class ImportSettings(BaseModel):
     sample_rows: int = Field(default=200, ge=1)
     """Rows read ahead to infer the column mapping and the kind."""
 
+    separate_process_bytes: int = Field(default=8 << 20, ge=0)
+    """Files at least this big are written by a child process (both cores at work)."""
+
 
 class Settings(BaseSettings):
     """Everything Rolodex can be configured with."""

@@ -151,6 +151,7 @@ class Workspace:
             chunk_size=self.settings.import_.chunk_size,
             sample_rows=self.settings.import_.sample_rows,
             progress=progress,
+            separate_process_bytes=self.settings.import_.separate_process_bytes,
         )
 
     def import_files(

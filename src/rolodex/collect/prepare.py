@@ -1,18 +1,23 @@
-"""Turn raw rows into records ready to store: verbatim payload, content hash, record key,
-typed canonical values, custom values, and the problems that decide accept or quarantine.
+"""Turn a chunk of raw rows into records ready to store: verbatim payload, content hash,
+record key, typed canonical values, custom values, and the problems that decide accept or
+quarantine.
 
-Pure functions over one row at a time; no database. This is the hot path of the import, so
-the per-row work is table-driven: the column specs are worked out once per file.
+This is the hot path of the import, so it works on whole chunks as columns (Polars) rather
+than row by row: text is trimmed and emails lower-cased in vectorized passes, ISO timestamps
+parse vectorized, and every other typed value is parsed once per distinct value with the
+same Python parser (`convert.py`), so both paths agree exactly. No database here.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
+
+import polars as pl
 
 from rolodex.collect.convert import (
     ParseError,
@@ -28,6 +33,7 @@ from rolodex.collect.rows import Problem, RawRow
 
 ACCEPTED = "accepted"
 QUARANTINED = "quarantined"
+CUSTOM_TYPES = frozenset({"text", "integer", "number", "boolean", "date"})
 
 # Typed fields whose failure quarantines the row: without them the record means nothing.
 _KEY_FIELDS: dict[Kind, frozenset[str]] = {
@@ -48,108 +54,190 @@ _CONTACT_IDENTIFIERS = (
     "full_name",
 )
 _LINE_FIELDS = frozenset({"line_sku", "line_name", "line_quantity", "line_price"})
-CUSTOM_TYPES = frozenset({"text", "integer", "number", "boolean", "date"})
-
-
-@dataclass(slots=True)
-class Prepared:
-    """One row made ready for the store."""
-
-    number: int
-    file: str
-    payload: str
-    content_hash: bytes
-    key: str
-    external_id: str | None
-    problems: list[Problem]
-    values: dict[str, Any]
-    custom: dict[str, Any] | None
-    # Set by SeenKeys when the row repeats an id seen earlier in the same import.
-    duplicate_of: str | None = None
-    ordinal: int = 1
-
-    @property
-    def status(self) -> str:
-        """Return accepted or quarantined from the row's problems."""
-        return QUARANTINED if any(p.fatal for p in self.problems) else ACCEPTED
-
-    def issues_json(self) -> str | None:
-        """Serialize the problems for the source record's `issues` column."""
-        if not self.problems:
-            return None
-        return json.dumps(
-            [{"column": p.column, "message": p.message, "fatal": p.fatal} for p in self.problems],
-            ensure_ascii=False,
-        )
-
-
-def _text(raw: Any) -> str:
-    if isinstance(raw, float) and raw.is_integer():
-        return str(int(raw))
-    return str(raw).strip()
-
-
-def _email(raw: Any) -> str:
-    return str(raw).strip().lower()
-
-
-def _typed(parse: Callable[[str], Any], passthrough: tuple[type, ...]) -> Callable[[Any], Any]:
-    def convert(raw: Any) -> Any:
-        if isinstance(raw, passthrough) and not isinstance(raw, bool):
-            return raw
-        return parse(str(raw))
-
-    return convert
-
-
-def _datetime_converter(dayfirst: bool | None) -> Callable[[Any], Any]:
-    def convert(raw: Any) -> Any:
-        if isinstance(raw, datetime):
-            return raw
-        if isinstance(raw, date):
-            return datetime(raw.year, raw.month, raw.day)
-        return parse_datetime(str(raw), dayfirst=dayfirst)
-
-    return convert
-
-
-def _date_converter(dayfirst: bool | None) -> Callable[[Any], Any]:
-    def convert(raw: Any) -> Any:
-        if isinstance(raw, datetime):
-            return raw.date()
-        if isinstance(raw, date):
-            return raw
-        return parse_date(str(raw), dayfirst=dayfirst)
-
-    return convert
-
-
-def _boolean(raw: Any) -> bool:
-    return raw if isinstance(raw, bool) else parse_boolean(str(raw))
-
-
-def converter(ftype: FieldType | str, *, dayfirst: bool | None = None) -> Callable[[Any], Any]:
-    """Return the function that turns a raw cell into a typed value for a field type."""
-    match ftype:
-        case FieldType.EMAIL:
-            return _email
-        case FieldType.DATE | "date":
-            return _date_converter(dayfirst)
-        case FieldType.DATETIME:
-            return _datetime_converter(dayfirst)
-        case FieldType.AMOUNT | "number":
-            return _typed(parse_amount, (int, float))
-        case FieldType.INTEGER | "integer":
-            return _typed(parse_integer, (int,))
-        case FieldType.BOOLEAN | "boolean":
-            return _boolean
-        case _:
-            return _text
+_POLARS_TYPES: dict[str, pl.DataType] = {
+    "date": pl.Date(),
+    "datetime": pl.Datetime("us", "UTC"),
+    "amount": pl.Float64(),
+    "number": pl.Float64(),
+    "integer": pl.Int64(),
+    "boolean": pl.Boolean(),
+}
 
 
 @dataclass
-class RowPreparer:
-    """Prepares the rows of one file, given its header and column mapping.
+class PreparedChunk:
+    """A chunk of rows made ready for the store, as parallel columns.
+
+    `values` holds the typed canonical fields (one column per mapped field) and `custom`
+    the custom fields serialized as a JSON object per row (None when the row has none).
+    `keys` and `problems` are adjusted in place by `SeenKeys` (duplicates, line items).
+    """
+
+    file: str
+    numbers: list[int]
+    payloads: list[str]
+    hashes: list[bytes]
+    keys: list[str]
+    external_ids: list[str | None]
+    problems: list[list[Problem]]
+    values: pl.DataFrame
+    custom: list[str | None]
+    ordinals: list[int] = field(default_factory=list)
+    _dicts: list[dict[str, Any]] | None = field(default=None, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+    def is_fatal(self, i: int) -> bool:
+        """Tell whether row i is quarantined."""
+        return any(p.fatal for p in self.problems[i])
+
+    def status(self, i: int) -> str:
+        """Return accepted or quarantined for row i."""
+        return QUARANTINED if self.is_fatal(i) else ACCEPTED
+
+    def issues_json(self, i: int) -> str | None:
+        """Serialize row i's problems for the source record's `issues` column."""
+        found = self.problems[i]
+        if not found:
+            return None
+        return json.dumps(
+            [{"column": p.column, "message": p.message, "fatal": p.fatal} for p in found],
+            ensure_ascii=False,
+        )
+
+    def row_values(self, i: int) -> dict[str, Any]:
+        """Return row i's non-empty canonical values (for the few per-row code paths)."""
+        if self._dicts is None:
+            self._dicts = [
+                {k: v for k, v in row.items() if v is not None} for row in self.values.to_dicts()
+            ]
+        return self._dicts[i]
+
+
+def _text(raw: Any) -> str:
+    """Render a non-text cell (Excel, JSON, Parquet) the way a person would type it."""
+    if isinstance(raw, str):
+        return raw
+    if isinstance(raw, bool):
+        return "true" if raw else "false"
+    if isinstance(raw, float) and raw.is_integer():
+        return str(int(raw))
+    if isinstance(raw, datetime | date):
+        return raw.isoformat()
+    if isinstance(raw, dict | list):
+        return json.dumps(raw, ensure_ascii=False)
+    return str(raw)
+
+
+def _python_parser(kind: str, dayfirst: bool | None) -> Callable[[str], Any]:
+    match kind:
+        case "date":
+            return lambda s: parse_date(s, dayfirst=dayfirst)
+        case "datetime":
+            return lambda s: parse_datetime(s, dayfirst=dayfirst)
+        case "amount" | "number":
+            return parse_amount
+        case "integer":
+            return parse_integer
+        case _:
+            return parse_boolean
+
+
+def _type_key(ftype: FieldType | str) -> str:
+    """Map a canonical field type or custom type to how it is parsed."""
+    match ftype:
+        case FieldType.DATE | "date":
+            return "date"
+        case FieldType.DATETIME:
+            return "datetime"
+        case FieldType.AMOUNT | "number":
+            return "number"
+        case FieldType.INTEGER | "integer":
+            return "integer"
+        case FieldType.BOOLEAN | "boolean":
+            return "boolean"
+        case FieldType.EMAIL:
+            return "email"
+        case _:
+            return "text"
+
+
+_PLAIN_NUMBER = r"^-?[0-9]+(\.[0-9]+)?$"
+_NUMERIC_DATE = r"^[0-9]{1,2}[/.][0-9]{1,2}[/.][0-9]{4}$"
+
+
+def _fast(s: pl.Series, kind: str, dayfirst: bool | None) -> pl.Series:
+    """Parse the common unambiguous forms vectorized; everything else stays null.
+
+    Only forms the Python parser reads the same way qualify: plain decimals, ISO dates and
+    timestamps, and numeric dates in the column's day order (a value that does not fit that
+    order fails here and is settled by the Python parser, exactly as it would be alone).
+    """
+    if kind in ("number", "integer"):
+        plain = s.str.contains(_PLAIN_NUMBER).fill_null(False)
+        target = pl.Float64 if kind == "number" else pl.Int64
+        return s.zip_with(plain, pl.Series([None] * len(s), dtype=pl.Utf8)).cast(
+            target, strict=False
+        )
+    if kind not in ("date", "datetime"):
+        return pl.Series(s.name, [None] * len(s), dtype=_POLARS_TYPES[kind])
+    numeric = s.str.contains(_NUMERIC_DATE).fill_null(False)
+    slashed = "%d/%m/%Y" if dayfirst else "%m/%d/%Y"
+    dates = (
+        s.str.to_date("%Y-%m-%d", strict=False)
+        .fill_null(
+            s.zip_with(numeric, pl.Series([None] * len(s), dtype=pl.Utf8)).str.to_date(
+                slashed, strict=False
+            )
+        )
+        .fill_null(
+            s.zip_with(numeric, pl.Series([None] * len(s), dtype=pl.Utf8)).str.to_date(
+                "%d.%m.%Y", strict=False
+            )
+        )
+    )
+    if kind == "date":
+        return dates
+    t = s.str.replace(r"Z$", "+00:00")
+    out = t.str.to_datetime("%Y-%m-%dT%H:%M:%S%:z", strict=False, time_zone="UTC")
+    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"):
+        out = out.fill_null(t.str.to_datetime(fmt, strict=False, time_zone="UTC"))
+    return out.fill_null(dates.cast(pl.Datetime("us")).dt.replace_time_zone("UTC"))
+
+
+def parse_column(
+    s: pl.Series, kind: str, *, dayfirst: bool | None
+) -> tuple[pl.Series, dict[str, str]]:
+    """Parse a trimmed text column to `kind`; return the typed column and value -> error.
+
+    ISO dates and timestamps parse vectorized; every other distinct value is parsed once by
+    the Python parser, so a column of a million rows with a thousand distinct dates costs a
+    thousand parses.
+    """
+    dtype = _POLARS_TYPES[kind]
+    parsed = _fast(s, kind, dayfirst).cast(dtype)
+    todo = s.filter(parsed.is_null() & s.is_not_null()).unique()
+    errors: dict[str, str] = {}
+    if len(todo):
+        parse = _python_parser(kind, dayfirst)
+        mapping: dict[str, Any] = {}
+        for value in todo.to_list():
+            try:
+                mapping[value] = parse(value)
+            except ParseError as exc:
+                errors[value] = str(exc)
+        if mapping:
+            slow = s.replace_strict(
+                list(mapping), list(mapping.values()), default=None, return_dtype=dtype
+            )
+            parsed = parsed.fill_null(slow)
+    return parsed.alias(s.name), errors
+
+
+@dataclass
+class ChunkPreparer:
+    """Prepares the chunks of one file, given its header and column mapping.
 
     Args:
         kind: what the rows describe.
@@ -160,6 +248,7 @@ class RowPreparer:
         custom_types: custom field name -> text | integer | number | boolean | date.
         has_id_column: the file names its records; a row without an id is then quarantined.
         sample: a few rows, used to decide day-first dates per column.
+        text_only: every value is a string or None (CSV), which allows the vectorized payload.
     """
 
     kind: Kind
@@ -170,108 +259,178 @@ class RowPreparer:
     custom_types: Mapping[str, str]
     has_id_column: bool
     sample: list[list[Any]] = field(default_factory=list)
+    text_only: bool = False
 
     def __post_init__(self) -> None:
         types = field_types(self.kind)
-        key_fields = _KEY_FIELDS.get(self.kind, frozenset())
-        self._specs: list[tuple[str, int, str, Callable[[Any], Any], bool]] = []
-        for name, index in self.fields.items():
-            ftype = types[name]
-            self._specs.append(
-                (
-                    name,
-                    index,
-                    self.header[index],
-                    converter(ftype, dayfirst=self._dayfirst(index)),
-                    name in key_fields,
-                )
-            )
-        self._custom_specs = [
-            (
-                name,
-                index,
-                self.header[index],
-                converter(self.custom_types.get(name, "text"), dayfirst=self._dayfirst(index)),
-            )
-            for index, name in self.custom.items()
+        self._key_fields = _KEY_FIELDS.get(self.kind, frozenset())
+        # (output name, column index, header, parse kind, fatal on failure)
+        self._specs: list[tuple[str, int, str, str, bool]] = [
+            (name, i, self.header[i], _type_key(types[name]), name in self._key_fields)
+            for name, i in self.fields.items()
         ]
+        self._custom_specs = [
+            (name, i, self.header[i], _type_key(self.custom_types.get(name, "text")))
+            for i, name in self.custom.items()
+        ]
+        self._dayfirst = {i: self._column_dayfirst(i) for i in range(len(self.header))}
         self.has_lines = self.kind is Kind.ORDERS and bool(_LINE_FIELDS & set(self.fields))
-        self._width = len(self.header)
+        self._schema = dict.fromkeys(self.header, pl.Utf8)
 
-    def _dayfirst(self, index: int) -> bool | None:
+    def _column_dayfirst(self, index: int) -> bool | None:
         values = [str(r[index]) for r in self.sample if index < len(r) and r[index]]
         return looks_dayfirst(values)
 
-    def prepare(self, row: RawRow) -> Prepared:
-        """Prepare one row; never raises for bad content (problems are recorded instead)."""
-        header, values = self.header, row.values
-        record: dict[str, Any] = dict(zip(header, values, strict=False))
-        if row.extra:
-            record.update(row.extra)
-        payload = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str)
-        digest = hashlib.blake2b(payload.encode(), digest_size=16).digest()
-        problems = list(row.problems)
-        typed: dict[str, Any] = {}
-        for name, index, column, convert, is_key in self._specs:
-            raw = values[index] if index < self._width else None
-            if raw is None or raw == "" or (isinstance(raw, str) and not raw.strip()):
-                continue
-            try:
-                typed[name] = convert(raw)
-            except ParseError as exc:
-                problems.append(Problem(f"{exc}", column=column, fatal=is_key))
-        custom: dict[str, Any] | None = None
-        for name, index, column, convert in self._custom_specs:
-            raw = values[index] if index < self._width else None
-            if raw is None or raw == "" or (isinstance(raw, str) and not raw.strip()):
-                continue
-            try:
-                value = convert(raw)
-            except ParseError as exc:
-                problems.append(Problem(f"{exc} (custom field {name})", column=column, fatal=False))
-                continue
-            if custom is None:
-                custom = {}
-            custom[name] = value.isoformat() if isinstance(value, date) else value
-        external_id = typed.get("record_id")
-        self._check_required(typed, problems, has_id=external_id is not None)
-        if any(p.fatal for p in problems):
-            key = "q:" + digest.hex()  # quarantined rows are keyed by content: re-reads match
-        elif external_id is not None:
-            key = str(external_id)
+    def _frame(self, rows: Sequence[RawRow]) -> pl.DataFrame:
+        """Build the chunk's raw text columns, one per header, as read."""
+        if self.text_only:
+            values = [r.values for r in rows]
         else:
-            key = "h:" + digest.hex()  # no id in the source: a stable id derived from content
-        return Prepared(
-            number=row.number,
+            values = [[None if v is None else _text(v) for v in r.values] for r in rows]
+        return pl.DataFrame(values, schema=self._schema, orient="row")
+
+    def _payloads(self, rows: Sequence[RawRow], frame: pl.DataFrame) -> list[str]:
+        """Serialize each row verbatim as a JSON object of header -> value.
+
+        Text files encode vectorized (Polars writes the same JSON as `json.dumps`); rows with
+        extra fields, and files whose values are not all text, go through `json.dumps`.
+        """
+        if self.text_only:
+            out: list[str] = (
+                frame.select(pl.struct(pl.all()).struct.json_encode()).to_series().to_list()
+            )
+            slow = [i for i, r in enumerate(rows) if r.extra]
+        else:
+            out = [""] * len(rows)
+            slow = list(range(len(rows)))
+        for i in slow:
+            r = rows[i]
+            record: dict[str, Any] = dict(zip(self.header, r.values, strict=False))
+            if r.extra:
+                record.update(r.extra)
+            out[i] = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str)
+        return out
+
+    def _column(self, frame: pl.DataFrame, index: int) -> pl.Series:
+        """Return one raw column trimmed, with empty cells as null."""
+        return frame.get_column(self.header[index]).str.strip_chars().replace("", None)
+
+    def prepare(self, rows: Sequence[RawRow]) -> PreparedChunk:
+        """Prepare one chunk; never raises for bad content (problems are recorded instead)."""
+        n = len(rows)
+        raw = self._frame(rows)
+        payloads = self._payloads(rows, raw)
+        hashes = [hashlib.blake2b(p.encode(), digest_size=16).digest() for p in payloads]
+        problems: list[list[Problem]] = [list(r.problems) for r in rows]
+        columns: list[pl.Series] = []
+        for name, index, header, kind, fatal in self._specs:
+            s = self._column(raw, index)
+            columns.append(self._typed(s, name, kind, index, header, fatal, problems))
+        values = pl.DataFrame(columns) if columns else pl.DataFrame({"_": [None] * n})
+        custom = self._custom_json(raw, problems)
+        external = (
+            values.get_column("record_id").to_list()
+            if "record_id" in values.columns
+            else [None] * n
+        )
+        self._check_required(values, problems, external)
+        keys: list[str] = []
+        for i, ext in enumerate(external):
+            if any(p.fatal for p in problems[i]):
+                keys.append("q:" + hashes[i].hex())  # quarantined rows: keyed by content
+            elif ext is not None:
+                keys.append(ext)
+            else:
+                keys.append("h:" + hashes[i].hex())  # no id in the source: derived from content
+        return PreparedChunk(
             file=self.file,
-            payload=payload,
-            content_hash=digest,
-            key=key,
-            external_id=str(external_id) if external_id is not None else None,
+            numbers=[r.number for r in rows],
+            payloads=payloads,
+            hashes=hashes,
+            keys=keys,
+            external_ids=external,
             problems=problems,
-            values=typed,
+            values=values,
             custom=custom,
+            ordinals=[1] * n,
         )
 
+    def _typed(
+        self,
+        s: pl.Series,
+        name: str,
+        kind: str,
+        index: int,
+        header: str,
+        fatal: bool,
+        problems: list[list[Problem]],
+        suffix: str = "",
+    ) -> pl.Series:
+        """Convert one raw column to its type, recording a problem per unparseable cell."""
+        if kind == "text":
+            return s.alias(name)
+        if kind == "email":
+            return s.str.to_lowercase().alias(name)
+        parsed, errors = parse_column(s, kind, dayfirst=self._dayfirst.get(index))
+        if errors:
+            bad = s.is_in(list(errors)).fill_null(False)
+            for i, value in zip(bad.arg_true().to_list(), s.filter(bad).to_list(), strict=True):
+                problems[i].append(Problem(errors[value] + suffix, column=header, fatal=fatal))
+        return parsed.alias(name)
+
+    def _custom_json(self, raw: pl.DataFrame, problems: list[list[Problem]]) -> list[str | None]:
+        """Type the custom columns and pack them into one JSON object per row."""
+        if not self._custom_specs:
+            return [None] * raw.height
+        typed = []
+        for name, index, header, kind in self._custom_specs:
+            s = self._column(raw, index)
+            col = self._typed(
+                s, name, kind, index, header, False, problems, f" (custom field {name})"
+            )
+            if kind == "date":
+                col = col.dt.strftime("%Y-%m-%d")
+            typed.append(col)
+        frame = pl.DataFrame(typed)
+        empty = frame.select(pl.all_horizontal(pl.all().is_null())).to_series()
+        encoded = frame.select(pl.struct(pl.all()).struct.json_encode()).to_series()
+        return encoded.zip_with(~empty, pl.Series([None] * raw.height, dtype=pl.Utf8)).to_list()
+
     def _check_required(
-        self, typed: dict[str, Any], problems: list[Problem], *, has_id: bool
+        self, values: pl.DataFrame, problems: list[list[Problem]], external: list[Any]
     ) -> None:
         """Add the fatal problems that make a row unusable for its kind."""
-        if self.has_id_column and not has_id:
-            column = self.header[self.fields["record_id"]]
-            problems.append(Problem("missing id", column=column))
+        present = set(values.columns)
+
+        def none_of(names: Sequence[str]) -> list[bool]:
+            cols = [pl.col(c).is_null() for c in names if c in present]
+            if not cols:
+                return [True] * values.height
+            return values.select(pl.all_horizontal(cols)).to_series().to_list()
+
+        checks: list[tuple[list[bool], str]] = []
         if self.kind is Kind.CONTACTS:
-            if not any(name in typed for name in _CONTACT_IDENTIFIERS):
-                problems.append(
-                    Problem("nothing identifies this contact (no name, email or phone)")
+            checks.append(
+                (
+                    none_of(_CONTACT_IDENTIFIERS),
+                    "nothing identifies this contact (no name, email or phone)",
                 )
+            )
         elif self.kind is Kind.COMPANIES:
-            if "name" not in typed and "domain" not in typed:
-                problems.append(Problem("a company needs a name or a domain"))
+            checks.append((none_of(("name", "domain")), "a company needs a name or a domain"))
         elif self.kind in CUSTOMER_KINDS:
-            if "customer_id" not in typed and "customer_email" not in typed:
-                problems.append(
-                    Problem("no customer: the row has neither a customer id nor an email")
+            checks.append(
+                (
+                    none_of(("customer_id", "customer_email")),
+                    "no customer: the row has neither a customer id nor an email",
                 )
-            if self.kind is Kind.CONSENTS and "purpose" not in typed:
-                problems.append(Problem("a consent needs a purpose"))
+            )
+            if self.kind is Kind.CONSENTS:
+                checks.append((none_of(("purpose",)), "a consent needs a purpose"))
+        id_header = self.header[self.fields["record_id"]] if self.has_id_column else None
+        for i, ext in enumerate(external):
+            if id_header is not None and ext is None:
+                problems[i].append(Problem("missing id", column=id_header))
+            for mask, message in checks:
+                if mask[i]:
+                    problems[i].append(Problem(message))

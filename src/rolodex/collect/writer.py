@@ -1,4 +1,4 @@
-"""Write one chunk of prepared rows into the store, inside the caller's transaction.
+"""Write one prepared chunk into the store, inside the caller's transaction.
 
 A row whose key is new becomes a source record; a row whose key exists with the same content
 hash is unchanged and writes nothing; a row whose content changed becomes the next version of
@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, text
+import polars as pl
+import pyarrow as pa
 
 from rolodex.collect.convert import ParseError, parse_boolean
 from rolodex.collect.fields import CUSTOMER_KINDS, Kind
-from rolodex.collect.prepare import ACCEPTED, Prepared
+from rolodex.collect.prepare import ACCEPTED, PreparedChunk
 from rolodex.model import (
     Campaign,
     CompanyRecord,
@@ -31,28 +32,11 @@ from rolodex.model import (
     Order,
     OrderLine,
     SourceRecord,
+    SourceRecordHistory,
     Ticket,
 )
 from rolodex.model.base import table, utcnow
-from rolodex.store.bulk import insert_rows, reserve_ids, select_in
-
-_SOURCE_RECORD_COLUMNS = (
-    "id",
-    "source_id",
-    "kind",
-    "record_key",
-    "external_id",
-    "version",
-    "content_hash",
-    "payload",
-    "batch_id",
-    "created_batch_id",
-    "file",
-    "row_number",
-    "status",
-    "issues",
-    "is_stub",
-)
+from rolodex.store.bulk import Bulk
 
 # Canonical field -> standardized-view column, where the names differ.
 _RENAMES = {
@@ -60,21 +44,13 @@ _RENAMES = {
     "updated_date": "source_updated_at",
     "company_id": "company_ref",
 }
-
-
-def _view_columns(table: Table) -> tuple[str, ...]:
-    skip = {"source_record_id", "source_id", "custom", "flags"}
-    return tuple(c.name for c in table.columns if c.name not in skip)
-
-
-_CONTACT_COLUMNS = _view_columns(table(ContactRecord))
-_COMPANY_COLUMNS = _view_columns(table(CompanyRecord))
-_BACK = {v: k for k, v in _RENAMES.items()}
+_CONTACT_VIEW = frozenset(c.name for c in table(ContactRecord).columns)
+_COMPANY_VIEW = frozenset(c.name for c in table(CompanyRecord).columns)
 
 # Activity kinds: target table and canonical field -> column.
-_ACTIVITY: dict[Kind, tuple[Table, dict[str, str]]] = {
+_ACTIVITY: dict[Kind, tuple[type[Any], dict[str, str]]] = {
     Kind.TICKETS: (
-        table(Ticket),
+        Ticket,
         {
             "record_id": "external_id",
             "subject": "subject",
@@ -87,7 +63,7 @@ _ACTIVITY: dict[Kind, tuple[Table, dict[str, str]]] = {
         },
     ),
     Kind.INTERACTIONS: (
-        table(Interaction),
+        Interaction,
         {
             "interaction_type": "interaction_type",
             "channel": "channel",
@@ -98,11 +74,11 @@ _ACTIVITY: dict[Kind, tuple[Table, dict[str, str]]] = {
         },
     ),
     Kind.EVENTS: (
-        table(Event),
+        Event,
         {"event_type": "event_type", "occurred_at": "occurred_at", "url": "url"},
     ),
     Kind.CONSENTS: (
-        table(Consent),
+        Consent,
         {
             "purpose": "purpose",
             "lawful_basis": "lawful_basis",
@@ -143,247 +119,255 @@ class ChunkResult:
     activity_records: list[int] = field(default_factory=list)  # rows whose contact to attach
 
 
-def write_chunk(conn: Connection, rows: Sequence[Prepared], *, ctx: WriteContext) -> ChunkResult:
-    """Store one chunk of prepared rows; see the module docstring for what happens to each."""
-    result = ChunkResult(read=len(rows))
-    existing = _existing(conn, ctx.source_id, ctx.kind.value, [r.key for r in rows])
-    new: list[Prepared] = []
-    changed: list[tuple[int, Prepared]] = []
-    for row in rows:
-        found = existing.get(row.key)
+def write_chunk(db: Bulk, chunk: PreparedChunk, *, ctx: WriteContext) -> ChunkResult:
+    """Store one prepared chunk; see the module docstring for what happens to each row."""
+    result = ChunkResult(read=len(chunk))
+    existing = _existing(db, ctx, chunk.keys)
+    new: list[int] = []
+    changed: list[tuple[int, int]] = []  # (row index, source record id)
+    for i, key in enumerate(chunk.keys):
+        found = existing.get(key)
         if found is None:
-            new.append(row)
-        elif found[1] == row.content_hash:
+            new.append(i)
+        elif found[1] == chunk.hashes[i]:
             result.unchanged += 1
         else:
-            changed.append((found[0], row))
-    now = utcnow()
-    ids = reserve_ids(conn, table(SourceRecord), len(new))
-    insert_rows(
-        conn,
-        table(SourceRecord),
-        _SOURCE_RECORD_COLUMNS,
-        [_source_record_tuple(i, r, ctx) for i, r in zip(ids, new, strict=True)],
-    )
+            changed.append((i, found[0]))
+    ids = db.reserve_ids(table(SourceRecord), len(new))
+    _insert_source_records(db, chunk, new, ids, ctx)
     if changed:
-        _new_versions(conn, changed, ctx, now)
-    fresh = [(i, r) for i, r in zip(ids, new, strict=True) if r.status == ACCEPTED]
+        _new_versions(db, chunk, changed, ctx)
+    fresh = [(i, rid) for i, rid in zip(new, ids, strict=True) if not chunk.is_fatal(i)]
     result.accepted = len(fresh)
     result.updated = len(changed)
     result.quarantined = len(new) - len(fresh)
-    if ctx.kind is Kind.CONTACTS:
-        _write_views(conn, table(ContactRecord), _CONTACT_COLUMNS, fresh, changed, ctx)
-    elif ctx.kind is Kind.COMPANIES:
-        _write_views(conn, table(CompanyRecord), _COMPANY_COLUMNS, fresh, changed, ctx)
+    rows = [*fresh, *changed]
     if ctx.kind in (Kind.CONTACTS, Kind.COMPANIES):
-        result.new_records = [i for i, _ in fresh]
-        result.changed_records = [i for i, _ in changed]
+        write_views(db, chunk, rows, ctx=ctx, replace=[rid for _, rid in changed])
+        result.new_records = [rid for _, rid in fresh]
+        result.changed_records = [rid for _, rid in changed]
     else:
-        stubs = _write_activity(conn, fresh, changed, ctx)
+        stubs = _write_activity(db, chunk, rows, ctx, replace=[rid for _, rid in changed])
         result.stubs = len(stubs)
         result.new_records = stubs
-        result.activity_records = [i for i, _ in fresh] + [i for i, _ in changed]
+        result.activity_records = [rid for _, rid in rows]
     return result
 
 
-def _existing(
-    conn: Connection, source_id: int, kind: str, keys: list[str]
-) -> dict[str, tuple[int, bytes]]:
-    rows = select_in(
-        conn,
+def _existing(db: Bulk, ctx: WriteContext, keys: list[str]) -> dict[str, tuple[int, bytes]]:
+    rows = db.query_in(
         "SELECT record_key, id, content_hash FROM source_record"
-        " WHERE source_id = :s AND kind = :k AND record_key IN :values",
-        keys,
-        {"s": source_id, "k": kind},
+        " WHERE source_id = ? AND kind = ? AND record_key IN (?*)",
+        sorted(set(keys)),
+        [ctx.source_id, ctx.kind.value],
     )
-    return {key: (rid, bytes(digest)) for key, rid, digest in rows}
+    return {key: (int(rid), bytes(digest)) for key, rid, digest in rows}
 
 
-def _source_record_tuple(rid: int, r: Prepared, ctx: WriteContext) -> tuple[Any, ...]:
-    return (
-        rid,
-        ctx.source_id,
-        ctx.kind.value,
-        r.key,
-        r.external_id,
-        1,
-        r.content_hash,
-        r.payload,
-        ctx.batch_id,
-        ctx.batch_id,
-        r.file,
-        r.number,
-        r.status,
-        r.issues_json(),
-        False,
+def _insert_source_records(
+    db: Bulk, chunk: PreparedChunk, rows: list[int], ids: list[int], ctx: WriteContext
+) -> None:
+    if not rows:
+        return
+    n = len(rows)
+    data = pa.table(
+        {
+            "id": pa.array(ids, pa.int64()),
+            "source_id": pa.array([ctx.source_id] * n, pa.int64()),
+            "kind": pa.array([ctx.kind.value] * n, pa.string()),
+            "record_key": pa.array([chunk.keys[i] for i in rows], pa.string()),
+            "external_id": pa.array([chunk.external_ids[i] for i in rows], pa.string()),
+            "version": pa.array([1] * n, pa.int64()),
+            "content_hash": pa.array([chunk.hashes[i] for i in rows], pa.binary()),
+            "payload": pa.array([chunk.payloads[i] for i in rows], pa.string()),
+            "batch_id": pa.array([ctx.batch_id] * n, pa.int64()),
+            "created_batch_id": pa.array([ctx.batch_id] * n, pa.int64()),
+            "file": pa.array([chunk.file] * n, pa.string()),
+            "row_number": pa.array([chunk.numbers[i] for i in rows], pa.int64()),
+            "status": pa.array([chunk.status(i) for i in rows], pa.string()),
+            "issues": pa.array([chunk.issues_json(i) for i in rows], pa.string()),
+            "is_stub": pa.array([False] * n, pa.bool_()),
+        }
     )
+    db.ingest(table(SourceRecord), data)
 
 
 def _new_versions(
-    conn: Connection, changed: list[tuple[int, Prepared]], ctx: WriteContext, now: datetime
+    db: Bulk, chunk: PreparedChunk, changed: list[tuple[int, int]], ctx: WriteContext
 ) -> None:
     """Move the current versions to history and store the new ones in their place."""
-    ids = [i for i, _ in changed]
-    for start in range(0, len(ids), 500):
-        part = ids[start : start + 500]
-        marks = ",".join(str(int(i)) for i in part)
-        conn.execute(
-            text(
-                "INSERT INTO source_record_history (source_record_id, version, content_hash,"
-                " payload, batch_id, file, row_number, status, issues, is_stub,"
-                " superseded_by_batch_id, superseded_at)"
-                " SELECT id, version, content_hash, payload, batch_id, file, row_number, status,"
-                f" issues, is_stub, :batch, :now FROM source_record WHERE id IN ({marks})"
-            ),
-            {"batch": ctx.batch_id, "now": now},
-        )
-    conn.execute(
-        text(
-            "UPDATE source_record SET version = version + 1, content_hash = :h, payload = :p,"
-            " batch_id = :b, file = :f, row_number = :n, status = :s, issues = :i,"
-            " is_stub = :stub, updated_at = :now WHERE id = :id"
-        ),
+    now = utcnow()
+    ids = [rid for _, rid in changed]
+    pairs = db.stage_pairs([(rid, ctx.batch_id) for rid in ids])
+    history = table(SourceRecordHistory).name
+    db.execute(
+        f"INSERT INTO {history} (source_record_id, version, content_hash, payload, batch_id,"
+        " file, row_number, status, issues, is_stub, superseded_by_batch_id, superseded_at)"
+        " SELECT s.id, s.version, s.content_hash, s.payload, s.batch_id, s.file, s.row_number,"
+        f" s.status, s.issues, s.is_stub, p.golden_id, ? FROM {pairs} p"
+        " JOIN source_record s ON s.id = p.record_id",
+        [db.stamp(now)],
+    )
+    db.executemany(
+        "UPDATE source_record SET version = version + 1, content_hash = ?, payload = ?,"
+        " batch_id = ?, file = ?, row_number = ?, status = ?, issues = ?, is_stub = ?,"
+        " updated_at = ? WHERE id = ?",
         [
-            {
-                "h": r.content_hash,
-                "p": r.payload,
-                "b": ctx.batch_id,
-                "f": r.file,
-                "n": r.number,
-                "s": r.status,
-                "i": r.issues_json(),
-                "stub": False,
-                "now": now,
-                "id": i,
-            }
-            for i, r in changed
+            (
+                chunk.hashes[i],
+                chunk.payloads[i],
+                ctx.batch_id,
+                chunk.file,
+                chunk.numbers[i],
+                chunk.status(i),
+                chunk.issues_json(i),
+                False,
+                db.stamp(now),
+                rid,
+            )
+            for i, rid in changed
         ],
     )
 
 
-def _view_tuple(
-    rid: int, r: Prepared, positions: dict[str, int], width: int, source_id: int
-) -> list[Any]:
-    """Lay a record's values out in view-column order (only the fields it has are touched)."""
-    row: list[Any] = [None] * width
-    row[0], row[1], row[-1] = rid, source_id, r.custom
-    for name, value in r.values.items():
-        at = positions.get(name)
-        if at is not None:
-            row[at] = value
-    return row
-
-
-def _write_views(
-    conn: Connection,
-    table: Table,
-    columns: Sequence[str],
-    fresh: list[tuple[int, Prepared]],
-    changed: list[tuple[int, Prepared]],
+def write_views(
+    db: Bulk,
+    chunk: PreparedChunk,
+    rows: Sequence[tuple[int, int]],
+    *,
     ctx: WriteContext,
+    replace: Sequence[int] = (),
 ) -> None:
-    """Write the standardized view of accepted records, replacing it for changed ones."""
-    _delete_where_in(conn, table.name, "source_record_id", [i for i, _ in changed])
-    names = ("source_record_id", "source_id", *columns, "custom")
-    positions = {_BACK.get(c, c): i for i, c in enumerate(columns, start=2)}
-    insert_rows(
-        conn,
-        table,
-        names,
-        [_view_tuple(i, r, positions, len(names), ctx.source_id) for i, r in (*fresh, *changed)],
+    """Write the standardized view of accepted records (row index, record id).
+
+    Records in `replace` lose their previous view first (a new version, or an undo).
+    """
+    model = ContactRecord if ctx.kind is Kind.CONTACTS else CompanyRecord
+    view = _CONTACT_VIEW if ctx.kind is Kind.CONTACTS else _COMPANY_VIEW
+    _delete_where_in(db, table(model).name, "source_record_id", replace)
+    if not rows:
+        return
+    picked = chunk.values[[i for i, _ in rows]]
+    keep = {c: _RENAMES.get(c, c) for c in picked.columns if _RENAMES.get(c, c) in view}
+    frame = picked.select([pl.col(c).alias(name) for c, name in keep.items()]).with_columns(
+        pl.Series("source_record_id", [rid for _, rid in rows], dtype=pl.Int64),
+        pl.lit(ctx.source_id, dtype=pl.Int64).alias("source_id"),
+        pl.Series("custom", [chunk.custom[i] for i, _ in rows], dtype=pl.Utf8),
     )
+    db.ingest(table(model), frame.to_arrow())
 
 
-def _delete_where_in(conn: Connection, table: str, column: str, ids: Sequence[int]) -> None:
+def _delete_where_in(db: Bulk, name: str, column: str, ids: Sequence[int]) -> None:
     for start in range(0, len(ids), 500):
         marks = ",".join(str(int(i)) for i in ids[start : start + 500])
-        conn.execute(text(f'DELETE FROM "{table}" WHERE {column} IN ({marks})'))
+        db.execute(f'DELETE FROM "{name}" WHERE {column} IN ({marks})')
 
 
 # --- customers named by activity rows ------------------------------------------------------
 
 
 def _customer_records(
-    conn: Connection, rows: Sequence[tuple[int, Prepared]], ctx: WriteContext
+    db: Bulk, chunk: PreparedChunk, rows: Sequence[tuple[int, int]], ctx: WriteContext
 ) -> tuple[dict[int, int], list[int]]:
     """Find (or create as stubs) the contact source record each row names.
 
     Returns:
         row source-record id -> customer source-record id, and the ids of stubs created.
     """
-    ids = sorted({str(r.values["customer_id"]) for _, r in rows if "customer_id" in r.values})
-    emails = sorted({r.values["customer_email"] for _, r in rows if "customer_email" in r.values})
-    by_id = dict(
-        select_in(
-            conn,
+    refs = {rid: chunk.row_values(i) for i, rid in rows}
+    ids = sorted({str(v["customer_id"]) for v in refs.values() if "customer_id" in v})
+    emails = sorted({v["customer_email"] for v in refs.values() if "customer_email" in v})
+    by_id = {
+        str(key): int(rid)
+        for key, rid in db.query_in(
             "SELECT record_key, id FROM source_record"
-            " WHERE source_id = :s AND kind = 'contacts' AND record_key IN :values",
+            " WHERE source_id = ? AND kind = 'contacts' AND record_key IN (?*)",
             ids,
-            {"s": ctx.source_id},
+            [ctx.source_id],
         )
-    )
-    by_email: dict[str, int] = {}
-    for email, rid in select_in(
-        conn,
-        "SELECT email, min(source_record_id) FROM contact_record"
-        " WHERE source_id = :s AND email IN :values GROUP BY email",
-        emails,
-        {"s": ctx.source_id},
-    ):
-        by_email[email] = rid
-    stubs: dict[str, tuple[Prepared, str | None, str | None]] = {}
-    for _, r in rows:
-        cid, email = r.values.get("customer_id"), r.values.get("customer_email")
+    }
+    by_email = {
+        str(email): int(rid)
+        for email, rid in db.query_in(
+            "SELECT p.value, min(p.source_record_id) FROM contact_point p JOIN source_record r"
+            " ON r.id = p.source_record_id WHERE r.source_id = ? AND p.kind = 'email'"
+            " AND p.value IN (?*) GROUP BY p.value",
+            emails,
+            [ctx.source_id],
+        )
+    }
+    stubs: dict[str, tuple[int, str | None, str | None]] = {}
+    for (i, _), v in zip(rows, refs.values(), strict=True):
+        cid, email = v.get("customer_id"), v.get("customer_email")
         if cid is not None and str(cid) not in by_id:
-            stubs.setdefault(str(cid), (r, str(cid), email))
+            stubs.setdefault(str(cid), (i, str(cid), email))
         elif cid is None and email not in by_email:
-            stubs.setdefault(f"email:{email}", (r, None, email))
-    stub_ids = _create_stubs(conn, stubs, ctx)
+            stubs.setdefault(f"email:{email}", (i, None, email))
+    stub_ids = _create_stubs(db, chunk, stubs, ctx)
     for key, rid in zip(stubs, stub_ids, strict=True):
         if key.startswith("email:"):
             by_email[key[6:]] = rid
         else:
             by_id[key] = rid
     out: dict[int, int] = {}
-    for rid, r in rows:
-        cid = r.values.get("customer_id")
-        out[rid] = by_id[str(cid)] if cid is not None else by_email[r.values["customer_email"]]
+    for rid, v in refs.items():
+        cid = v.get("customer_id")
+        out[rid] = by_id[str(cid)] if cid is not None else by_email[v["customer_email"]]
     return out, stub_ids
 
 
 def _create_stubs(
-    conn: Connection, stubs: dict[str, tuple[Prepared, str | None, str | None]], ctx: WriteContext
+    db: Bulk,
+    chunk: PreparedChunk,
+    stubs: dict[str, tuple[int, str | None, str | None]],
+    ctx: WriteContext,
 ) -> list[int]:
     """Create minimal contact records for customers named before they were sent."""
     if not stubs:
         return []
-    ids = reserve_ids(conn, table(SourceRecord), len(stubs))
-    records, views = [], []
-    for rid, (key, (row, cid, email)) in zip(ids, stubs.items(), strict=True):
-        payload = json.dumps({"customer_id": cid, "email": email}, ensure_ascii=False)
-        digest = hashlib.blake2b(payload.encode(), digest_size=16).digest()
-        records.append(
-            (
-                rid,
-                ctx.source_id,
-                Kind.CONTACTS.value,
-                key,
-                cid,
-                1,
-                digest,
-                payload,
-                ctx.batch_id,
-                ctx.batch_id,
-                row.file,
-                row.number,
-                ACCEPTED,
-                None,
-                True,
-            )
-        )
-        views.append((rid, ctx.source_id, email))
-    insert_rows(conn, table(SourceRecord), _SOURCE_RECORD_COLUMNS, records)
-    insert_rows(conn, table(ContactRecord), ("source_record_id", "source_id", "email"), views)
+    ids = db.reserve_ids(table(SourceRecord), len(stubs))
+    payloads = [
+        json.dumps({"customer_id": cid, "email": email}, ensure_ascii=False)
+        for _, cid, email in stubs.values()
+    ]
+    n = len(ids)
+    db.ingest(
+        table(SourceRecord),
+        pa.table(
+            {
+                "id": pa.array(ids, pa.int64()),
+                "source_id": pa.array([ctx.source_id] * n, pa.int64()),
+                "kind": pa.array([Kind.CONTACTS.value] * n, pa.string()),
+                "record_key": pa.array(list(stubs), pa.string()),
+                "external_id": pa.array([cid for _, cid, _ in stubs.values()], pa.string()),
+                "version": pa.array([1] * n, pa.int64()),
+                "content_hash": pa.array(
+                    [hashlib.blake2b(p.encode(), digest_size=16).digest() for p in payloads],
+                    pa.binary(),
+                ),
+                "payload": pa.array(payloads, pa.string()),
+                "batch_id": pa.array([ctx.batch_id] * n, pa.int64()),
+                "created_batch_id": pa.array([ctx.batch_id] * n, pa.int64()),
+                "file": pa.array([chunk.file] * n, pa.string()),
+                "row_number": pa.array(
+                    [chunk.numbers[i] for i, _, _ in stubs.values()], pa.int64()
+                ),
+                "status": pa.array([ACCEPTED] * n, pa.string()),
+                "issues": pa.nulls(n, pa.string()),
+                "is_stub": pa.array([True] * n, pa.bool_()),
+            }
+        ),
+    )
+    db.ingest(
+        table(ContactRecord),
+        pa.table(
+            {
+                "source_record_id": pa.array(ids, pa.int64()),
+                "source_id": pa.array([ctx.source_id] * n, pa.int64()),
+                "email": pa.array([email for _, _, email in stubs.values()], pa.string()),
+            }
+        ),
+    )
     return ids
 
 
@@ -391,57 +375,60 @@ def _create_stubs(
 
 
 def _write_activity(
-    conn: Connection,
-    fresh: list[tuple[int, Prepared]],
-    changed: list[tuple[int, Prepared]],
+    db: Bulk,
+    chunk: PreparedChunk,
+    rows: Sequence[tuple[int, int]],
     ctx: WriteContext,
+    *,
+    replace: Sequence[int] = (),
 ) -> list[int]:
     """Write orders, tickets, interactions, events or consents; return the stubs created."""
     assert ctx.kind in CUSTOMER_KINDS
-    rows = [*fresh, *changed]
-    customers, stubs = _customer_records(conn, rows, ctx)
+    customers, stubs = _customer_records(db, chunk, rows, ctx)
     if ctx.kind is Kind.ORDERS:
-        _write_orders(conn, fresh, changed, customers, ctx)
+        _write_orders(db, chunk, rows, customers, ctx, replace=replace)
         return stubs
-    table, columns = _ACTIVITY[ctx.kind]
-    _delete_where_in(conn, table.name, "source_record_id", [i for i, _ in changed])
-    extra: list[str] = []
-    campaigns: dict[str, int] = {}
+    model, columns = _ACTIVITY[ctx.kind]
+    target = table(model)
+    _delete_where_in(db, target.name, "source_record_id", replace)
+    values = {rid: chunk.row_values(i) for i, rid in rows}
+    data: dict[str, list[Any]] = {
+        "source_record_id": list(values),
+        "customer_record_id": [customers[rid] for rid in values],
+    }
+    for canonical, column in columns.items():
+        data[column] = [v.get(canonical) for v in values.values()]
     if ctx.kind in (Kind.INTERACTIONS, Kind.EVENTS):
-        extra.append("campaign_id")
-        campaigns = _campaign_ids(
-            conn, {r.values["campaign"] for _, r in rows if "campaign" in r.values}
-        )
+        names = {v["campaign"] for v in values.values() if "campaign" in v}
+        campaigns = _campaign_ids(db, names)
+        data["campaign_id"] = [campaigns.get(v.get("campaign", "")) for v in values.values()]
     if ctx.kind is Kind.INTERACTIONS:
-        extra.append("category")
+        data["category"] = [_category(v.get("interaction_type")) for v in values.values()]
     if ctx.kind is Kind.EVENTS:
-        extra.append("properties")
+        data["properties"] = [chunk.custom[i] for i, _ in rows]
     if ctx.kind is Kind.CONSENTS:
-        extra += ["status", "source_id"]
-    ids = reserve_ids(conn, table, len(rows))
-    out = []
-    for new_id, (rid, r) in zip(ids, rows, strict=True):
-        v = r.values
-        values: list[Any] = [new_id, rid, customers[rid], *(v.get(f) for f in columns)]
-        for name in extra:
-            if name == "campaign_id":
-                values.append(campaigns.get(v["campaign"]) if "campaign" in v else None)
-            elif name == "category":
-                values.append(_category(v.get("interaction_type")))
-            elif name == "properties":
-                values.append(r.custom)
-            elif name == "status":
-                values.append(_consent_status(v.get("status")))
-            elif name == "source_id":
-                values.append(ctx.source_id)
-        out.append(values)
-    insert_rows(
-        conn,
-        table,
-        ("id", "source_record_id", "customer_record_id", *columns.values(), *extra),
-        out,
-    )
+        data["status"] = [_consent_status(v.get("status")) for v in values.values()]
+        data["source_id"] = [ctx.source_id] * len(values)
+    data["id"] = db.reserve_ids(target, len(values))
+    db.ingest(target, _arrow(target, data))
     return stubs
+
+
+def _arrow(target: Any, data: dict[str, list[Any]]) -> pa.Table:
+    """Build an Arrow table typed after the target table's columns."""
+    arrays = {}
+    for name, values in data.items():
+        sql_type = target.c[name].type.python_type if name in target.c else str
+        arrow_type = {
+            int: pa.int64(),
+            float: pa.float64(),
+            bool: pa.bool_(),
+            datetime: pa.timestamp("us", "UTC"),
+        }.get(sql_type, pa.string())
+        if sql_type is dict:  # JSON column: already serialized text
+            arrow_type = pa.string()
+        arrays[name] = pa.array(values, arrow_type)
+    return pa.table(arrays)
 
 
 def _category(kind: Any) -> str | None:
@@ -463,131 +450,116 @@ def _consent_status(raw: Any) -> str:
         return str(raw).strip().casefold()[:20]
 
 
-def _campaign_ids(conn: Connection, names: set[str]) -> dict[str, int]:
+def _campaign_ids(db: Bulk, names: set[str]) -> dict[str, int]:
     """Return campaign name -> id, creating the campaigns not seen before."""
     if not names:
         return {}
-    found = dict(
-        select_in(conn, "SELECT name, id FROM campaign WHERE name IN :values", sorted(names))
-    )
+    found = {
+        str(n): int(i)
+        for n, i in db.query_in("SELECT name, id FROM campaign WHERE name IN (?*)", sorted(names))
+    }
     missing = sorted(names - set(found))
-    ids = reserve_ids(conn, table(Campaign), len(missing))
-    insert_rows(conn, table(Campaign), ("id", "name"), list(zip(ids, missing, strict=True)))
+    ids = db.reserve_ids(table(Campaign), len(missing))
+    if missing:
+        db.ingest(
+            table(Campaign),
+            pa.table({"id": pa.array(ids, pa.int64()), "name": pa.array(missing, pa.string())}),
+        )
     found.update(zip(missing, ids, strict=True))
     return found
 
 
 def _write_orders(
-    conn: Connection,
-    fresh: list[tuple[int, Prepared]],
-    changed: list[tuple[int, Prepared]],
+    db: Bulk,
+    chunk: PreparedChunk,
+    rows: Sequence[tuple[int, int]],
     customers: dict[int, int],
     ctx: WriteContext,
+    *,
+    replace: Sequence[int] = (),
 ) -> None:
     """Write orders (one per order number) and, when the file has them, their line items."""
-    order_table: Table = table(Order)
-    line_table: Table = table(OrderLine)
-    # A changed row rewrites its line and, if it was the order's first row, the order itself.
-    _delete_where_in(conn, line_table.name, "source_record_id", [i for i, _ in changed])
-    if changed:
-        conn.execute(
-            order_table.update()
-            .where(order_table.c.source_record_id == bindparam("rid"))
-            .values(
-                customer_record_id=bindparam("cust"),
-                ordered_at=bindparam("at"),
-                total_amount=bindparam("total"),
-                quantity=bindparam("qty"),
-                status=bindparam("st"),
-            ),
-            [
-                {
-                    "rid": rid,
-                    "cust": customers[rid],
-                    "at": r.values.get("order_date"),
-                    "total": r.values.get("total_amount"),
-                    "qty": r.values.get("quantity"),
-                    "st": r.values.get("status"),
-                }
-                for rid, r in changed
-            ],
-        )
-    rows = [*fresh, *changed]
-
-    def number(r: Prepared) -> str:
-        rid = r.values.get("record_id")
-        return str(rid) if rid is not None else r.key
-
-    numbers = sorted({number(r) for _, r in rows})
-    known = dict(
-        select_in(
-            conn,
-            'SELECT external_id, id FROM "order" WHERE source_id = :s AND external_id IN :values',
-            numbers,
-            {"s": ctx.source_id},
-        )
-    )
-    heads: dict[str, tuple[int, Prepared]] = {}
-    for rid, r in rows:
-        if number(r) not in known:
-            heads.setdefault(number(r), (rid, r))
-    ids = reserve_ids(conn, order_table, len(heads))
-    order_rows = []
-    for oid, (num, (rid, r)) in zip(ids, heads.items(), strict=True):
-        v = r.values
-        order_rows.append(
-            (
-                oid,
-                ctx.source_id,
-                num,
-                rid,
-                customers[rid],
-                v.get("order_date"),
-                v.get("total_amount"),
-                (str(v["currency"]).upper()[:3] if "currency" in v else None),
-                v.get("quantity"),
-                v.get("status"),
-            )
-        )
-        known[num] = oid
-    insert_rows(
-        conn,
-        order_table,
-        (
-            "id",
-            "source_id",
-            "external_id",
-            "source_record_id",
-            "customer_record_id",
-            "ordered_at",
-            "total_amount",
-            "currency",
-            "quantity",
-            "status",
-        ),
-        order_rows,
-    )
-    if ctx.has_lines:
-        insert_rows(
-            conn,
-            line_table,
-            ("order_id", "source_record_id", "sku", "name", "quantity", "unit_price"),
+    order_table, line_table = table(Order), table(OrderLine)
+    values = {rid: chunk.row_values(i) for i, rid in rows}
+    keys = {rid: chunk.keys[i] for i, rid in rows}
+    _delete_where_in(db, line_table.name, "source_record_id", replace)
+    if replace:
+        # A changed first row rewrites the order's own fields.
+        db.executemany(
+            'UPDATE "order" SET customer_record_id = ?, ordered_at = ?, total_amount = ?,'
+            " quantity = ?, status = ? WHERE source_record_id = ?",
             [
                 (
-                    known[number(r)],
+                    customers[rid],
+                    db.stamp(values[rid]["order_date"]) if "order_date" in values[rid] else None,
+                    values[rid].get("total_amount"),
+                    values[rid].get("quantity"),
+                    values[rid].get("status"),
                     rid,
-                    r.values.get("line_sku"),
-                    r.values.get("line_name"),
-                    r.values.get("line_quantity"),
-                    r.values.get("line_price"),
                 )
-                for rid, r in rows
+                for rid in replace
             ],
+        )
+
+    def number(rid: int) -> str:
+        own = values[rid].get("record_id")
+        return str(own) if own is not None else keys[rid]
+
+    known = {
+        str(n): int(i)
+        for n, i in db.query_in(
+            'SELECT external_id, id FROM "order" WHERE source_id = ? AND external_id IN (?*)',
+            sorted({number(rid) for rid in values}),
+            [ctx.source_id],
+        )
+    }
+    heads: dict[str, int] = {}
+    for rid in values:
+        if number(rid) not in known:
+            heads.setdefault(number(rid), rid)
+    ids = db.reserve_ids(order_table, len(heads))
+    known.update(zip(heads, ids, strict=True))
+    heads_values = [values[rid] for rid in heads.values()]
+    db.ingest(
+        order_table,
+        _arrow(
+            order_table,
+            {
+                "id": ids,
+                "source_id": [ctx.source_id] * len(ids),
+                "external_id": list(heads),
+                "source_record_id": list(heads.values()),
+                "customer_record_id": [customers[rid] for rid in heads.values()],
+                "ordered_at": [v.get("order_date") for v in heads_values],
+                "total_amount": [v.get("total_amount") for v in heads_values],
+                "currency": [
+                    str(v["currency"]).upper()[:3] if "currency" in v else None
+                    for v in heads_values
+                ],
+                "quantity": [v.get("quantity") for v in heads_values],
+                "status": [v.get("status") for v in heads_values],
+            },
+        ),
+    )
+    if ctx.has_lines:
+        db.ingest(
+            line_table,
+            _arrow(
+                line_table,
+                {
+                    "order_id": [known[number(rid)] for rid in values],
+                    "source_record_id": list(values),
+                    "sku": [v.get("line_sku") for v in values.values()],
+                    "name": [v.get("line_name") for v in values.values()],
+                    "quantity": [v.get("line_quantity") for v in values.values()],
+                    "unit_price": [v.get("line_price") for v in values.values()],
+                },
+            ),
         )
 
 
 def rewrite_derived(
-    conn: Connection, rows: Sequence[tuple[int, Prepared]], *, ctx: WriteContext
+    db: Bulk, chunk: PreparedChunk, rows: Sequence[tuple[int, int]], *, ctx: WriteContext
 ) -> list[int]:
     """Rebuild the standardized view or activity row of records whose raw version changed.
 
@@ -596,11 +568,9 @@ def rewrite_derived(
     Returns:
         The ids of stub contacts created for customers the restored rows name.
     """
-    accepted = [(i, r) for i, r in rows if r.status == ACCEPTED]
-    if ctx.kind is Kind.CONTACTS:
-        _write_views(conn, table(ContactRecord), _CONTACT_COLUMNS, [], accepted, ctx)
+    accepted = [(i, rid) for i, rid in rows if not chunk.is_fatal(i)]
+    replace = [rid for _, rid in rows]
+    if ctx.kind in (Kind.CONTACTS, Kind.COMPANIES):
+        write_views(db, chunk, accepted, ctx=ctx, replace=replace)
         return []
-    if ctx.kind is Kind.COMPANIES:
-        _write_views(conn, table(CompanyRecord), _COMPANY_COLUMNS, [], accepted, ctx)
-        return []
-    return _write_activity(conn, [], accepted, ctx)
+    return _write_activity(db, chunk, accepted, ctx, replace=replace)

@@ -54,7 +54,11 @@ class Company(TimestampMixin, Base):
 
 
 class Contact(TimestampMixin, Base):
-    """A golden person record: one customer, however many sources describe them."""
+    """A golden person record: one customer, however many sources describe them.
+
+    Lookups by email or phone go through `contact_point` (kind, value), which holds every
+    address, not only the primary one.
+    """
 
     __tablename__ = "contact"
     __table_args__ = ({"sqlite_autoincrement": True},)  # ids are never reused
@@ -64,10 +68,10 @@ class Contact(TimestampMixin, Base):
     salutation: Mapped[str | None] = mapped_column(String(50))
     first_name: Mapped[str | None] = mapped_column(String(200))
     middle_name: Mapped[str | None] = mapped_column(String(200))
-    last_name: Mapped[str | None] = mapped_column(String(200), index=True)
+    last_name: Mapped[str | None] = mapped_column(String(200))
     suffix: Mapped[str | None] = mapped_column(String(50))
     full_name: Mapped[str | None] = mapped_column(String(400))
-    email: Mapped[str | None] = mapped_column(String(320), index=True)
+    email: Mapped[str | None] = mapped_column(String(320))
     phone: Mapped[str | None] = mapped_column(String(100))
     company_name: Mapped[str | None] = mapped_column(String(300))
     job_title: Mapped[str | None] = mapped_column(String(200))
@@ -115,14 +119,14 @@ class ContactRecord(Base):
     __tablename__ = "contact_record"
 
     source_record_id: Mapped[int] = mapped_column(ForeignKey("source_record.id"), primary_key=True)
-    source_id: Mapped[int] = mapped_column(ForeignKey("source.id"), index=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("source.id"))
     salutation: Mapped[str | None] = mapped_column(String(50))
     first_name: Mapped[str | None] = mapped_column(String(200))
     middle_name: Mapped[str | None] = mapped_column(String(200))
     last_name: Mapped[str | None] = mapped_column(String(200))
     full_name: Mapped[str | None] = mapped_column(String(400))
     suffix: Mapped[str | None] = mapped_column(String(50))
-    email: Mapped[str | None] = mapped_column(String(320), index=True)
+    email: Mapped[str | None] = mapped_column(String(320))
     email2: Mapped[str | None] = mapped_column(String(320))
     phone: Mapped[str | None] = mapped_column(String(100))
     mobile: Mapped[str | None] = mapped_column(String(100))
@@ -160,7 +164,7 @@ class CompanyRecord(Base):
     __tablename__ = "company_record"
 
     source_record_id: Mapped[int] = mapped_column(ForeignKey("source_record.id"), primary_key=True)
-    source_id: Mapped[int] = mapped_column(ForeignKey("source.id"), index=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("source.id"))
     name: Mapped[str | None] = mapped_column(String(300))
     domain: Mapped[str | None] = mapped_column(String(255))
     industry: Mapped[str | None] = mapped_column(String(200))

@@ -10,8 +10,13 @@ database driver releases the GIL while it works.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+import gc
+import json
+import os
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from pathlib import Path
@@ -28,17 +33,19 @@ from rolodex.collect.mapping import (
     infer_mapping,
     load_mapping_file,
 )
-from rolodex.collect.prepare import Prepared, RowPreparer
+from rolodex.collect.prepare import ChunkPreparer, PreparedChunk
 from rolodex.collect.readers import open_table
 from rolodex.collect.rows import RawRow, Table
 from rolodex.collect.seen import SeenKeys
 from rolodex.collect.writer import ChunkResult, WriteContext, write_chunk
 from rolodex.exceptions import InputError
 from rolodex.model.base import utcnow
+from rolodex.pipeline.child import ChildProcessExecutor
 from rolodex.resolve import singletons
 from rolodex.store import repo
 from rolodex.store.audit import append_audit
-from rolodex.store.bulk import refresh_statistics
+from rolodex.store.bulk import BulkSession
+from rolodex.store.engine import make_engine
 
 Progress = Callable[[str, int], None]
 """Called with (file name, rows done so far) after every chunk."""
@@ -110,7 +117,7 @@ class _Opened:
     table: Table
     kind: Kind
     mapping: ColumnMapping
-    preparer: RowPreparer
+    preparer: ChunkPreparer
     rows: Iterator[RawRow]
 
 
@@ -120,14 +127,14 @@ class _ProblemTally:
     def __init__(self) -> None:
         self._counts: dict[tuple[str | None, str], ProblemCount] = {}
 
-    def add(self, rows: Iterable[Prepared]) -> None:
-        for row in rows:
-            for p in row.problems:
+    def add(self, chunk: PreparedChunk) -> None:
+        for number, problems in zip(chunk.numbers, chunk.problems, strict=True):
+            for p in problems:
                 shape = p.message.split(":")[0] if "'" in p.message else p.message
                 key = (p.column, shape[:120])
                 found = self._counts.get(key)
                 if found is None:
-                    self._counts[key] = ProblemCount(p.column, p.message, 1, row.number)
+                    self._counts[key] = ProblemCount(p.column, p.message, 1, number)
                 else:
                     found.count += 1
 
@@ -152,17 +159,29 @@ def _open(
     chosen = kind or (overrides.kind if overrides and overrides.kind else None)
     chosen = chosen or detect_kind(header, values)
     mapping = infer_mapping(header, values, kind=chosen, id_column=id_column, overrides=overrides)
-    preparer = RowPreparer(
-        kind=chosen,
-        file=path.name,
-        header=header,
+    preparer = _preparer(table, chosen, mapping, mapping.custom_types, values, path.name)
+    return _Opened(table, chosen, mapping, preparer, chain(sample, rows))
+
+
+def _preparer(
+    table: Table,
+    kind: Kind,
+    mapping: ColumnMapping,
+    custom_types: Mapping[str, str],
+    sample: list[list[Any]],
+    file: str,
+) -> ChunkPreparer:
+    return ChunkPreparer(
+        kind=kind,
+        file=file,
+        header=table.info.header,
         fields=mapping.fields,
         custom=mapping.custom,
-        custom_types=mapping.custom_types,
+        custom_types=custom_types,
         has_id_column=mapping.id_column is not None,
-        sample=values,
+        sample=sample,
+        text_only=table.info.format == "csv",
     )
-    return _Opened(table, chosen, mapping, preparer, chain(sample, rows))
 
 
 def _mapping_record(opened: _Opened) -> dict[str, Any]:
@@ -215,9 +234,9 @@ def preview_file(
         sheet=sheet,
         sample_rows=sample_rows,
     )
-    prepared = [opened.preparer.prepare(r) for r in islice(opened.rows, sample_rows)]
+    chunk = opened.preparer.prepare(list(islice(opened.rows, sample_rows)))
     with SeenKeys() as seen:
-        seen.claim(prepared, grouped=opened.preparer.has_lines)
+        seen.claim(chunk, grouped=opened.preparer.has_lines)
     info = opened.table.info
     return Preview(
         file=path.name,
@@ -227,10 +246,20 @@ def preview_file(
         delimiter=info.delimiter,
         mapping=opened.mapping.describe(),
         rows=[
-            {"row": p.number, "status": p.status, "key": p.key, **p.values, **(p.custom or {})}
-            for p in prepared[:rows]
+            {
+                "row": chunk.numbers[i],
+                "status": chunk.status(i),
+                "key": chunk.keys[i],
+                **chunk.row_values(i),
+                **json.loads(chunk.custom[i] or "{}"),
+            }
+            for i in range(min(rows, len(chunk)))
         ],
-        problems=[(p.number, q.column, q.message) for p in prepared for q in p.problems],
+        problems=[
+            (chunk.numbers[i], q.column, q.message)
+            for i in range(len(chunk))
+            for q in chunk.problems[i]
+        ],
         notes=list(info.notes),
     )
 
@@ -248,6 +277,7 @@ def import_file(
     chunk_size: int = 10_000,
     sample_rows: int = 200,
     progress: Progress | None = None,
+    separate_process_bytes: int = 8 << 20,
 ) -> ImportSummary:
     """Import one file as records of `source`.
 
@@ -263,6 +293,7 @@ def import_file(
         chunk_size: rows per transaction.
         sample_rows: rows used to infer the mapping.
         progress: called after every chunk.
+        separate_process_bytes: files at least this big are written by a child process.
 
     Returns:
         The counts, which always reconcile, and the most frequent problems.
@@ -295,15 +326,13 @@ def import_file(
             },
             now=utcnow(),
         )
-        opened.preparer = RowPreparer(
-            kind=opened.kind,
-            file=path.name,
-            header=opened.table.info.header,
-            fields=opened.mapping.fields,
-            custom=opened.mapping.custom,
-            custom_types=custom_types,
-            has_id_column=opened.mapping.id_column is not None,
-            sample=opened.preparer.sample,
+        opened.preparer = _preparer(
+            opened.table,
+            opened.kind,
+            opened.mapping,
+            custom_types,
+            opened.preparer.sample,
+            path.name,
         )
         batch_id = repo.create_batch(
             conn,
@@ -322,7 +351,8 @@ def import_file(
     )
     tally = _ProblemTally()
     try:
-        _run_chunks(engine, opened, ctx, summary, tally, chunk_size, progress)
+        big = path.stat().st_size >= separate_process_bytes
+        _run_chunks(engine, opened, ctx, summary, tally, chunk_size, progress, big)
     except BaseException as exc:
         with engine.begin() as conn:
             repo.finish_batch(conn, batch_id, status="failed", error=str(exc) or repr(exc))
@@ -365,25 +395,88 @@ def _run_chunks(
     tally: _ProblemTally,
     chunk_size: int,
     progress: Progress | None,
+    separate_process: bool,
 ) -> None:
-    """Prepare chunks on this thread while the previous chunk is written on another."""
-    with SeenKeys() as seen, ThreadPoolExecutor(max_workers=1) as pool:
-        pending: Future[ChunkResult] | None = None
-        try:
-            for number, raw in enumerate(_chunks(opened.rows, chunk_size), start=1):
-                prepared = [opened.preparer.prepare(r) for r in raw]
-                seen.claim(prepared, grouped=ctx.has_lines)
-                tally.add(prepared)
+    """Prepare chunks here while the previous chunk is written by the writer.
+
+    The writer is a thread, or for big files a child process (both cores busy, and SQLite
+    written through ADBC, which must not share a process with Python's `sqlite3`). Golden
+    records for the new records are built after the last chunk, in large set-based steps
+    (the resolve stage's part), and the batch's activity rows are attached to them.
+    """
+    url = engine.url.render_as_string(hide_password=False)
+    pool: Executor
+    if separate_process:
+        pool = ChildProcessExecutor(_open_writer, (url, os.getpid()))
+    else:
+        pool = ThreadPoolExecutor(max_workers=1, initializer=_open_writer, initargs=(url, None))
+    try:
+        with SeenKeys() as seen, _young_gc_only():
+            pending: Future[ChunkResult] | None = None
+            try:
+                for number, raw in enumerate(_chunks(opened.rows, chunk_size), start=1):
+                    chunk = opened.preparer.prepare(raw)
+                    seen.claim(chunk, grouped=ctx.has_lines)
+                    tally.add(chunk)
+                    if pending is not None:
+                        _add(summary, pending.result(), progress)
+                        pending = None
+                    # Statistics after chunks 1, 2, 4, 8, ...: plans follow the growth.
+                    analyze = number & (number - 1) == 0
+                    pending = pool.submit(_store_chunk, chunk, ctx, analyze)
+                    gc.collect(0)
+            finally:
+                # Whatever stops the loop, the chunk being written is finished and counted.
                 if pending is not None:
                     _add(summary, pending.result(), progress)
-                    pending = None
-                # Statistics after chunks 1, 2, 4, 8, ...: cheap, and plans follow the growth.
-                analyze = number & (number - 1) == 0
-                pending = pool.submit(_store_chunk, engine, prepared, ctx, analyze)
+        created = pool.submit(_link_new, ctx).result()
+        if ctx.kind is Kind.COMPANIES:
+            summary.companies_created = created
+        else:
+            summary.contacts_created = created
+    finally:
+        try:
+            pool.submit(_close_writer).result()
         finally:
-            # Whatever stops the loop, the chunk being written is finished and counted.
-            if pending is not None:
-                _add(summary, pending.result(), progress)
+            pool.shutdown()
+
+
+_writer = threading.local()
+
+
+def _open_writer(url: str, parent: int | None) -> None:
+    """Open the writer's session (in its thread or child process)."""
+    _writer.session = BulkSession(make_engine(url), adbc=parent is not None)
+    _writer.parent = parent
+
+
+def _close_writer() -> None:
+    _writer.session.close()
+
+
+def _session() -> BulkSession:
+    """Return the writer's session; a child whose importer died stops before writing more."""
+    parent = getattr(_writer, "parent", None)
+    if parent is not None and os.getppid() != parent:
+        raise SystemExit("the importing process is gone")
+    session: BulkSession = _writer.session
+    return session
+
+
+@contextmanager
+def _young_gc_only() -> Iterator[None]:
+    """Pause automatic garbage collection while chunks stream (collected by hand per chunk).
+
+    Each chunk allocates hundreds of thousands of short-lived containers; automatic
+    collection would rescan everything alive again and again.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _add(summary: ImportSummary, result: ChunkResult, progress: Progress | None) -> None:
@@ -393,10 +486,6 @@ def _add(summary: ImportSummary, result: ChunkResult, progress: Progress | None)
     summary.unchanged += result.unchanged
     summary.quarantined += result.quarantined
     summary.stubs += result.stubs
-    if summary.kind == Kind.COMPANIES.value:
-        summary.companies_created += len(result.new_records)
-    else:
-        summary.contacts_created += len(result.new_records)
     if progress is not None:
         progress(summary.file, summary.read)
 
@@ -414,32 +503,47 @@ _GROWING = (
 )
 
 
-def _store_chunk(
-    engine: Engine, rows: Sequence[Prepared], ctx: WriteContext, analyze: bool = False
-) -> ChunkResult:
-    """Write one chunk, its golden records and its counts in a single transaction."""
+def _store_chunk(chunk: PreparedChunk, ctx: WriteContext, analyze: bool = False) -> ChunkResult:
+    """Write one chunk and its counts in a single transaction."""
     now = utcnow()
-    with engine.begin() as conn:
+    with _session().transaction() as db:
+        # First statement: takes the write lock before any id is reserved.
+        db.execute(
+            "UPDATE import_batch SET rows_read = rows_read + ? WHERE id = ?",
+            [len(chunk), ctx.batch_id],
+        )
         if analyze:
-            refresh_statistics(conn, _GROWING)
-        result = write_chunk(conn, rows, ctx=ctx)
+            db.analyze(_GROWING)
+        result = write_chunk(db, chunk, ctx=ctx)
         if ctx.kind is Kind.COMPANIES:
-            singletons.link_new_companies(conn, result.new_records, now=now)
-            singletons.refresh_companies(conn, result.changed_records, now=now)
+            singletons.refresh_companies(db, result.changed_records, now=now)
         else:
-            singletons.link_new_contacts(conn, result.new_records, now=now)
-            singletons.refresh_contacts(conn, result.changed_records, now=now)
-        if result.activity_records:
-            singletons.attach_activity(conn, result.activity_records)
-        repo.add_batch_counts(
-            conn,
-            ctx.batch_id,
-            {
-                "rows_read": result.read,
-                "rows_accepted": result.accepted,
-                "rows_updated": result.updated,
-                "rows_unchanged": result.unchanged,
-                "rows_quarantined": result.quarantined,
-            },
+            singletons.refresh_contacts(db, result.changed_records, now=now)
+        db.execute(
+            "UPDATE import_batch SET rows_accepted = rows_accepted + ?,"
+            " rows_updated = rows_updated + ?, rows_unchanged = rows_unchanged + ?,"
+            " rows_quarantined = rows_quarantined + ? WHERE id = ?",
+            [result.accepted, result.updated, result.unchanged, result.quarantined, ctx.batch_id],
         )
     return result
+
+
+def _link_new(ctx: WriteContext, step: int = 50_000) -> int:
+    """Give every unlinked record its golden record, in steps of one transaction each."""
+    session = _session()
+    created, after = 0, 0
+    companies = ctx.kind is Kind.COMPANIES
+    while True:
+        with session.transaction() as db:
+            if created == 0:
+                db.analyze(_GROWING)
+            done, after = singletons.link_unlinked(
+                db, companies=companies, after=after, limit=step, now=utcnow()
+            )
+        created += done
+        if not done:
+            break
+    if ctx.kind not in (Kind.CONTACTS, Kind.COMPANIES):
+        with session.transaction() as db:
+            singletons.attach_batch_activity(db, ctx.batch_id)
+    return created

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 
 from rolodex.collect.fields import Kind
-from rolodex.collect.prepare import RowPreparer
+from rolodex.collect.prepare import ChunkPreparer
 from rolodex.collect.rows import RawRow
 from rolodex.collect.writer import WriteContext, rewrite_derived
 from rolodex.exceptions import TerminalError
@@ -24,6 +24,7 @@ from rolodex.model.base import utcnow
 from rolodex.resolve import singletons
 from rolodex.store import repo
 from rolodex.store.audit import append_audit
+from rolodex.store.bulk import ConnectionBulk
 
 _ACTIVITY = ("ticket", "interaction", "event", "consent")
 
@@ -180,33 +181,39 @@ def _restore_versions(conn: Connection, batch_id: int, updated: list[int]) -> No
     for row in rows:
         by_batch.setdefault(int(row.batch_id), []).append(row)
     now = utcnow()
+    db = ConnectionBulk(conn)
     for earlier, group in by_batch.items():
         mapping = repo.get_batch(conn, earlier)["mapping"] or {}
         kind = Kind(group[0].kind)
-        ctx = WriteContext(source_id=int(group[0].source_id), kind=kind, batch_id=earlier)
-        prepared = []
         for row in group:
             payload = json.loads(row.payload)
-            header = list(payload)
-            preparer = _preparer(kind, row.file or "", header, mapping)
-            raw = RawRow(number=int(row.row_number or 0), values=list(payload.values()))
-            prepared.append((int(row.id), preparer.prepare(raw)))
-        stubs = rewrite_derived(conn, prepared, ctx=ctx)
-        singletons.link_new_contacts(conn, stubs, now=now)
+            preparer = _preparer(kind, row.file or "", list(payload), mapping)
+            chunk = preparer.prepare(
+                [RawRow(number=int(row.row_number or 0), values=list(payload.values()))]
+            )
+            ctx = WriteContext(
+                source_id=int(row.source_id),
+                kind=kind,
+                batch_id=earlier,
+                has_lines=preparer.has_lines,
+            )
+            stubs = rewrite_derived(db, chunk, [(0, int(row.id))], ctx=ctx)
+            singletons.link_new_contacts(db, stubs, now=now)
+        restored = [int(row.id) for row in group]
         if kind is Kind.COMPANIES:
-            singletons.refresh_companies(conn, [i for i, _ in prepared], now=now)
+            singletons.refresh_companies(db, restored, now=now)
         elif kind is Kind.CONTACTS:
-            singletons.refresh_contacts(conn, [i for i, _ in prepared], now=now)
+            singletons.refresh_contacts(db, restored, now=now)
         else:
-            singletons.attach_activity(conn, [i for i, _ in prepared])
+            singletons.attach_activity(db, restored)
 
 
-def _preparer(kind: Kind, file: str, header: list[str], mapping: dict[str, Any]) -> RowPreparer:
+def _preparer(kind: Kind, file: str, header: list[str], mapping: dict[str, Any]) -> ChunkPreparer:
     """Rebuild the preparer an earlier batch used, from the mapping it recorded."""
     index = {name: i for i, name in enumerate(header)}
     fields = {f: index[h] for f, h in mapping.get("fields", {}).items() if h in index}
     custom = {index[h]: n for h, n in mapping.get("custom", {}).items() if h in index}
-    return RowPreparer(
+    return ChunkPreparer(
         kind=kind,
         file=file,
         header=header,

@@ -3,29 +3,26 @@
 Until matching runs, every contact source record is its own golden contact, with its emails,
 phones, address and social handles as contact points. The work is set-based SQL inside the
 caller's transaction: links first (with reserved ids), then contacts and points copied from
-the standardized view, so a million records cost seconds, not minutes.
+the standardized view through a staged table of (record, golden id) pairs, so a million
+records cost seconds, not minutes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-
-from sqlalchemy import Connection, Table, text
 
 from rolodex.model import (
     Company,
-    CompanyLink,
     Consent,
     Contact,
-    ContactLink,
     Event,
     Interaction,
     Order,
     Ticket,
 )
 from rolodex.model.base import table
-from rolodex.store.bulk import insert_rows, reserve_ids
+from rolodex.store.bulk import Bulk
 
 LINKED_BY = "import"
 
@@ -104,22 +101,10 @@ _POINTS = (
     ("social", "linkedin", "r.linkedin", "1", "r.linkedin IS NOT NULL"),
     ("social", "twitter", "r.twitter", "1", "r.twitter IS NOT NULL"),
 )
-_ACTIVITY_TABLES: tuple[Table, ...] = (
-    table(Order),
-    table(Ticket),
-    table(Interaction),
-    table(Event),
-    table(Consent),
-)
+_ACTIVITY_TABLES = (Order, Ticket, Interaction, Event, Consent)
 
 
-def _slices(ids: Sequence[int], size: int = 1000) -> Iterator[str]:
-    """Yield comma-joined id lists to inline (ints only, so nothing user-given reaches SQL)."""
-    for start in range(0, len(ids), size):
-        yield ",".join(str(int(i)) for i in ids[start : start + size])
-
-
-def link_new_contacts(conn: Connection, record_ids: Sequence[int], *, now: datetime) -> int:
+def link_new_contacts(db: Bulk, record_ids: Sequence[int], *, now: datetime) -> int:
     """Give each contact record in `record_ids` its own golden contact and contact points.
 
     Returns:
@@ -127,57 +112,47 @@ def link_new_contacts(conn: Connection, record_ids: Sequence[int], *, now: datet
     """
     if not record_ids:
         return 0
-    contact_ids = reserve_ids(conn, table(Contact), len(record_ids))
-    insert_rows(
-        conn,
-        table(ContactLink),
-        ("source_record_id", "contact_id", "match_probability", "linked_by", "linked_at"),
-        [(r, c, None, LINKED_BY, now) for r, c in zip(record_ids, contact_ids, strict=True)],
+    pairs = list(zip(record_ids, db.reserve_ids(table(Contact), len(record_ids)), strict=True))
+    staged = db.stage_pairs(pairs)
+    stamp = db.stamp(now)
+    db.execute(
+        "INSERT INTO contact_link (source_record_id, contact_id, linked_by, linked_at)"
+        f" SELECT record_id, golden_id, ?, ? FROM {staged}",
+        [LINKED_BY, stamp],
     )
     columns = ", ".join(_CONTACT_FIELDS)
     select = ", ".join(_CONTACT_FIELDS.values())
-    for ids in _slices(record_ids):
-        conn.execute(
-            text(
-                f"INSERT INTO contact (id, {columns}, created_at) SELECT l.contact_id, {select},"
-                " :now FROM contact_link l JOIN contact_record r"
-                f" ON r.source_record_id = l.source_record_id WHERE l.source_record_id IN ({ids})"
-            ),
-            {"now": now},
-        )
-        _insert_points(conn, ids)
-    return len(contact_ids)
+    db.execute(
+        f"INSERT INTO contact (id, {columns}, created_at) SELECT n.golden_id, {select}, ?"
+        f" FROM {staged} n JOIN contact_record r ON r.source_record_id = n.record_id",
+        [stamp],
+    )
+    _insert_points(db, staged)
+    return len(pairs)
 
 
-def _insert_points(conn: Connection, ids: str) -> None:
-    """Copy the emails, phones, address and handles of the records `ids` to contact points."""
+def _insert_points(db: Bulk, staged: str) -> None:
+    """Copy emails, phones, address and handles of the staged records to contact points."""
     head = (
         "INSERT INTO contact_point (contact_id, kind, label, value, is_primary,"
         " street, street2, city, region, postcode, country, source_record_id)"
     )
-    join = (
-        " FROM contact_link l JOIN contact_record r ON r.source_record_id = l.source_record_id"
-        f" WHERE l.source_record_id IN ({ids})"
-    )
+    join = f" FROM {staged} n JOIN contact_record r ON r.source_record_id = n.record_id WHERE"
     for kind, label, value, primary, condition in _POINTS:
-        conn.execute(
-            text(
-                f"{head} SELECT l.contact_id, :kind, :label, {value}, {primary} = 1, NULL, NULL,"
-                f" NULL, NULL, NULL, NULL, r.source_record_id{join} AND {condition}"
-            ),
-            {"kind": kind, "label": label},
+        db.execute(
+            f"{head} SELECT n.golden_id, ?, ?, {value}, {primary} = 1, NULL, NULL,"
+            f" NULL, NULL, NULL, NULL, r.source_record_id{join} {condition}",
+            [kind, label],
         )
-    conn.execute(
-        text(
-            f"{head} SELECT l.contact_id, 'address', NULL, {_ADDRESS}, 1 = 1, r.street, r.street2,"
-            f" r.city, r.region, r.postcode, r.country, r.source_record_id{join} AND"
-            " (r.street IS NOT NULL OR r.city IS NOT NULL OR r.postcode IS NOT NULL"
-            " OR r.country IS NOT NULL)"
-        )
+    db.execute(
+        f"{head} SELECT n.golden_id, 'address', NULL, {_ADDRESS}, 1 = 1, r.street, r.street2,"
+        f" r.city, r.region, r.postcode, r.country, r.source_record_id{join}"
+        " (r.street IS NOT NULL OR r.city IS NOT NULL OR r.postcode IS NOT NULL"
+        " OR r.country IS NOT NULL)"
     )
 
 
-def refresh_contacts(conn: Connection, record_ids: Sequence[int], *, now: datetime) -> int:
+def refresh_contacts(db: Bulk, record_ids: Sequence[int], *, now: datetime) -> int:
     """Bring the golden contacts of changed single-record contacts up to date.
 
     A contact backed by one record simply mirrors it; contacts with several records are left
@@ -186,99 +161,126 @@ def refresh_contacts(conn: Connection, record_ids: Sequence[int], *, now: dateti
     Returns:
         The number of golden contacts rewritten.
     """
-    done = 0
+    if not record_ids:
+        return 0
+    links = db.query_in(
+        "SELECT l.source_record_id, l.contact_id FROM contact_link l"
+        " WHERE l.source_record_id IN (?*) AND (SELECT count(*) FROM contact_link o"
+        " WHERE o.contact_id = l.contact_id) = 1",
+        list(record_ids),
+    )
+    if not links:
+        return 0
+    staged = db.stage_pairs([(int(r), int(c)) for r, c in links])
     columns = ", ".join(_CONTACT_FIELDS)
     select = ", ".join(_CONTACT_FIELDS.values())
-    for ids in _slices(record_ids):
-        single = [
-            row[0]
-            for row in conn.execute(
-                text(
-                    "SELECT l.contact_id FROM contact_link l WHERE l.source_record_id IN"
-                    f" ({ids}) AND (SELECT count(*) FROM contact_link o"
-                    " WHERE o.contact_id = l.contact_id) = 1"
-                )
-            )
-        ]
-        if not single:
-            continue
-        contacts = ",".join(str(int(c)) for c in single)
-        conn.execute(
-            text(
-                f"UPDATE contact SET ({columns}, updated_at) = (SELECT {select}, :now"
-                " FROM contact_link l JOIN contact_record r"
-                " ON r.source_record_id = l.source_record_id WHERE l.contact_id = contact.id)"
-                f" WHERE id IN ({contacts})"
-            ),
-            {"now": now},
-        )
-        conn.execute(text(f"DELETE FROM contact_point WHERE contact_id IN ({contacts})"))
-        records = ",".join(
-            str(int(r[0]))
-            for r in conn.execute(
-                text(f"SELECT source_record_id FROM contact_link WHERE contact_id IN ({contacts})")
-            )
-        )
-        _insert_points(conn, records)
-        done += len(single)
-    return done
+    db.execute(
+        f"UPDATE contact SET ({columns}, updated_at) = (SELECT {select}, ?"
+        f" FROM {staged} n JOIN contact_record r ON r.source_record_id = n.record_id"
+        f" WHERE n.golden_id = contact.id) WHERE id IN (SELECT golden_id FROM {staged})",
+        [db.stamp(now)],
+    )
+    db.execute(f"DELETE FROM contact_point WHERE contact_id IN (SELECT golden_id FROM {staged})")
+    _insert_points(db, staged)
+    return len(links)
 
 
-def link_new_companies(conn: Connection, record_ids: Sequence[int], *, now: datetime) -> int:
+def link_new_companies(db: Bulk, record_ids: Sequence[int], *, now: datetime) -> int:
     """Give each company record in `record_ids` its own golden company."""
     if not record_ids:
         return 0
-    company_ids = reserve_ids(conn, table(Company), len(record_ids))
-    insert_rows(
-        conn,
-        table(CompanyLink),
-        ("source_record_id", "company_id", "match_probability", "linked_by", "linked_at"),
-        [(r, c, None, LINKED_BY, now) for r, c in zip(record_ids, company_ids, strict=True)],
+    pairs = list(zip(record_ids, db.reserve_ids(table(Company), len(record_ids)), strict=True))
+    staged = db.stage_pairs(pairs)
+    stamp = db.stamp(now)
+    db.execute(
+        "INSERT INTO company_link (source_record_id, company_id, linked_by, linked_at)"
+        f" SELECT record_id, golden_id, ?, ? FROM {staged}",
+        [LINKED_BY, stamp],
     )
     columns = ", ".join(_COMPANY_FIELDS)
     select = ", ".join(_COMPANY_FIELDS.values())
-    for ids in _slices(record_ids):
-        conn.execute(
-            text(
-                f"INSERT INTO company (id, {columns}, created_at) SELECT l.company_id, {select},"
-                " :now FROM company_link l JOIN company_record r"
-                f" ON r.source_record_id = l.source_record_id WHERE l.source_record_id IN ({ids})"
-            ),
-            {"now": now},
-        )
-    return len(company_ids)
+    db.execute(
+        f"INSERT INTO company (id, {columns}, created_at) SELECT n.golden_id, {select}, ?"
+        f" FROM {staged} n JOIN company_record r ON r.source_record_id = n.record_id",
+        [stamp],
+    )
+    return len(pairs)
 
 
-def refresh_companies(conn: Connection, record_ids: Sequence[int], *, now: datetime) -> int:
+def refresh_companies(db: Bulk, record_ids: Sequence[int], *, now: datetime) -> int:
     """Bring single-record golden companies up to date with their changed record."""
+    if not record_ids:
+        return 0
+    links = db.query_in(
+        "SELECT l.source_record_id, l.company_id FROM company_link l"
+        " WHERE l.source_record_id IN (?*) AND (SELECT count(*) FROM company_link o"
+        " WHERE o.company_id = l.company_id) = 1",
+        list(record_ids),
+    )
+    if not links:
+        return 0
+    staged = db.stage_pairs([(int(r), int(c)) for r, c in links])
     columns = ", ".join(_COMPANY_FIELDS)
     select = ", ".join(_COMPANY_FIELDS.values())
-    done = 0
-    for ids in _slices(record_ids):
-        result = conn.execute(
-            text(
-                f"UPDATE company SET ({columns}, updated_at) = (SELECT {select}, :now"
-                " FROM company_link l JOIN company_record r"
-                " ON r.source_record_id = l.source_record_id WHERE l.company_id = company.id)"
-                " WHERE id IN (SELECT company_id FROM company_link WHERE source_record_id IN"
-                f" ({ids})) AND (SELECT count(*) FROM company_link o"
-                " WHERE o.company_id = company.id) = 1"
-            ),
-            {"now": now},
-        )
-        done += result.rowcount
-    return done
+    db.execute(
+        f"UPDATE company SET ({columns}, updated_at) = (SELECT {select}, ?"
+        f" FROM {staged} n JOIN company_record r ON r.source_record_id = n.record_id"
+        f" WHERE n.golden_id = company.id) WHERE id IN (SELECT golden_id FROM {staged})",
+        [db.stamp(now)],
+    )
+    return len(links)
 
 
-def attach_activity(conn: Connection, record_ids: Sequence[int]) -> None:
+def attach_activity(db: Bulk, record_ids: Sequence[int]) -> None:
     """Point orders, tickets, interactions, events and consents at their golden contact."""
-    for activity in _ACTIVITY_TABLES:
-        name = activity.name
-        for ids in _slices(record_ids):
-            conn.execute(
-                text(
-                    f'UPDATE "{name}" SET contact_id = (SELECT l.contact_id FROM contact_link l'
-                    f' WHERE l.source_record_id = "{name}".customer_record_id)'
-                    f" WHERE source_record_id IN ({ids})"
-                )
-            )
+    if not record_ids:
+        return
+    staged = db.stage_pairs([(int(r), 0) for r in record_ids])
+    for model in _ACTIVITY_TABLES:
+        name = table(model).name
+        db.execute(
+            f'UPDATE "{name}" SET contact_id = (SELECT l.contact_id FROM contact_link l'
+            f' WHERE l.source_record_id = "{name}".customer_record_id)'
+            f" WHERE source_record_id IN (SELECT record_id FROM {staged})"
+        )
+
+
+def link_unlinked(
+    db: Bulk, *, companies: bool = False, after: int = 0, limit: int = 50_000, now: datetime
+) -> tuple[int, int]:
+    """Give up to `limit` not-yet-linked records (ids above `after`) their own golden record.
+
+    Walks the standardized view in id order, so repeated calls cover everything once:
+    records a killed import left without a golden record are picked up by the next run.
+
+    Returns:
+        (golden records created, the last record id looked at, or 0 when none was left).
+    """
+    view, link = (
+        ("company_record", "company_link") if companies else ("contact_record", "contact_link")
+    )
+    rows = db.query(
+        f"SELECT r.source_record_id FROM {view} r WHERE r.source_record_id > ? AND NOT EXISTS"
+        f" (SELECT 1 FROM {link} l WHERE l.source_record_id = r.source_record_id)"
+        " ORDER BY r.source_record_id LIMIT ?",
+        [after, limit],
+    )
+    ids = [int(r[0]) for r in rows]
+    if not ids:
+        return 0, 0
+    if companies:
+        return link_new_companies(db, ids, now=now), ids[-1]
+    return link_new_contacts(db, ids, now=now), ids[-1]
+
+
+def attach_batch_activity(db: Bulk, batch_id: int) -> None:
+    """Point the activity rows an import batch wrote at their customers' golden contacts."""
+    for model in _ACTIVITY_TABLES:
+        name = table(model).name
+        db.execute(
+            f'UPDATE "{name}" SET contact_id = (SELECT l.contact_id FROM contact_link l'
+            f' WHERE l.source_record_id = "{name}".customer_record_id)'
+            " WHERE contact_id IS NULL AND source_record_id IN"
+            " (SELECT id FROM source_record WHERE batch_id = ?)",
+            [batch_id],
+        )

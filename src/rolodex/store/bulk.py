@@ -1,152 +1,313 @@
-"""Bulk writes for the import path: reserve ids, insert many rows, look up many keys.
+"""Bulk writes for the import path: Arrow in, one transaction per chunk.
 
-Going row by row through the ORM is several times slower than the driver's bulk paths, so the
-import writes tuples straight through the driver: `executemany` on SQLite, `COPY` on
-PostgreSQL. The dialect differences live here and nowhere else.
+Going row by row through the ORM, or even binding Python tuples with `executemany`, costs
+several microseconds per value; the import moves Arrow tables instead. On SQLite an ADBC
+connection ingests them in C; on PostgreSQL they stream through `COPY`. Both sit behind one
+small interface (`Bulk`), so the stages write SQL once and never ask which database they
+are on. Statements use `?` placeholders; the PostgreSQL side translates them.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, date, datetime
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Connection, Date, DateTime, Table, bindparam, text
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import Connection, Engine, Table
 
 _PARAMS = 900  # bound parameters per statement, under SQLite's lowest limit
+_SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S"  # Arrow prints microseconds with %S, as SQLAlchemy stores
 
 
-def is_postgres(conn: Connection) -> bool:
-    """Tell whether the connection talks to PostgreSQL (else SQLite)."""
-    return conn.dialect.name == "postgresql"
+def _to_sqlite(data: pa.Table) -> pa.Table:
+    """Convert Arrow types to the text/integer forms SQLAlchemy stores in SQLite."""
+    columns = []
+    for column in data.columns:
+        t = column.type
+        if pa.types.is_timestamp(t):
+            column = pc.strftime(column.cast(pa.timestamp("us", "UTC")), _SQLITE_DATETIME)
+        elif pa.types.is_date(t):
+            column = pc.strftime(column, "%Y-%m-%d")
+        elif pa.types.is_boolean(t):
+            column = column.cast(pa.int64())
+        elif pa.types.is_null(t):
+            column = column.cast(pa.string())
+        columns.append(column)
+    return pa.table(columns, names=data.column_names)
 
 
-def reserve_ids(conn: Connection, table: Table, count: int) -> list[int]:
-    """Reserve `count` new primary keys of `table` for rows inserted with explicit ids.
+class Bulk:
+    """The few operations the import needs, on one open transaction."""
 
-    On SQLite the caller's transaction holds the write lock (BEGIN IMMEDIATE), so the
-    highest id cannot move under it; on PostgreSQL the table's sequence hands them out.
-    """
-    if count <= 0:
-        return []
-    name = table.name
-    if is_postgres(conn):
-        rows = conn.execute(
-            text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
-            {"t": f'"{name}"', "n": count},
+    dialect: str
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; return the number of rows it changed."""
+        raise NotImplementedError
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement for each parameter row."""
+        raise NotImplementedError
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run a query and return all its rows."""
+        raise NotImplementedError
+
+    def ingest(self, table: Table, data: pa.Table) -> None:
+        """Append an Arrow table whose column names are columns of `table`."""
+        raise NotImplementedError
+
+    @property
+    def is_postgres(self) -> bool:
+        """Tell whether this is PostgreSQL (else SQLite)."""
+        return self.dialect == "postgresql"
+
+    def stamp(self, moment: datetime) -> Any:
+        """Render a UTC timestamp as a statement parameter the way the store keeps it."""
+        if self.is_postgres:
+            return moment
+        return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", timespec="microseconds")
+
+    def query_in(
+        self, sql: str, values: Sequence[Any], params: Sequence[Any] = ()
+    ) -> list[tuple[Any, ...]]:
+        """Run `sql`, whose `(?*)` stands for an IN list, over `values` in safe slices.
+
+        `params` are bound before the IN list.
+        """
+        out: list[tuple[Any, ...]] = []
+        for start in range(0, len(values), _PARAMS):
+            part = list(values[start : start + _PARAMS])
+            marks = ", ".join("?" * len(part))
+            out.extend(self.query(sql.replace("(?*)", f"({marks})"), [*params, *part]))
+        return out
+
+    def reserve_ids(self, table: Table, count: int) -> list[int]:
+        """Reserve `count` primary keys of `table` for rows inserted with explicit ids.
+
+        On SQLite the chunk's transaction holds the write lock (BEGIN IMMEDIATE), so the
+        highest id cannot move under it; on PostgreSQL the table's sequence hands them out.
+        """
+        if count <= 0:
+            return []
+        if self.is_postgres:
+            rows = self.query(
+                "SELECT nextval(pg_get_serial_sequence(?, 'id')) FROM generate_series(1, ?)",
+                [f'"{table.name}"', count],
+            )
+            return [int(r[0]) for r in rows]
+        top = int(self.query(f'SELECT coalesce(max(id), 0) FROM "{table.name}"')[0][0])
+        if table.kwargs.get("sqlite_autoincrement"):
+            seq = self.query("SELECT seq FROM sqlite_sequence WHERE name = ?", [table.name])
+            top = max(top, int(seq[0][0]) if seq else 0)
+        return list(range(top + 1, top + 1 + count))
+
+    def stage_pairs(self, pairs: Sequence[tuple[int, int]]) -> str:
+        """Put (record id, golden id) pairs in this connection's scratch table; return its name.
+
+        Set-based statements join on it by primary key instead of carrying thousands of ids
+        in an IN list. Temporary tables belong to one connection, so concurrent imports never
+        see each other's pairs.
+        """
+        name = "staged_pair"
+        self.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {name}"
+            " (record_id BIGINT PRIMARY KEY, golden_id BIGINT NOT NULL)"
         )
-        return [r[0] for r in rows]
-    top = conn.execute(text(f'SELECT coalesce(max(id), 0) FROM "{name}"')).scalar_one()
-    if table.kwargs.get("sqlite_autoincrement"):
-        seq = conn.execute(
-            text("SELECT seq FROM sqlite_sequence WHERE name = :t"), {"t": name}
-        ).scalar()
-        top = max(top, seq or 0)
-    return list(range(top + 1, top + 1 + count))
+        self.execute(f"DELETE FROM {name}")
+        if pairs:
+            self.executemany(f"INSERT INTO {name} (record_id, golden_id) VALUES (?, ?)", pairs)
+        return name
+
+    def analyze(self, tables: Sequence[str]) -> None:
+        """Let PostgreSQL's planner see how big tables have grown during a bulk load.
+
+        Autovacuum lags behind a long import; with stale statistics the planner takes a
+        freshly filled table for empty and joins it by sequential scan, chunk after chunk.
+        SQLite plans from its indexes without statistics, so there is nothing to do there.
+        """
+        if self.is_postgres:
+            self.execute("ANALYZE " + ", ".join(f'"{t}"' for t in tables))
 
 
-def _sqlite_datetime(value: Any) -> Any:
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC).replace(tzinfo=None)
-        return value.isoformat(" ")
-    return value
+class ConnectionBulk(Bulk):
+    """`Bulk` over an open SQLAlchemy connection (and its transaction), either database."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.dialect = conn.dialect.name
+        self._raw = conn.connection.driver_connection
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", "%s") if self.is_postgres else sql
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        cursor = self._raw.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(self._sql(sql), tuple(params))
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        cursor = self._raw.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(self._sql(sql), [tuple(r) for r in rows])
+        finally:
+            cursor.close()
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        cursor = self._raw.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(self._sql(sql), tuple(params))
+            return [tuple(r) for r in cursor.fetchall()]
+        finally:
+            cursor.close()
+
+    def ingest(self, table: Table, data: pa.Table) -> None:
+        if data.num_rows == 0:
+            return
+        names = ", ".join(f'"{c}"' for c in data.column_names)
+        if self.is_postgres:
+            columns = [c.to_pylist() for c in data.columns]
+            cursor = self._raw.cursor()  # type: ignore[union-attr]
+            with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+                for row in zip(*columns, strict=True):
+                    copy.write_row(row)
+            return
+        columns = [c.to_pylist() for c in _to_sqlite(data).columns]
+        marks = ", ".join("?" * data.num_columns)
+        self.executemany(
+            f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})',
+            list(zip(*columns, strict=True)),
+        )
 
 
-def _sqlite_date(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, date) else value
+class AdbcSqliteBulk(Bulk):
+    """`Bulk` over an ADBC SQLite connection: Arrow ingest in C, explicit transactions.
 
-
-def _json(value: Any) -> Any:
-    return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
-
-
-def _bool(value: Any) -> Any:
-    return None if value is None else int(bool(value))
-
-
-def _adapters(
-    conn: Connection, table: Table, columns: Sequence[str]
-) -> list[Callable[[Any], Any] | None]:
-    """Return a value adapter per column for what the driver cannot take as it is."""
-    postgres = is_postgres(conn)
-    out: list[Callable[[Any], Any] | None] = []
-    for name in columns:
-        col_type = table.c[name].type
-        if isinstance(col_type, JSON):
-            out.append(_json)
-        elif postgres:
-            out.append(None)
-        elif isinstance(col_type, DateTime):
-            out.append(_sqlite_datetime)
-        elif isinstance(col_type, Date):
-            out.append(_sqlite_date)
-        elif isinstance(col_type, Boolean):
-            out.append(_bool)
-        else:
-            out.append(None)
-    return out
-
-
-def insert_rows(
-    conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]
-) -> int:
-    """Insert tuples (in `columns` order) into `table` through the fastest driver path.
-
-    Returns:
-        The number of rows inserted.
+    One per import, used from one thread. `begin()` takes the write lock at once (BEGIN
+    IMMEDIATE), which is what makes `reserve_ids` safe.
     """
-    adapters = [(i, a) for i, a in enumerate(_adapters(conn, table, columns)) if a is not None]
-    batch: list[Sequence[Any]]
-    if adapters:
-        batch = []
-        for row in rows:
-            values = list(row)
-            for i, adapt in adapters:
-                if values[i] is not None:
-                    values[i] = adapt(values[i])
-            batch.append(values)
-    else:
-        batch = rows if isinstance(rows, list) else list(rows)
-    if not batch:
-        return 0
-    quoted = ", ".join(f'"{c}"' for c in columns)
-    if is_postgres(conn):
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        with cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
-            for row in batch:
-                copy.write_row(row)
-        return len(batch)
-    marks = ", ".join("?" * len(columns))
-    # Straight to the driver (same connection, same transaction): no per-row wrapping.
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    cursor.executemany(f'INSERT INTO "{table.name}" ({quoted}) VALUES ({marks})', batch)
-    cursor.close()
-    return len(batch)
+
+    dialect = "sqlite"
+
+    def __init__(self, path: str) -> None:
+        import adbc_driver_sqlite.dbapi as adbc
+
+        self._conn = adbc.connect(path, autocommit=True)
+        self._cursor = self._conn.cursor()
+        for pragma in (
+            "PRAGMA busy_timeout = 60000",
+            "PRAGMA journal_mode = WAL",
+            "PRAGMA synchronous = NORMAL",
+            "PRAGMA foreign_keys = ON",
+            "PRAGMA cache_size = -131072",
+        ):
+            self._cursor.execute(pragma)
+            self._cursor.fetchall()
+
+    def begin(self) -> None:
+        """Start the chunk's transaction holding the write lock."""
+        self._cursor.execute("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        """Commit the chunk."""
+        self._cursor.execute("COMMIT")
+
+    def rollback(self) -> None:
+        """Abandon the chunk."""
+        self._cursor.execute("ROLLBACK")
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._cursor.close()
+        self._conn.close()
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        self._cursor.execute(sql, list(params) if params else None)
+        return int(self._cursor.rowcount)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self._cursor.executemany(sql, [list(r) for r in rows])
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        self._cursor.execute(sql, list(params) if params else None)
+        return [tuple(r) for r in self._cursor.fetchall()]
+
+    def ingest(self, table: Table, data: pa.Table) -> None:
+        if data.num_rows:
+            self._cursor.adbc_ingest(table.name, _to_sqlite(data), mode="append")
+
+    def _stage(self, name: str, columns: str, data: pa.Table) -> None:
+        # ADBC binds each scalar parameter as an Arrow column of its own: thousands of
+        # parameters are slow, one Arrow table of thousands of rows is not.
+        self._cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {name} ({columns})")
+        self._cursor.execute(f"DELETE FROM {name}")
+        if data.num_rows:
+            self._cursor.adbc_ingest(name, data, mode="append", temporary=True)
+
+    def query_in(
+        self, sql: str, values: Sequence[Any], params: Sequence[Any] = ()
+    ) -> list[tuple[Any, ...]]:
+        if not values:
+            return []
+        self._stage("staged_value", "v PRIMARY KEY", pa.table({"v": pa.array(list(values))}))
+        return self.query(sql.replace("(?*)", "(SELECT v FROM staged_value)"), params)
+
+    def stage_pairs(self, pairs: Sequence[tuple[int, int]]) -> str:
+        data = pa.table(
+            {
+                "record_id": pa.array([r for r, _ in pairs], pa.int64()),
+                "golden_id": pa.array([g for _, g in pairs], pa.int64()),
+            }
+        )
+        self._stage(
+            "staged_pair", "record_id INTEGER PRIMARY KEY, golden_id INTEGER NOT NULL", data
+        )
+        return "staged_pair"
 
 
-def select_in(
-    conn: Connection,
-    sql: str,
-    values: Sequence[Any],
-    params: dict[str, Any] | None = None,
-) -> list[Any]:
-    """Run `sql` (with an `IN :values` placeholder) over `values` in parameter-safe slices."""
-    out: list[Any] = []
-    stmt = text(sql).bindparams(bindparam("values", expanding=True))
-    for start in range(0, len(values), _PARAMS):
-        part = list(values[start : start + _PARAMS])
-        out.extend(conn.execute(stmt, {**(params or {}), "values": part}).all())
-    return out
+class BulkSession:
+    """Hands out one `Bulk` transaction per chunk for the length of one import.
 
-
-def refresh_statistics(conn: Connection, tables: Sequence[str]) -> None:
-    """Let PostgreSQL's planner see how big tables have grown during a bulk load.
-
-    Autovacuum lags behind a long import; with stale statistics the planner takes a freshly
-    filled table for empty and joins it by sequential scan, chunk after chunk. SQLite plans
-    from its indexes without statistics, so there is nothing to do there.
+    With `adbc=True` on a SQLite file, one ADBC connection is kept open across chunks: only
+    for a process that never opens the same file through Python's `sqlite3` (two copies of
+    SQLite in one process break each other's file locks). Anything else gets a SQLAlchemy
+    transaction per chunk.
     """
-    if is_postgres(conn):
-        conn.exec_driver_sql("ANALYZE " + ", ".join(f'"{t}"' for t in tables))
+
+    def __init__(self, engine: Engine, *, adbc: bool = False) -> None:
+        self.engine = engine
+        self._adbc: AdbcSqliteBulk | None = None
+        database = engine.url.database
+        sqlite_file = engine.dialect.name == "sqlite" and database not in (None, "", ":memory:")
+        self._sqlite_path = database if adbc and sqlite_file else None
+
+    @contextmanager
+    def transaction(self) -> Iterator[Bulk]:
+        """Yield a `Bulk` whose work commits together, or not at all."""
+        if self._sqlite_path is None:
+            with self.engine.begin() as conn:
+                yield ConnectionBulk(conn)
+            return
+        if self._adbc is None:
+            self._adbc = AdbcSqliteBulk(self._sqlite_path)
+        self._adbc.begin()
+        try:
+            yield self._adbc
+        except BaseException:
+            self._adbc.rollback()
+            raise
+        self._adbc.commit()
+
+    def close(self) -> None:
+        """Close the connections."""
+        if self._adbc is not None:
+            self._adbc.close()
+            self._adbc = None
+        self.engine.dispose()

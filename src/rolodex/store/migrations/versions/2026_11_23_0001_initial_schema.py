@@ -198,8 +198,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("contact", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_contact_company_id"), ["company_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_contact_email"), ["email"], unique=False)
-        batch_op.create_index(batch_op.f("ix_contact_last_name"), ["last_name"], unique=False)
 
     op.create_table(
         "import_batch",
@@ -377,11 +375,6 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("source_record_id", name=op.f("pk_company_record")),
     )
-    with op.batch_alter_table("company_record", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_company_record_source_id"), ["source_id"], unique=False
-        )
-
     op.create_table(
         "consent",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -540,12 +533,6 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("source_record_id", name=op.f("pk_contact_record")),
     )
-    with op.batch_alter_table("contact_record", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_contact_record_email"), ["email"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_contact_record_source_id"), ["source_id"], unique=False
-        )
-
     op.create_table(
         "deal",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -1023,10 +1010,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_deal_company_id"))
 
     op.drop_table("deal")
-    with op.batch_alter_table("contact_record", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_contact_record_source_id"))
-        batch_op.drop_index(batch_op.f("ix_contact_record_email"))
-
     op.drop_table("contact_record")
     with op.batch_alter_table("contact_point", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_contact_point_kind_value"))
@@ -1043,9 +1026,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_consent_contact_id"))
 
     op.drop_table("consent")
-    with op.batch_alter_table("company_record", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_company_record_source_id"))
-
     op.drop_table("company_record")
     with op.batch_alter_table("company_link", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_company_link_company_id"))
@@ -1064,8 +1044,6 @@ def downgrade() -> None:
 
     op.drop_table("import_batch")
     with op.batch_alter_table("contact", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_contact_last_name"))
-        batch_op.drop_index(batch_op.f("ix_contact_email"))
         batch_op.drop_index(batch_op.f("ix_contact_company_id"))
 
     op.drop_table("contact")
