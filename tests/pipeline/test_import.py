@@ -325,3 +325,33 @@ def test_child_process_writer_stores_the_same(db_url: str, tmp_path: Path) -> No
     in_process = run(f"sqlite:///{tmp_path / 'reference.db'}", 1 << 40)
     assert len(in_child) == 6919 + 2357 + 7
     assert [tuple(map(plain, r)) for r in in_child] == [tuple(map(plain, r)) for r in in_process]
+
+
+def test_line_item_orders_carry_order_fields_to_their_lines(ws: Workspace, tmp_path: Path) -> None:
+    """Shopify-style exports fill the order's fields on its first line only."""
+    path = tmp_path / "orders_export.csv"
+    path.write_text(
+        "Name,Email,Financial Status,Currency,Total,Lineitem quantity,Lineitem name,"
+        "Lineitem price,Lineitem sku,Id,Created at\n"
+        "#1001,ann@example.com,paid,EUR,35.00,1,Mug,10.00,MUG-1,501,2024-01-05 09:59:00\n"
+        "#1001,,,,,2,Plate,12.50,PLT-2,,\n"
+        "#1002,bob@example.com,paid,EUR,10.00,1,Mug,10.00,MUG-1,502,2024-01-06 11:00:00\n"
+        "#1002,,,,,1,Cup,0.00,CUP-1,,\n"
+        "#1002,,,,,1,Saucer,0.00,SAU-1,,\n",
+        encoding="utf-8",
+    )
+    summary = ws.import_file(path, source="shop", kind="orders")
+    assert (summary.read, summary.accepted, summary.quarantined) == (5, 5, 0)
+    orders = rows(
+        ws,
+        "SELECT o.external_id, o.total_amount, o.currency, count(l.id) AS lines,"
+        ' sum(l.quantity) AS items FROM "order" o JOIN order_line l ON l.order_id = o.id'
+        " GROUP BY o.external_id, o.total_amount, o.currency ORDER BY o.external_id",
+    )
+    assert [
+        (o.external_id, float(o.total_amount), o.currency, o.lines, o.items) for o in orders
+    ] == [
+        ("#1001", 35.0, "EUR", 2, 3),
+        ("#1002", 10.0, "EUR", 3, 3),
+    ]
+    assert scalar(ws, "SELECT count(*) FROM contact") == 2  # ann and bob, as minimal contacts

@@ -54,6 +54,8 @@ _CONTACT_IDENTIFIERS = (
     "full_name",
 )
 _LINE_FIELDS = frozenset({"line_sku", "line_name", "line_quantity", "line_price"})
+# Filled on an order's first line only in line-item exports.
+_ORDER_LEVEL = ("record_id", "customer_id", "customer_email", "order_date", "currency", "status")
 _POLARS_TYPES: dict[str, pl.DataType] = {
     "date": pl.Date(),
     "datetime": pl.Datetime("us", "UTC"),
@@ -276,6 +278,7 @@ class ChunkPreparer:
         self._dayfirst = {i: self._column_dayfirst(i) for i in range(len(self.header))}
         self.has_lines = self.kind is Kind.ORDERS and bool(_LINE_FIELDS & set(self.fields))
         self._schema = dict.fromkeys(self.header, pl.Utf8)
+        self._carry: dict[str, Any] = {}
 
     def _column_dayfirst(self, index: int) -> bool | None:
         values = [str(r[index]) for r in self.sample if index < len(r) and r[index]]
@@ -327,6 +330,8 @@ class ChunkPreparer:
             s = self._column(raw, index)
             columns.append(self._typed(s, name, kind, index, header, fatal, problems))
         values = pl.DataFrame(columns) if columns else pl.DataFrame({"_": [None] * n})
+        if self.has_lines:
+            values = self._continue_lines(values)
         custom = self._custom_json(raw, problems)
         external = (
             values.get_column("record_id").to_list()
@@ -354,6 +359,28 @@ class ChunkPreparer:
             custom=custom,
             ordinals=[1] * n,
         )
+
+    def _continue_lines(self, values: pl.DataFrame) -> pl.DataFrame:
+        """Carry order-level fields down to the line items that leave them empty.
+
+        Line-item exports (Shopify and the like) fill the order number, customer and date
+        on an order's first line only; the lines below it belong to the same order. The
+        last values seen are kept across chunks.
+        """
+        present = [c for c in _ORDER_LEVEL if c in values.columns]
+        filled = []
+        for name in present:
+            column = values.get_column(name)
+            if name in self._carry:
+                seed = pl.Series(name, [self._carry[name]], dtype=column.dtype)
+                column = pl.concat([seed, column]).fill_null(strategy="forward").slice(1)
+            else:
+                column = column.fill_null(strategy="forward")
+            last = column.drop_nulls()
+            if len(last):
+                self._carry[name] = last[-1]
+            filled.append(column)
+        return values.with_columns(filled) if filled else values
 
     def _typed(
         self,

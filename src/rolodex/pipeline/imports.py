@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import resource
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
@@ -88,6 +89,8 @@ class ImportSummary:
     contacts_created: int = 0
     companies_created: int = 0
     seconds: float = 0.0
+    link_seconds: float = 0.0  # of `seconds`, building golden records for the new records
+    writer_peak_mib: int | None = None  # peak memory of the writer process, when one ran
     notes: list[str] = field(default_factory=list)
     problems: list[ProblemCount] = field(default_factory=list)
 
@@ -159,7 +162,14 @@ def _open(
     chosen = kind or (overrides.kind if overrides and overrides.kind else None)
     chosen = chosen or detect_kind(header, values)
     mapping = infer_mapping(header, values, kind=chosen, id_column=id_column, overrides=overrides)
-    preparer = _preparer(table, chosen, mapping, mapping.custom_types, values, path.name)
+    # A sample of whole numbers does not make a column whole: later rows may hold 9.5.
+    declared = set(overrides.custom) if overrides else set()
+    header_of = {name: header[i] for i, name in mapping.custom.items()}
+    custom_types = {
+        name: "number" if kind == "integer" and header_of.get(name) not in declared else kind
+        for name, kind in mapping.custom_types.items()
+    }
+    preparer = _preparer(table, chosen, mapping, custom_types, values, path.name)
     return _Opened(table, chosen, mapping, preparer, chain(sample, rows))
 
 
@@ -321,7 +331,7 @@ def import_file(
             conn,
             entity=ENTITY[opened.kind],
             fields={
-                name: (opened.table.info.header[i], opened.mapping.custom_types.get(name, "text"))
+                name: (opened.table.info.header[i], opened.preparer.custom_types.get(name, "text"))
                 for i, name in opened.mapping.custom.items()
             },
             now=utcnow(),
@@ -429,14 +439,18 @@ def _run_chunks(
                 # Whatever stops the loop, the chunk being written is finished and counted.
                 if pending is not None:
                     _add(summary, pending.result(), progress)
+        linking = perf_counter()
         created = pool.submit(_link_new, ctx).result()
+        summary.link_seconds = perf_counter() - linking
         if ctx.kind is Kind.COMPANIES:
             summary.companies_created = created
         else:
             summary.contacts_created = created
     finally:
         try:
-            pool.submit(_close_writer).result()
+            peak = pool.submit(_close_writer).result()
+            if separate_process:
+                summary.writer_peak_mib = peak
         finally:
             pool.shutdown()
 
@@ -450,8 +464,10 @@ def _open_writer(url: str, parent: int | None) -> None:
     _writer.parent = parent
 
 
-def _close_writer() -> None:
+def _close_writer() -> int:
+    """Close the writer's session; return its process's peak memory in MiB."""
     _writer.session.close()
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 
 
 def _session() -> BulkSession:
