@@ -118,15 +118,18 @@ def main() -> None:
             reconciles = summary["read"] == counted + summary["quarantined"]
             rate = summary["read"] / seconds
             collect_rate = summary["read"] / (seconds - summary["link_seconds"])
+            # The child's rusage from wait4 may fold in the writer it reaped: take each
+            # process's own figure from the summary, and the larger if that is missing.
+            importer = summary.get("peak_mib") or peak
             writer = summary.get("writer_peak_mib") or 0
             rates.append(rate)
             collect_rates.append(collect_rate)
-            peaks.append(peak + writer)
+            peaks.append(importer + writer)
             print(
                 f"run {run + 1}: {summary['read']:,} rows in {seconds:.1f} s = {rate:,.0f} rows/s"
                 f" end to end ({collect_rate:,.0f} rows/s without the"
                 f" {summary['link_seconds']:.1f} s of golden records),"
-                f" peak {peak} MiB importer + {writer} MiB writer,"
+                f" peak {importer} MiB importer + {writer} MiB writer,"
                 f" accepted {summary['accepted']:,}, quarantined {summary['quarantined']:,},"
                 f" counts reconcile: {reconciles},"
                 f" every generated row read: {summary['read'] == expected['rows']}"

@@ -90,6 +90,7 @@ class ImportSummary:
     companies_created: int = 0
     seconds: float = 0.0
     link_seconds: float = 0.0  # of `seconds`, building golden records for the new records
+    peak_mib: int = 0  # peak memory of the importing process
     writer_peak_mib: int | None = None  # peak memory of the writer process, when one ran
     notes: list[str] = field(default_factory=list)
     problems: list[ProblemCount] = field(default_factory=list)
@@ -375,6 +376,7 @@ def import_file(
         raise
     summary.problems = tally.top()
     summary.seconds = perf_counter() - started
+    summary.peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     with engine.begin() as conn:
         repo.finish_batch(conn, batch_id, status="completed")
         append_audit(

@@ -112,6 +112,38 @@ _ADDRESS_POINT = (
 _ACTIVITY_TABLES = (Order, Ticket, Interaction, Event, Consent)
 
 
+def _create_golden(
+    db: Bulk, record_ids: Sequence[int], *, company: bool, now: datetime
+) -> tuple[str, int]:
+    """Reserve golden ids, link the records to them and copy the fields; return the staging."""
+    golden = table(Company) if company else table(Contact)
+    view, link, key = (
+        ("company_record", "company_link", "company_id")
+        if company
+        else (
+            "contact_record",
+            "contact_link",
+            "contact_id",
+        )
+    )
+    fields = _COMPANY_FIELDS if company else _CONTACT_FIELDS
+    pairs = list(zip(record_ids, db.reserve_ids(golden, len(record_ids)), strict=True))
+    staged = db.stage_pairs(pairs)
+    stamp = db.stamp(now)
+    db.execute(
+        f"INSERT INTO {link} (source_record_id, {key}, linked_by, linked_at)"
+        f" SELECT record_id, golden_id, ?, ? FROM {staged}",
+        [LINKED_BY, stamp],
+    )
+    db.execute(
+        f"INSERT INTO {golden.name} (id, {', '.join(fields)}, created_at) SELECT n.golden_id,"
+        f" {', '.join(fields.values())}, ? FROM {staged} n JOIN {view} r"
+        " ON r.source_record_id = n.record_id",
+        [stamp],
+    )
+    return staged, len(pairs)
+
+
 def link_new_contacts(db: Bulk, record_ids: Sequence[int], *, now: datetime) -> int:
     """Give each contact record in `record_ids` its own golden contact and contact points.
 
@@ -120,23 +152,16 @@ def link_new_contacts(db: Bulk, record_ids: Sequence[int], *, now: datetime) -> 
     """
     if not record_ids:
         return 0
-    pairs = list(zip(record_ids, db.reserve_ids(table(Contact), len(record_ids)), strict=True))
-    staged = db.stage_pairs(pairs)
-    stamp = db.stamp(now)
-    db.execute(
-        "INSERT INTO contact_link (source_record_id, contact_id, linked_by, linked_at)"
-        f" SELECT record_id, golden_id, ?, ? FROM {staged}",
-        [LINKED_BY, stamp],
-    )
-    columns = ", ".join(_CONTACT_FIELDS)
-    select = ", ".join(_CONTACT_FIELDS.values())
-    db.execute(
-        f"INSERT INTO contact (id, {columns}, created_at) SELECT n.golden_id, {select}, ?"
-        f" FROM {staged} n JOIN contact_record r ON r.source_record_id = n.record_id",
-        [stamp],
-    )
+    staged, created = _create_golden(db, record_ids, company=False, now=now)
     _insert_points(db, staged)
-    return len(pairs)
+    return created
+
+
+def link_new_companies(db: Bulk, record_ids: Sequence[int], *, now: datetime) -> int:
+    """Give each company record in `record_ids` its own golden company."""
+    if not record_ids:
+        return 0
+    return _create_golden(db, record_ids, company=True, now=now)[1]
 
 
 def _insert_points(db: Bulk, staged: str) -> None:
@@ -175,83 +200,51 @@ def _insert_points(db: Bulk, staged: str) -> None:
     )
 
 
-def refresh_contacts(db: Bulk, record_ids: Sequence[int], *, now: datetime) -> int:
+def _refresh(db: Bulk, record_ids: Sequence[int], *, company: bool, now: datetime) -> str | None:
+    """Rewrite golden records backed by exactly one of `record_ids`; return the staging."""
+    if not record_ids:
+        return None
+    golden, view, link, key = (
+        ("company", "company_record", "company_link", "company_id")
+        if company
+        else ("contact", "contact_record", "contact_link", "contact_id")
+    )
+    fields = _COMPANY_FIELDS if company else _CONTACT_FIELDS
+    links = db.query_in(
+        f"SELECT l.source_record_id, l.{key} FROM {link} l WHERE l.source_record_id IN (?*)"
+        f" AND (SELECT count(*) FROM {link} o WHERE o.{key} = l.{key}) = 1",
+        list(record_ids),
+    )
+    if not links:
+        return None
+    staged = db.stage_pairs([(int(r), int(g)) for r, g in links])
+    db.execute(
+        f"UPDATE {golden} SET ({', '.join(fields)}, updated_at) = (SELECT"
+        f" {', '.join(fields.values())}, ? FROM {staged} n JOIN {view} r"
+        f" ON r.source_record_id = n.record_id WHERE n.golden_id = {golden}.id)"
+        f" WHERE id IN (SELECT golden_id FROM {staged})",
+        [db.stamp(now)],
+    )
+    return staged
+
+
+def refresh_contacts(db: Bulk, record_ids: Sequence[int], *, now: datetime) -> None:
     """Bring the golden contacts of changed single-record contacts up to date.
 
-    A contact backed by one record simply mirrors it; contacts with several records are left
-    to survivorship (the resolve stage proper).
-
-    Returns:
-        The number of golden contacts rewritten.
+    A contact backed by one record simply mirrors it, points included; contacts with
+    several records are left to survivorship (the resolve stage proper).
     """
-    if not record_ids:
-        return 0
-    links = db.query_in(
-        "SELECT l.source_record_id, l.contact_id FROM contact_link l"
-        " WHERE l.source_record_id IN (?*) AND (SELECT count(*) FROM contact_link o"
-        " WHERE o.contact_id = l.contact_id) = 1",
-        list(record_ids),
-    )
-    if not links:
-        return 0
-    staged = db.stage_pairs([(int(r), int(c)) for r, c in links])
-    columns = ", ".join(_CONTACT_FIELDS)
-    select = ", ".join(_CONTACT_FIELDS.values())
-    db.execute(
-        f"UPDATE contact SET ({columns}, updated_at) = (SELECT {select}, ?"
-        f" FROM {staged} n JOIN contact_record r ON r.source_record_id = n.record_id"
-        f" WHERE n.golden_id = contact.id) WHERE id IN (SELECT golden_id FROM {staged})",
-        [db.stamp(now)],
-    )
-    db.execute(f"DELETE FROM contact_point WHERE contact_id IN (SELECT golden_id FROM {staged})")
-    _insert_points(db, staged)
-    return len(links)
+    staged = _refresh(db, record_ids, company=False, now=now)
+    if staged is not None:
+        db.execute(
+            f"DELETE FROM contact_point WHERE contact_id IN (SELECT golden_id FROM {staged})"
+        )
+        _insert_points(db, staged)
 
 
-def link_new_companies(db: Bulk, record_ids: Sequence[int], *, now: datetime) -> int:
-    """Give each company record in `record_ids` its own golden company."""
-    if not record_ids:
-        return 0
-    pairs = list(zip(record_ids, db.reserve_ids(table(Company), len(record_ids)), strict=True))
-    staged = db.stage_pairs(pairs)
-    stamp = db.stamp(now)
-    db.execute(
-        "INSERT INTO company_link (source_record_id, company_id, linked_by, linked_at)"
-        f" SELECT record_id, golden_id, ?, ? FROM {staged}",
-        [LINKED_BY, stamp],
-    )
-    columns = ", ".join(_COMPANY_FIELDS)
-    select = ", ".join(_COMPANY_FIELDS.values())
-    db.execute(
-        f"INSERT INTO company (id, {columns}, created_at) SELECT n.golden_id, {select}, ?"
-        f" FROM {staged} n JOIN company_record r ON r.source_record_id = n.record_id",
-        [stamp],
-    )
-    return len(pairs)
-
-
-def refresh_companies(db: Bulk, record_ids: Sequence[int], *, now: datetime) -> int:
+def refresh_companies(db: Bulk, record_ids: Sequence[int], *, now: datetime) -> None:
     """Bring single-record golden companies up to date with their changed record."""
-    if not record_ids:
-        return 0
-    links = db.query_in(
-        "SELECT l.source_record_id, l.company_id FROM company_link l"
-        " WHERE l.source_record_id IN (?*) AND (SELECT count(*) FROM company_link o"
-        " WHERE o.company_id = l.company_id) = 1",
-        list(record_ids),
-    )
-    if not links:
-        return 0
-    staged = db.stage_pairs([(int(r), int(c)) for r, c in links])
-    columns = ", ".join(_COMPANY_FIELDS)
-    select = ", ".join(_COMPANY_FIELDS.values())
-    db.execute(
-        f"UPDATE company SET ({columns}, updated_at) = (SELECT {select}, ?"
-        f" FROM {staged} n JOIN company_record r ON r.source_record_id = n.record_id"
-        f" WHERE n.golden_id = company.id) WHERE id IN (SELECT golden_id FROM {staged})",
-        [db.stamp(now)],
-    )
-    return len(links)
+    _refresh(db, record_ids, company=True, now=now)
 
 
 def attach_activity(db: Bulk, record_ids: Sequence[int]) -> None:

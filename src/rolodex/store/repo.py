@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, select, update
 
 from rolodex.exceptions import NotFoundError
 from rolodex.model import CustomFieldDefinition, ImportBatch, Source
@@ -69,15 +69,6 @@ def create_batch(
     )
 
 
-def add_batch_counts(conn: Connection, batch_id: int, counts: Mapping[str, int]) -> None:
-    """Add one chunk's counts to its batch (same transaction as the chunk's rows)."""
-    conn.execute(
-        update(_BATCH)
-        .where(_BATCH.c.id == batch_id)
-        .values({_BATCH.c[name]: _BATCH.c[name] + value for name, value in counts.items()})
-    )
-
-
 def finish_batch(conn: Connection, batch_id: int, *, status: str, error: str | None = None) -> None:
     """Close a batch as completed, failed or undone."""
     conn.execute(
@@ -133,8 +124,3 @@ def ensure_custom_fields(
         )
     declared.update({n: t for n, (_, t) in missing.items()})
     return {name: declared[name] for name in fields}
-
-
-def count_rows(conn: Connection, table: Any) -> int:
-    """Count the rows of a table."""
-    return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
