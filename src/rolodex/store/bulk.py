@@ -140,6 +140,9 @@ class ConnectionBulk(Bulk):
         self.conn = conn
         self.dialect = conn.dialect.name
         self._raw = conn.connection.driver_connection
+        if self.is_postgres:
+            # Bulk statements sort and hash hundreds of thousands of rows: keep that in memory.
+            self.execute("SET LOCAL work_mem = '256MB'")
 
     def _sql(self, sql: str) -> str:
         return sql.replace("?", "%s") if self.is_postgres else sql
