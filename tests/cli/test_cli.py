@@ -142,3 +142,17 @@ def test_gzip_input(cli: CliRunner, tmp_path: Path) -> None:
     result = cli.invoke(app, ["import", str(packed), "--source", "crm", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)[0]["accepted"] == 5
+
+
+def test_demo_imports_every_sample_source(cli: CliRunner, tmp_path: Path) -> None:
+    from rolodex.sample import SAMPLE_SOURCES
+
+    result = cli.invoke(app, ["demo", "--dir", str(tmp_path / "demo")])
+    assert result.exit_code == 0, result.output
+    for sample in SAMPLE_SOURCES:
+        assert sample[0] in result.output
+    assert (tmp_path / "demo" / "rolodex.db").exists()
+    again = cli.invoke(app, ["demo", "--dir", str(tmp_path / "demo")])  # a fresh workspace
+    assert again.exit_code == 0, again.output
+    listed = cli.invoke(app, ["--db", str(tmp_path / "demo" / "rolodex.db"), "import", "list"])
+    assert listed.output.count("completed") == len(SAMPLE_SOURCES)
