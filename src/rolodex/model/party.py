@@ -22,6 +22,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -96,7 +97,16 @@ class ContactPoint(Base):
     """
 
     __tablename__ = "contact_point"
-    __table_args__ = (Index(None, "kind", "value"),)
+    # Only emails are looked up by value so far; indexing every phone, address and handle
+    # too would cost on each of millions of imported points.
+    __table_args__ = (
+        Index(
+            "ix_contact_point_email",
+            "value",
+            sqlite_where=text("kind = 'email'"),
+            postgresql_where=text("kind = 'email'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id"), index=True)

@@ -481,7 +481,11 @@ def upgrade() -> None:
             batch_op.f("ix_contact_point_contact_id"), ["contact_id"], unique=False
         )
         batch_op.create_index(
-            batch_op.f("ix_contact_point_kind_value"), ["kind", "value"], unique=False
+            "ix_contact_point_email",
+            ["value"],
+            unique=False,
+            sqlite_where=sa.text("kind = 'email'"),
+            postgresql_where=sa.text("kind = 'email'"),
         )
 
     op.create_table(
@@ -1012,7 +1016,11 @@ def downgrade() -> None:
     op.drop_table("deal")
     op.drop_table("contact_record")
     with op.batch_alter_table("contact_point", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_contact_point_kind_value"))
+        batch_op.drop_index(
+            "ix_contact_point_email",
+            sqlite_where=sa.text("kind = 'email'"),
+            postgresql_where=sa.text("kind = 'email'"),
+        )
         batch_op.drop_index(batch_op.f("ix_contact_point_contact_id"))
 
     op.drop_table("contact_point")
