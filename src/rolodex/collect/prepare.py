@@ -86,13 +86,20 @@ class PreparedChunk:
     custom: list[str | None]
     ordinals: list[int] = field(default_factory=list)
     _dicts: list[dict[str, Any]] | None = field(default=None, repr=False)
+    _fatal: list[bool] | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.numbers)
 
     def is_fatal(self, i: int) -> bool:
         """Tell whether row i is quarantined."""
-        return any(p.fatal for p in self.problems[i])
+        if self._fatal is None or len(self._fatal) != len(self.problems):
+            self._fatal = [bool(found) and any(p.fatal for p in found) for found in self.problems]
+        return self._fatal[i]
+
+    def forget_status(self) -> None:
+        """Drop the cached statuses after problems were added (duplicate ids)."""
+        self._fatal = None
 
     def status(self, i: int) -> str:
         """Return accepted or quarantined for row i."""

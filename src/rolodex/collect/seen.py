@@ -97,6 +97,7 @@ class SeenKeys:
             [(h, *value) for h, value in changed.items()],
         )
         self._db.execute("COMMIT")
+        chunk.forget_status()
         for i, key in enumerate(keys):
             ordinal = chunk.ordinals[i]
             if duplicate[i]:
