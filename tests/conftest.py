@@ -23,7 +23,6 @@ PG_ADMIN_URL = os.environ.get(
     "ROLODEX_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 DATA = Path(__file__).parent / "data"
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def _pg_available() -> str | None:

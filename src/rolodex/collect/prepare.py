@@ -33,7 +33,6 @@ from rolodex.collect.rows import Problem, RawRow
 
 ACCEPTED = "accepted"
 QUARANTINED = "quarantined"
-CUSTOM_TYPES = frozenset({"text", "integer", "number", "boolean", "date"})
 
 # Typed fields whose failure quarantines the row: without them the record means nothing.
 _KEY_FIELDS: dict[Kind, frozenset[str]] = {

@@ -121,8 +121,23 @@ class _Opened:
     table: Table
     kind: Kind
     mapping: ColumnMapping
-    preparer: ChunkPreparer
+    custom_types: dict[str, str]  # as sniffed; a workspace may have declared others
+    sample: list[list[Any]]
     rows: Iterator[RawRow]
+
+    def preparer(self, custom_types: Mapping[str, str]) -> ChunkPreparer:
+        """Build the preparer for this file with the custom field types in force."""
+        return ChunkPreparer(
+            kind=self.kind,
+            file=Path(self.table.info.path).name,
+            header=self.table.info.header,
+            fields=self.mapping.fields,
+            custom=self.mapping.custom,
+            custom_types=custom_types,
+            has_id_column=self.mapping.id_column is not None,
+            sample=self.sample,
+            text_only=self.table.info.format == "csv",
+        )
 
 
 class _ProblemTally:
@@ -170,38 +185,16 @@ def _open(
         name: "number" if kind == "integer" and header_of.get(name) not in declared else kind
         for name, kind in mapping.custom_types.items()
     }
-    preparer = _preparer(table, chosen, mapping, custom_types, values, path.name)
-    return _Opened(table, chosen, mapping, preparer, chain(sample, rows))
+    return _Opened(table, chosen, mapping, custom_types, values, chain(sample, rows))
 
 
-def _preparer(
-    table: Table,
-    kind: Kind,
-    mapping: ColumnMapping,
-    custom_types: Mapping[str, str],
-    sample: list[list[Any]],
-    file: str,
-) -> ChunkPreparer:
-    return ChunkPreparer(
-        kind=kind,
-        file=file,
-        header=table.info.header,
-        fields=mapping.fields,
-        custom=mapping.custom,
-        custom_types=custom_types,
-        has_id_column=mapping.id_column is not None,
-        sample=sample,
-        text_only=table.info.format == "csv",
-    )
-
-
-def _mapping_record(opened: _Opened) -> dict[str, Any]:
+def _mapping_record(opened: _Opened, custom_types: Mapping[str, str]) -> dict[str, Any]:
     headers = opened.table.info.header
     return {
         "kind": opened.kind.value,
         "fields": {name: headers[i] for name, i in opened.mapping.fields.items()},
         "custom": {headers[i]: name for i, name in opened.mapping.custom.items()},
-        "custom_types": dict(opened.preparer.custom_types),
+        "custom_types": dict(custom_types),
         "id_column": headers[opened.mapping.id_column]
         if opened.mapping.id_column is not None
         else None,
@@ -245,9 +238,10 @@ def preview_file(
         sheet=sheet,
         sample_rows=sample_rows,
     )
-    chunk = opened.preparer.prepare(list(islice(opened.rows, sample_rows)))
+    preparer = opened.preparer(opened.custom_types)
+    chunk = preparer.prepare(list(islice(opened.rows, sample_rows)))
     with SeenKeys() as seen:
-        seen.claim(chunk, grouped=opened.preparer.has_lines)
+        seen.claim(chunk, grouped=preparer.has_lines)
     info = opened.table.info
     return Preview(
         file=path.name,
@@ -332,25 +326,18 @@ def import_file(
             conn,
             entity=ENTITY[opened.kind],
             fields={
-                name: (opened.table.info.header[i], opened.preparer.custom_types.get(name, "text"))
+                name: (opened.table.info.header[i], opened.custom_types.get(name, "text"))
                 for i, name in opened.mapping.custom.items()
             },
             now=utcnow(),
         )
-        opened.preparer = _preparer(
-            opened.table,
-            opened.kind,
-            opened.mapping,
-            custom_types,
-            opened.preparer.sample,
-            path.name,
-        )
+        preparer = opened.preparer(custom_types)
         batch_id = repo.create_batch(
             conn,
             source_id=source_id,
             kind=opened.kind.value,
             files=[str(path.name)],
-            mapping=_mapping_record(opened),
+            mapping=_mapping_record(opened, custom_types),
             actor=actor,
         )
     summary.batch_id = batch_id
@@ -358,12 +345,12 @@ def import_file(
         source_id=source_id,
         kind=opened.kind,
         batch_id=batch_id,
-        has_lines=opened.preparer.has_lines,
+        has_lines=preparer.has_lines,
     )
     tally = _ProblemTally()
     try:
         big = path.stat().st_size >= separate_process_bytes
-        _run_chunks(engine, opened, ctx, summary, tally, chunk_size, progress, big)
+        _run_chunks(engine, preparer, opened.rows, ctx, summary, tally, chunk_size, progress, big)
     except BaseException as exc:
         with engine.begin() as conn:
             repo.finish_batch(conn, batch_id, status="failed", error=str(exc) or repr(exc))
@@ -401,7 +388,8 @@ def import_file(
 
 def _run_chunks(
     engine: Engine,
-    opened: _Opened,
+    preparer: ChunkPreparer,
+    rows: Iterator[RawRow],
     ctx: WriteContext,
     summary: ImportSummary,
     tally: _ProblemTally,
@@ -426,8 +414,8 @@ def _run_chunks(
         with SeenKeys() as seen, _young_gc_only():
             pending: Future[ChunkResult] | None = None
             try:
-                for number, raw in enumerate(_chunks(opened.rows, chunk_size), start=1):
-                    chunk = opened.preparer.prepare(raw)
+                for number, raw in enumerate(_chunks(rows, chunk_size), start=1):
+                    chunk = preparer.prepare(raw)
                     seen.claim(chunk, grouped=ctx.has_lines)
                     tally.add(chunk)
                     if pending is not None:

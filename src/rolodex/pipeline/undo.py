@@ -205,7 +205,7 @@ def _restore_versions(conn: Connection, batch_id: int, updated: list[int]) -> No
         elif kind is Kind.CONTACTS:
             singletons.refresh_contacts(db, restored, now=now)
         else:
-            singletons.attach_activity(db, restored)
+            singletons.attach_batch_activity(db, earlier)
 
 
 def _preparer(kind: Kind, file: str, header: list[str], mapping: dict[str, Any]) -> ChunkPreparer:

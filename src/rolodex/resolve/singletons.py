@@ -247,20 +247,6 @@ def refresh_companies(db: Bulk, record_ids: Sequence[int], *, now: datetime) -> 
     _refresh(db, record_ids, company=True, now=now)
 
 
-def attach_activity(db: Bulk, record_ids: Sequence[int]) -> None:
-    """Point orders, tickets, interactions, events and consents at their golden contact."""
-    if not record_ids:
-        return
-    staged = db.stage_pairs([(int(r), 0) for r in record_ids])
-    for model in _ACTIVITY_TABLES:
-        name = table(model).name
-        db.execute(
-            f'UPDATE "{name}" SET contact_id = (SELECT l.contact_id FROM contact_link l'
-            f' WHERE l.source_record_id = "{name}".customer_record_id)'
-            f" WHERE source_record_id IN (SELECT record_id FROM {staged})"
-        )
-
-
 def link_unlinked(
     db: Bulk, *, companies: bool = False, after: int = 0, limit: int = 50_000, now: datetime
 ) -> tuple[int, int]:
