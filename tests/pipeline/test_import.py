@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -304,7 +304,8 @@ def test_child_process_writer_stores_the_same(db_url: str, tmp_path: Path) -> No
             assert orders.accepted == 6919
             return rows(
                 ws,
-                "SELECT r.record_key, r.status, r.content_hash, v.email, v.birth_date,"
+                "SELECT r.record_key, r.status, r.content_hash, r.payload, r.issues,"
+                " r.row_number, v.email, v.birth_date, v.source_created_at, v.custom,"
                 " l.contact_id IS NOT NULL, c.first_name, o.total_amount, o.contact_id IS NULL"
                 " FROM source_record r LEFT JOIN contact_record v ON v.source_record_id = r.id"
                 " LEFT JOIN contact_link l ON l.source_record_id = r.id"
@@ -315,8 +316,14 @@ def test_child_process_writer_stores_the_same(db_url: str, tmp_path: Path) -> No
     def plain(value: Any) -> Any:  # the same value as either database returns it
         if isinstance(value, bool):
             return int(value)
+        if isinstance(value, datetime):
+            return value.astimezone(UTC).replace(tzinfo=None).isoformat()
         if isinstance(value, date):
             return value.isoformat()
+        if isinstance(value, dict | list):  # JSON as PostgreSQL returns it
+            return json.dumps(value, sort_keys=True)
+        if isinstance(value, str) and value[:1] in ("{", "["):
+            return json.dumps(json.loads(value), sort_keys=True)
         if isinstance(value, Decimal):
             return float(value)
         return bytes(value) if isinstance(value, memoryview) else value

@@ -7,11 +7,12 @@ is this (the n-th line item of an order, or the n-th identical row of a file wit
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+
+import polars as pl
 
 from rolodex.collect.prepare import PreparedChunk
 from rolodex.collect.rows import Problem
@@ -19,25 +20,38 @@ from rolodex.collect.rows import Problem
 _PARAMS = 900  # stay under SQLite's bound-parameter limit on old builds
 
 
-def _digest(key: str) -> int:
-    """Map a key to a signed 64-bit integer (SQLite's integer range)."""
-    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
+def _digests(keys: list[str]) -> list[int]:
+    """Map keys to signed 64-bit integers (SQLite's integer range), vectorized.
+
+    Polars' hash is only stable within one process, which is all a scratch table needs.
+    """
+    hashed = pl.Series(keys, dtype=pl.Utf8).hash(seed=0x5EED).reinterpret(signed=True)
+    out: list[int] = hashed.to_list()
+    return out
+
+
+_FILTER_BITS = 1 << 27  # 16 MiB: under 5% false hits at five million keys
 
 
 class SeenKeys:
-    """A scratch SQLite table of key -> (file, first row, count) for one import run."""
+    """A scratch SQLite table of key -> (first row, count) for one import of one file.
+
+    A fixed-size bit filter in front of it answers "certainly not seen" for almost every
+    key without a query; only the rest are looked up.
+    """
 
     def __init__(self) -> None:
         self._dir = tempfile.TemporaryDirectory(prefix="rolodex-import-")
-        self._db = sqlite3.connect(Path(self._dir.name) / "seen.db", isolation_level=None)
+        self._db = sqlite3.connect(
+            Path(self._dir.name) / "seen.db", isolation_level=None, check_same_thread=False
+        )
         self._db.execute("PRAGMA journal_mode=OFF")
         self._db.execute("PRAGMA synchronous=OFF")
         self._db.execute("PRAGMA cache_size=-16384")
         # Keys are stored as 64-bit digests: an integer primary key is SQLite's fastest
         # b-tree, and a collision needs billions of keys in one import.
-        self._db.execute(
-            "CREATE TABLE seen (h INTEGER PRIMARY KEY, file TEXT, row INTEGER, n INTEGER)"
-        )
+        self._db.execute("CREATE TABLE seen (h INTEGER PRIMARY KEY, row INTEGER, n INTEGER)")
+        self._filter = bytearray(_FILTER_BITS // 8)
 
     def close(self) -> None:
         """Drop the scratch table and its directory."""
@@ -50,19 +64,28 @@ class SeenKeys:
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    def _lookup(self, digests: Sequence[int]) -> dict[int, tuple[str, int, int]]:
-        found: dict[int, tuple[str, int, int]] = {}
+    def _lookup(self, digests: Sequence[int]) -> dict[int, tuple[int, int]]:
+        found: dict[int, tuple[int, int]] = {}
         for start in range(0, len(digests), _PARAMS):
             part = digests[start : start + _PARAMS]
             marks = ",".join("?" * len(part))
-            for h, file, row, n in self._db.execute(
-                f"SELECT h, file, row, n FROM seen WHERE h IN ({marks})", part
+            for h, row, n in self._db.execute(
+                f"SELECT h, row, n FROM seen WHERE h IN ({marks})", part
             ):
-                found[h] = (file, row, n)
+                found[h] = (row, n)
         return found
 
-    def claim(self, chunk: PreparedChunk, *, grouped: bool = False) -> None:
-        """Mark the chunk's rows as seen, in order, flagging repeats.
+    def _maybe_seen(self, digests: Sequence[int]) -> list[int]:
+        bits, mask = self._filter, _FILTER_BITS - 1
+        return [h for h in set(digests) if bits[(h & mask) >> 3] & (1 << (h & 7))]
+
+    def _remember(self, digests: Sequence[int]) -> None:
+        bits, mask = self._filter, _FILTER_BITS - 1
+        for h in digests:
+            bits[(h & mask) >> 3] |= 1 << (h & 7)
+
+    def claim(self, chunk: PreparedChunk, *, grouped: bool = False) -> list[tuple[int, Problem]]:
+        """Mark the chunk's rows as seen, in order, flagging repeats; return the problems added.
 
         A repeated id becomes a fatal "duplicate id" problem naming the first occurrence.
         A repeated content-derived key ("h:...") or, when `grouped` (order files with line
@@ -70,33 +93,37 @@ class SeenKeys:
         occurrence number instead and a key of the form "KEY#n".
         """
         keys = chunk.keys
-        digests = [_digest(k) for k in keys]
-        known = self._lookup(list(set(digests)))
-        changed: dict[int, tuple[str, int, int]] = {}
+        digests = _digests(keys)
+        known = self._lookup(self._maybe_seen(digests))
+        changed: dict[int, tuple[int, int]] = {}
         duplicate = [False] * len(keys)
+        added: list[tuple[int, Problem]] = []
         for i, key in enumerate(keys):
             h = digests[i]
             entry = changed.get(h) or known.get(h)
             if entry is None:
-                changed[h] = (chunk.file, chunk.numbers[i], 1)
+                changed[h] = (chunk.numbers[i], 1)
                 continue
-            file, first_row, n = entry
-            changed[h] = (file, first_row, n + 1)
+            first_row, n = entry
+            changed[h] = (first_row, n + 1)
             chunk.ordinals[i] = n + 1
             if not grouped and not key.startswith(("h:", "q:")):
                 duplicate[i] = True
-                chunk.problems[i].append(
-                    Problem(
-                        f"duplicate id {key!r}: the same id is first used at {file} row {first_row}"
-                    )
+                problem = Problem(
+                    f"duplicate id {key!r}: the same id is first used at {chunk.file}"
+                    f" row {first_row}"
                 )
+                chunk.problems[i].append(problem)
+                added.append((chunk.numbers[i], problem))
         self._db.execute("BEGIN")
+        # In key order: neighbouring inserts land on the same b-tree pages.
         self._db.executemany(
-            "INSERT INTO seen (h, file, row, n) VALUES (?, ?, ?, ?)"
+            "INSERT INTO seen (h, row, n) VALUES (?, ?, ?)"
             " ON CONFLICT (h) DO UPDATE SET n = excluded.n",
-            [(h, *value) for h, value in changed.items()],
+            [(h, *changed[h]) for h in sorted(changed)],
         )
         self._db.execute("COMMIT")
+        self._remember(list(changed))
         chunk.forget_status()
         for i, key in enumerate(keys):
             ordinal = chunk.ordinals[i]
@@ -104,3 +131,4 @@ class SeenKeys:
                 keys[i] = f"q:{chunk.hashes[i].hex()}#{ordinal}"
             elif ordinal > 1 or (grouped and not key.startswith(("h:", "q:"))):
                 keys[i] = f"{key}#{ordinal}"
+        return added

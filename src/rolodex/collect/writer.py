@@ -18,10 +18,12 @@ from typing import Any
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from rolodex.collect.convert import ParseError, parse_boolean
 from rolodex.collect.fields import CUSTOMER_KINDS, Kind
-from rolodex.collect.prepare import ACCEPTED, PreparedChunk
+from rolodex.collect.prepare import ACCEPTED, QUARANTINED, PreparedChunk
+from rolodex.collect.rows import Problem
 from rolodex.model import (
     Campaign,
     CompanyRecord,
@@ -102,6 +104,9 @@ class WriteContext:
     kind: Kind
     batch_id: int
     has_lines: bool = False
+    # The source held no record of this kind when the import began: every key is new
+    # (the import itself never repeats one), so the lookup of existing keys is skipped.
+    first_load: bool = False
 
 
 @dataclass
@@ -117,12 +122,13 @@ class ChunkResult:
     new_records: list[int] = field(default_factory=list)  # contact/company records to link
     changed_records: list[int] = field(default_factory=list)  # contact/company records updated
     activity_records: list[int] = field(default_factory=list)  # rows whose contact to attach
+    problems: list[tuple[int, Problem]] = field(default_factory=list)  # (row, problem) added
 
 
 def write_chunk(db: Bulk, chunk: PreparedChunk, *, ctx: WriteContext) -> ChunkResult:
     """Store one prepared chunk; see the module docstring for what happens to each row."""
     result = ChunkResult(read=len(chunk))
-    existing = _existing(db, ctx, chunk.keys)
+    existing = {} if ctx.first_load else _existing(db, ctx, chunk.keys)
     new: list[int] = []
     changed: list[tuple[int, int]] = []  # (row index, source record id)
     for i, key in enumerate(chunk.keys):
@@ -170,23 +176,24 @@ def _insert_source_records(
     if not rows:
         return
     n = len(rows)
+    picked = chunk.record_columns().take(pa.array(rows, pa.int64()))
     data = pa.table(
         {
             "id": pa.array(ids, pa.int64()),
-            "source_id": pa.array([ctx.source_id] * n, pa.int64()),
-            "kind": pa.array([ctx.kind.value] * n, pa.string()),
-            "record_key": pa.array([chunk.keys[i] for i in rows], pa.string()),
-            "external_id": pa.array([chunk.external_ids[i] for i in rows], pa.string()),
-            "version": pa.array([1] * n, pa.int64()),
-            "content_hash": pa.array([chunk.hashes[i] for i in rows], pa.binary()),
-            "payload": pa.array([chunk.payloads[i] for i in rows], pa.string()),
-            "batch_id": pa.array([ctx.batch_id] * n, pa.int64()),
-            "created_batch_id": pa.array([ctx.batch_id] * n, pa.int64()),
-            "file": pa.array([chunk.file] * n, pa.string()),
-            "row_number": pa.array([chunk.numbers[i] for i in rows], pa.int64()),
-            "status": pa.array([chunk.status(i) for i in rows], pa.string()),
-            "issues": pa.array([chunk.issues_json(i) for i in rows], pa.string()),
-            "is_stub": pa.array([False] * n, pa.bool_()),
+            "source_id": pa.repeat(pa.scalar(ctx.source_id, pa.int64()), n),
+            "kind": pa.repeat(pa.scalar(ctx.kind.value), n),
+            "record_key": picked["key"],
+            "external_id": picked["external_id"],
+            "version": pa.repeat(pa.scalar(1, pa.int64()), n),
+            "content_hash": picked["hash"],
+            "payload": picked["payload"],
+            "batch_id": pa.repeat(pa.scalar(ctx.batch_id, pa.int64()), n),
+            "created_batch_id": pa.repeat(pa.scalar(ctx.batch_id, pa.int64()), n),
+            "file": pa.repeat(pa.scalar(chunk.file), n),
+            "row_number": picked["number"],
+            "status": pc.if_else(picked["fatal"], QUARANTINED, ACCEPTED),
+            "issues": picked["issues"],
+            "is_stub": pa.repeat(pa.scalar(False), n),
         }
     )
     db.ingest(table(SourceRecord), data)
@@ -252,7 +259,9 @@ def write_views(
     frame = picked.select([pl.col(c).alias(name) for c, name in keep.items()]).with_columns(
         pl.Series("source_record_id", [rid for _, rid in rows], dtype=pl.Int64),
         pl.lit(ctx.source_id, dtype=pl.Int64).alias("source_id"),
-        pl.Series("custom", [chunk.custom[i] for i, _ in rows], dtype=pl.Utf8),
+        pl.Series(
+            "custom", chunk.record_columns()["custom"].take([i for i, _ in rows]), dtype=pl.Utf8
+        ),
     )
     db.ingest(table(model), frame.to_arrow())
 

@@ -4,8 +4,8 @@ give new customers their golden records.
 Each chunk is one transaction holding its source records, standardized views, activity rows,
 golden records and the batch's running counts, so a process killed mid-import leaves whole
 chunks only, and running the same import again completes it (unchanged rows are skipped by
-content hash). Preparing chunk n+1 overlaps with writing chunk n on a second thread: the
-database driver releases the GIL while it works.
+content hash). Preparing chunk n+1 overlaps with writing chunk n, in a second process for
+big files (a thread for small ones).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from rolodex.collect.mapping import (
 )
 from rolodex.collect.prepare import ChunkPreparer, PreparedChunk
 from rolodex.collect.readers import open_table
-from rolodex.collect.rows import RawRow, Table
+from rolodex.collect.rows import Problem, RawRow, Table
 from rolodex.collect.seen import SeenKeys
 from rolodex.collect.writer import ChunkResult, WriteContext, write_chunk
 from rolodex.exceptions import InputError
@@ -149,13 +149,20 @@ class _ProblemTally:
     def add(self, chunk: PreparedChunk) -> None:
         for number, problems in zip(chunk.numbers, chunk.problems, strict=True):
             for p in problems:
-                shape = p.message.split(":")[0] if "'" in p.message else p.message
-                key = (p.column, shape[:120])
-                found = self._counts.get(key)
-                if found is None:
-                    self._counts[key] = ProblemCount(p.column, p.message, 1, number)
-                else:
-                    found.count += 1
+                self._count(number, p)
+
+    def add_rows(self, problems: list[tuple[int, Problem]]) -> None:
+        for number, p in problems:
+            self._count(number, p)
+
+    def _count(self, number: int, p: Problem) -> None:
+        shape = p.message.split(":")[0] if "'" in p.message else p.message
+        key = (p.column, shape[:120])
+        found = self._counts.get(key)
+        if found is None:
+            self._counts[key] = ProblemCount(p.column, p.message, 1, number)
+        else:
+            found.count += 1
 
     def top(self, n: int = 10) -> list[ProblemCount]:
         return sorted(self._counts.values(), key=lambda c: -c.count)[:n]
@@ -322,6 +329,7 @@ def import_file(
     with engine.begin() as conn:
         source_id = repo.get_or_create_source(conn, source)
         repo.mark_interrupted(conn, source_id)
+        first_load = not repo.has_records(conn, source_id, opened.kind.value)
         custom_types = repo.ensure_custom_fields(
             conn,
             entity=ENTITY[opened.kind],
@@ -346,6 +354,7 @@ def import_file(
         kind=opened.kind,
         batch_id=batch_id,
         has_lines=preparer.has_lines,
+        first_load=first_load,
     )
     tally = _ProblemTally()
     try:
@@ -400,9 +409,11 @@ def _run_chunks(
     """Prepare chunks here while the previous chunk is written by the writer.
 
     The writer is a thread, or for big files a child process (both cores busy, and SQLite
-    written through ADBC, which must not share a process with Python's `sqlite3`). Golden
-    records for the new records are built after the last chunk, in large set-based steps
-    (the resolve stage's part), and the batch's activity rows are attached to them.
+    written through ADBC, which must not share a process with Python's `sqlite3` on the same
+    file). The writer also settles the keys (duplicate ids, occurrence numbers), which
+    balances the two sides. Golden records for the new records are built after the last
+    chunk, in large set-based steps (the resolve stage's part), and the batch's activity
+    rows are attached to them.
     """
     url = engine.url.render_as_string(hide_password=False)
     pool: Executor
@@ -411,24 +422,24 @@ def _run_chunks(
     else:
         pool = ThreadPoolExecutor(max_workers=1, initializer=_open_writer, initargs=(url, None))
     try:
-        with SeenKeys() as seen, _young_gc_only():
+        with _young_gc_only():
             pending: Future[ChunkResult] | None = None
             try:
                 for number, raw in enumerate(_chunks(rows, chunk_size), start=1):
                     chunk = preparer.prepare(raw)
-                    seen.claim(chunk, grouped=ctx.has_lines)
                     tally.add(chunk)
                     if pending is not None:
-                        _add(summary, pending.result(), progress)
+                        _add(summary, pending.result(), tally, progress)
                         pending = None
                     # Statistics after chunks 1, 2, 4, 8, ...: plans follow the growth.
                     analyze = number & (number - 1) == 0
                     pending = pool.submit(_store_chunk, chunk, ctx, analyze)
-                    gc.collect(0)
+                    if number % 8 == 0:
+                        gc.collect(0)
             finally:
                 # Whatever stops the loop, the chunk being written is finished and counted.
                 if pending is not None:
-                    _add(summary, pending.result(), progress)
+                    _add(summary, pending.result(), tally, progress)
         linking = perf_counter()
         created = pool.submit(_link_new, ctx).result()
         summary.link_seconds = perf_counter() - linking
@@ -451,12 +462,14 @@ _writer = threading.local()
 def _open_writer(url: str, parent: int | None) -> None:
     """Open the writer's session (in its thread or child process)."""
     _writer.session = BulkSession(make_engine(url), adbc=parent is not None)
+    _writer.seen = SeenKeys()
     _writer.parent = parent
 
 
 def _close_writer() -> int:
     """Close the writer's session; return its process's peak memory in MiB."""
     _writer.session.close()
+    _writer.seen.close()
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 
 
@@ -485,7 +498,10 @@ def _young_gc_only() -> Iterator[None]:
             gc.enable()
 
 
-def _add(summary: ImportSummary, result: ChunkResult, progress: Progress | None) -> None:
+def _add(
+    summary: ImportSummary, result: ChunkResult, tally: _ProblemTally, progress: Progress | None
+) -> None:
+    tally.add_rows(result.problems)
     summary.read += result.read
     summary.accepted += result.accepted
     summary.updated += result.updated
@@ -510,7 +526,11 @@ _GROWING = (
 
 
 def _store_chunk(chunk: PreparedChunk, ctx: WriteContext, analyze: bool = False) -> ChunkResult:
-    """Write one chunk and its counts in a single transaction."""
+    """Settle the chunk's keys, then write it and its counts in a single transaction.
+
+    Keys are settled here, in the writer, because the preparing side is the busier one.
+    """
+    added = _writer.seen.claim(chunk, grouped=ctx.has_lines)
     now = utcnow()
     with _session().transaction() as db:
         # First statement: takes the write lock before any id is reserved.
@@ -531,6 +551,7 @@ def _store_chunk(chunk: PreparedChunk, ctx: WriteContext, analyze: bool = False)
             " rows_quarantined = rows_quarantined + ? WHERE id = ?",
             [result.accepted, result.updated, result.unchanged, result.quarantined, ctx.batch_id],
         )
+    result.problems = added
     return result
 
 

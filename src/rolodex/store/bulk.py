@@ -9,17 +9,17 @@ are on. Statements use `?` placeholders; the PostgreSQL side translates them.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 from sqlalchemy import Connection, Engine, Table
 
 _PARAMS = 900  # bound parameters per statement, under SQLite's lowest limit
-_SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S"  # Arrow prints microseconds with %S, as SQLAlchemy stores
 
 
 def _to_sqlite(data: pa.Table) -> pa.Table:
@@ -27,12 +27,31 @@ def _to_sqlite(data: pa.Table) -> pa.Table:
     columns = []
     for column in data.columns:
         t = column.type
+        # A plain cast prints the same text as strftime, about twenty times faster.
         if pa.types.is_timestamp(t):
-            column = pc.strftime(column.cast(pa.timestamp("us", "UTC")), _SQLITE_DATETIME)
+            column = column.cast(pa.timestamp("us", "UTC")).cast(pa.timestamp("us"))
+            column = column.cast(pa.string())
         elif pa.types.is_date(t):
-            column = pc.strftime(column, "%Y-%m-%d")
+            column = column.cast(pa.string())
         elif pa.types.is_boolean(t):
             column = column.cast(pa.int64())
+        elif pa.types.is_null(t):
+            column = column.cast(pa.string())
+        columns.append(column)
+    return pa.table(columns, names=data.column_names)
+
+
+def _to_postgres(data: pa.Table) -> pa.Table:
+    """Prepare Arrow columns for CSV COPY: bytes as bytea hex, timestamps in UTC."""
+    columns = []
+    for column in data.columns:
+        t = column.type
+        if pa.types.is_binary(t) or pa.types.is_large_binary(t):
+            column = pa.array(
+                [None if b is None else "\\x" + b.hex() for b in column.to_pylist()], pa.string()
+            )
+        elif pa.types.is_timestamp(t) and t.tz is None:
+            column = column.cast(pa.timestamp(t.unit, "UTC"))
         elif pa.types.is_null(t):
             column = column.cast(pa.string())
         columns.append(column)
@@ -178,6 +197,24 @@ class ConnectionBulk(Bulk):
             for row in rows:
                 copy.write_row(row)
 
+    def _copy_csv(self, name: str, data: pa.Table) -> None:
+        """COPY an Arrow table into PostgreSQL as CSV written by Arrow, in C.
+
+        Handing rows to `COPY` one Python value at a time costs more than the database's
+        own work; Arrow writes the whole chunk at once. Strings are always quoted, so an
+        empty string stays empty and only a missing value (an empty unquoted field) is NULL.
+        """
+        text = io.BytesIO()
+        pa_csv.write_csv(
+            _to_postgres(data),
+            text,
+            pa_csv.WriteOptions(include_header=False, quoting_style="needed"),
+        )
+        quoted = ", ".join(f'"{c}"' for c in data.column_names)
+        cursor = self._raw.cursor()  # type: ignore[union-attr]
+        with cursor.copy(f'COPY "{name}" ({quoted}) FROM STDIN WITH (FORMAT csv)') as copy:
+            copy.write(text.getbuffer())
+
     def stage_pairs(self, pairs: Sequence[tuple[int, int]]) -> str:
         if not self.is_postgres:
             return super().stage_pairs(pairs)
@@ -196,8 +233,7 @@ class ConnectionBulk(Bulk):
             return
         names = ", ".join(f'"{c}"' for c in data.column_names)
         if self.is_postgres:
-            columns = [c.to_pylist() for c in data.columns]
-            self._copy(table.name, data.column_names, zip(*columns, strict=True))
+            self._copy_csv(table.name, data)
             return
         columns = [c.to_pylist() for c in _to_sqlite(data).columns]
         marks = ", ".join("?" * data.num_columns)

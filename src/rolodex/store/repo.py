@@ -9,12 +9,13 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from rolodex.exceptions import NotFoundError
-from rolodex.model import CustomFieldDefinition, ImportBatch, Source
+from rolodex.model import CustomFieldDefinition, ImportBatch, Source, SourceRecord
 from rolodex.model.base import table, utcnow
 
 _SOURCE = table(Source)
 _BATCH = table(ImportBatch)
 _CUSTOM = table(CustomFieldDefinition)
+_RECORD = table(SourceRecord)
 
 
 def get_or_create_source(conn: Connection, name: str) -> int:
@@ -27,6 +28,16 @@ def get_or_create_source(conn: Connection, name: str) -> int:
             _SOURCE.insert().values(name=name, trust_rank=100, created_at=utcnow())
         ).inserted_primary_key[0]  # type: ignore[index]
     )
+
+
+def has_records(conn: Connection, source_id: int, kind: str) -> bool:
+    """Tell whether the source holds any record of `kind` (stubs included)."""
+    found = conn.execute(
+        select(_RECORD.c.id)
+        .where(_RECORD.c.source_id == source_id, _RECORD.c.kind == kind)
+        .limit(1)
+    ).first()
+    return found is not None
 
 
 def mark_interrupted(conn: Connection, source_id: int) -> int:

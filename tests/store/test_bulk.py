@@ -1,0 +1,67 @@
+"""Bulk writes on both databases: what goes in as Arrow comes back the same."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pyarrow as pa
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    select,
+)
+
+from rolodex.store.bulk import BulkSession
+from rolodex.store.engine import make_engine
+
+_META = MetaData()
+_SCRATCH = Table(
+    "bulk_scratch",
+    _META,
+    Column("id", Integer, primary_key=True),
+    Column("label", String(50)),
+    Column("flag", Boolean),
+    Column("digest", LargeBinary),
+    Column("at", DateTime(timezone=True)),
+    Column("day", Date),
+)
+
+
+def test_ingest_keeps_empty_text_null_bytes_and_times_apart(db_url: str) -> None:
+    """An empty string is not NULL, quotes and newlines survive, bytes and times round-trip."""
+    engine = make_engine(db_url)
+    _META.create_all(engine)
+    moment = datetime(2024, 2, 29, 23, 59, 58, 123456, tzinfo=UTC)
+    data = pa.table(
+        {
+            "id": pa.array([1, 2, 3], pa.int64()),
+            "label": pa.array(["", None, 'say "hi",\nthen leave'], pa.string()),
+            "flag": pa.array([True, None, False], pa.bool_()),
+            "digest": pa.array([b"\x00\xff\\x", None, b""], pa.binary()),
+            "at": pa.array([moment, None, None], pa.timestamp("us", "UTC")),
+            "day": pa.array([date(1999, 12, 31), None, None], pa.date32()),
+        }
+    )
+    session = BulkSession(engine)
+    with session.transaction() as db:
+        db.ingest(_SCRATCH, data)
+    with engine.connect() as conn:
+        got = conn.execute(select(_SCRATCH).order_by(_SCRATCH.c.id)).all()
+    session.close()
+    assert [r.label for r in got] == ["", None, 'say "hi",\nthen leave']
+    assert [r.flag for r in got] == [True, None, False]
+    assert [None if r.digest is None else bytes(r.digest) for r in got] == [
+        b"\x00\xff\\x",
+        None,
+        b"",
+    ]
+    first = got[0].at if got[0].at.tzinfo else got[0].at.replace(tzinfo=UTC)
+    assert first == moment
+    assert got[0].day == date(1999, 12, 31)
