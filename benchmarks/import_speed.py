@@ -1,12 +1,14 @@
 """Import speed and peak memory of `rolodex import` on a messy contacts CSV.
 
 Runs the real command in a child process per run (fresh database each time), and prints the
-median rows per second, the peak resident memory of the child, and whether the counts
-reconcile with what the generator wrote.
+median rows per second, the peak resident memory of the child, the share of time per step,
+and whether the counts reconcile with what the generator wrote. Cleaning (the clean stage)
+runs unless `--no-clean` is given: the store-and-collect figure is measured without it.
 
+    python benchmarks/import_speed.py --rows 1000000 --runs 3 --no-clean
     python benchmarks/import_speed.py --rows 1000000 --runs 3
-    python benchmarks/import_speed.py --rows 1000000 --db postgres
-    python benchmarks/import_speed.py --rows 5000000 --runs 1
+    python benchmarks/import_speed.py --rows 1000000 --db postgres --no-clean
+    python benchmarks/import_speed.py --rows 5000000 --runs 1 --no-clean
 """
 
 from __future__ import annotations
@@ -56,11 +58,11 @@ def _fresh_db(kind: str, tmp: Path) -> tuple[str, Callable[[], None]]:
     return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", drop
 
 
-def _run(args: list[str]) -> tuple[float, int, str]:
+def _run(args: list[str], env: dict[str, str] | None = None) -> tuple[float, int, str]:
     """Run a command; return wall seconds, peak RSS in MiB and stdout."""
     started = time.perf_counter()
     with tempfile.TemporaryFile() as out:
-        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.PIPE, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -78,6 +80,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--no-clean", action="store_true", help="import without the clean stage")
     opts = parser.parse_args()
 
     data = HERE / "out" / f"contacts_{opts.rows}_{opts.seed}.csv"
@@ -89,6 +92,8 @@ def main() -> None:
     expected = json.loads(stats_file.read_text())
 
     rolodex = [sys.executable, "-m", "rolodex"]
+    env = dict(os.environ, ROLODEX_CLEAN__ENABLED="false" if opts.no_clean else "true")
+    steps: dict[str, list[float]] = {}
     rates: list[float] = []
     collect_rates: list[float] = []
     peaks: list[int] = []
@@ -109,7 +114,8 @@ def main() -> None:
                         "--kind",
                         "contacts",
                         "--json",
-                    ]
+                    ],
+                    env,
                 )
             finally:
                 drop()
@@ -122,6 +128,9 @@ def main() -> None:
             # process's own figure from the summary, and the larger if that is missing.
             importer = summary.get("peak_mib") or peak
             writer = summary.get("writer_peak_mib") or 0
+            for step, spent in summary.get("steps", {}).items():
+                steps.setdefault(step, []).append(spent / seconds)
+            steps.setdefault("golden records", []).append(summary["link_seconds"] / seconds)
             rates.append(rate)
             collect_rates.append(collect_rate)
             peaks.append(importer + writer)
@@ -141,6 +150,10 @@ def main() -> None:
         f" and storing (golden records excluded), over {opts.runs} run(s), peak memory"
         f" {max(peaks)} MiB (importer + writer processes)\ngenerator counts: {expected}"
     )
+    print("share of wall time per step (median; importer steps overlap with the writer's):")
+    for step, shares in sorted(steps.items(), key=lambda kv: -statistics.median(kv[1])):
+        print(f"  {step:<22} {100 * statistics.median(shares):5.1f}%")
+    print("cleaning: " + ("off (--no-clean)" if opts.no_clean else "on"))
     print("command: python benchmarks/import_speed.py " + " ".join(sys.argv[1:]))
 
 

@@ -1,15 +1,23 @@
 """Settings: one pydantic-settings model, read from ROLODEX_* variables when asked, never at import.
 
 Nested sections use a double underscore: `ROLODEX_IMPORT__CHUNK_SIZE=5000` sets
-`settings.import_.chunk_size`.
+`settings.import_.chunk_size`. A `rolodex.toml` in the working directory holds the workspace
+configuration (sections [import] and [clean]); variables win over it.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 DEFAULT_DB_URL = "sqlite:///rolodex.db"
 
@@ -27,6 +35,55 @@ class ImportSettings(BaseModel):
     """Files at least this big are written by a child process (both cores at work)."""
 
 
+class FieldRule(BaseModel):
+    """A validation rule of the workspace for one standardized field (or custom field)."""
+
+    field: str
+    """The canonical field (email, country, lifecycle_stage, ...) or custom field name."""
+
+    pattern: str | None = None
+    """A regular expression the whole value must match."""
+
+    allowed: list[str] | None = None
+    """The only values allowed (compared case-insensitively)."""
+
+    min: float | None = None
+    """Smallest allowed number (or date as YYYY-MM-DD compared as text)."""
+
+    max: float | None = None
+    """Largest allowed number."""
+
+    flag: Literal["invalid", "suspicious"] = "invalid"
+    """What a value that breaks the rule is flagged as."""
+
+    message: str | None = None
+    """What to tell people; a description of the rule by default."""
+
+
+class CleanSettings(BaseModel):
+    """How the clean stage standardizes and judges records."""
+
+    enabled: bool = True
+    """Clean during import (the raw payload is kept either way)."""
+
+    default_region: str | None = None
+    """Country (ISO alpha-2) for reading national phone numbers of records without one."""
+
+    regions: dict[str, str] = Field(default_factory=dict)
+    """Default region per source name, e.g. {"shop_de": "DE"}; overrides `default_region`."""
+
+    quarantine: list[str] = Field(default_factory=list)
+    """Flags that quarantine a row, as "field:flag" (e.g. "email:invalid", "*:invalid").
+    By default only rows that cannot be identified at all are quarantined."""
+
+    rules: list[FieldRule] = Field(default_factory=list)
+    """Custom validation rules per field."""
+
+    def region_for(self, source: str) -> str | None:
+        """The default phone region of a source."""
+        return self.regions.get(source, self.default_region)
+
+
 class Settings(BaseSettings):
     """Everything Rolodex can be configured with."""
 
@@ -42,6 +99,23 @@ class Settings(BaseSettings):
 
     import_: ImportSettings = Field(default_factory=ImportSettings, alias="import")
     """Import settings (`ROLODEX_IMPORT__CHUNK_SIZE`)."""
+
+    clean: CleanSettings = Field(default_factory=CleanSettings)
+    """Cleaning rules (`ROLODEX_CLEAN__DEFAULT_REGION=DE`, or a [clean] table in
+    rolodex.toml)."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments first, then ROLODEX_* variables, then rolodex.toml in the working dir."""
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=Path("rolodex.toml"))
+        return (init_settings, env_settings, toml)
 
 
 @lru_cache

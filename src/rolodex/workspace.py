@@ -13,7 +13,9 @@ from sqlalchemy.exc import OperationalError
 from rolodex.collect.fields import Kind
 from rolodex.config import Settings, get_settings
 from rolodex.exceptions import ConfigError, TransientError
+from rolodex.maintain.quality import Scorecard, scorecard
 from rolodex.pipeline.imports import ImportSummary, Preview, Progress, import_file, preview_file
+from rolodex.pipeline.reclean import RecleanSummary, reclean
 from rolodex.pipeline.undo import UndoSummary, undo_batch
 from rolodex.share.export import ExportFormat, ExportKind, export
 from rolodex.store import migrate, repo
@@ -44,7 +46,7 @@ class Workspace:
     Examples:
         >>> ws = Workspace("sqlite:///crm.db")
         >>> ws.init()
-        '0001'
+        '0002'
         >>> summary = ws.import_file(Path("customers.csv"), source="shop")
     """
 
@@ -152,6 +154,7 @@ class Workspace:
             sample_rows=self.settings.import_.sample_rows,
             progress=progress,
             separate_process_bytes=self.settings.import_.separate_process_bytes,
+            clean=self.settings.clean,
         )
 
     def import_files(
@@ -177,11 +180,12 @@ class Workspace:
             mapping_file=mapping,
             sheet=sheet,
             sample_rows=self.settings.import_.sample_rows,
+            clean=self.settings.clean,
         )
 
     def undo_import(self, batch_id: int) -> UndoSummary:
         """Remove exactly what one import batch added and restore what it changed."""
-        return undo_batch(self._ready(), batch_id, actor=self.actor)
+        return undo_batch(self._ready(), batch_id, actor=self.actor, clean=self.settings.clean)
 
     def batches(self) -> list[dict[str, Any]]:
         """List the import batches, newest first."""
@@ -205,6 +209,18 @@ class Workspace:
                 details={"rows": n, "format": fmt.value, "file": Path(out).name},
             )
         return n
+
+    # --- quality ----------------------------------------------------------------------------
+
+    def clean(self, *, source: str | None = None) -> RecleanSummary:
+        """Clean the stored contact records again with the rules in force (`rolodex clean`)."""
+        return reclean(self._ready(), clean=self.settings.clean, source=source, actor=self.actor)
+
+    def quality(self, *, source: str | None = None) -> Scorecard:
+        """Rate the standardized contact records: completeness, validity, uniqueness,
+        consistency and freshness per field and source, before and after cleaning."""
+        with self._ready().connect() as conn:
+            return scorecard(conn, source=source)
 
     def counts(self) -> dict[str, int]:
         """Count the rows of the main tables (what the workspace holds)."""

@@ -53,7 +53,8 @@ def test_contacts_import_keeps_every_row_with_lineage(ws: Workspace) -> None:
     assert set(by_id) == {"C001", "C002", "C003", "C004", "C006"}
     assert by_id["C001"].email == "jane.doe@example.com"
     assert str(by_id["C002"].birth_date) == "1970-03-14"  # dotted date: day first
-    assert by_id["C002"].mobile == "+49 171 1234567"
+    assert by_id["C002"].mobile == "+491711234567"  # cleaned: E.164
+    assert by_id["C002"].country == "DE"  # cleaned: "Deutschland" as its ISO code
     assert by_id["C004"].birth_date is None  # 31/02/1990 is no date: kept raw, flagged
     custom = by_id["C001"].custom
     assert (json.loads(custom) if isinstance(custom, str) else custom) == {"loyalty_tier": "gold"}
@@ -68,10 +69,10 @@ def test_contacts_import_keeps_every_row_with_lineage(ws: Workspace) -> None:
         " WHERE r.external_id = 'C002' ORDER BY p.kind, coalesce(p.label, '')",
     )
     assert [(p.kind, p.label, p.value, bool(p.is_primary)) for p in points] == [
-        ("address", None, "Hauptstraße 5, 10115 Berlin, Deutschland", True),
+        ("address", None, "Hauptstraße 5, 10115 Berlin, DE", True),
         ("email", None, "juergen@mueller.de", True),
-        ("phone", None, "+49 30 1234567", True),
-        ("phone", "mobile", "+49 171 1234567", False),
+        ("phone", None, "+49301234567", True),
+        ("phone", "mobile", "+491711234567", False),
     ]
 
 

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from rolodex.collect.fields import Kind
 from rolodex.exceptions import RolodexError
+from rolodex.maintain.quality import Scorecard
 from rolodex.pipeline.imports import ImportSummary, Preview
 from rolodex.share.export import ExportFormat, ExportKind
 from rolodex.workspace import Workspace
@@ -295,6 +296,96 @@ def export_(
         err.print(f"Wrote {n:,} rows to {out_file}.")
 
 
+@app.command("clean")
+def clean_(
+    source: Annotated[str | None, typer.Option(help="Clean only this source's records.")] = None,
+) -> None:
+    """Clean the stored contact records again, after the cleaning rules changed."""
+    with handled(), workspace() as ws:
+        before = ws.quality(source=source)
+        done = ws.clean(source=source)
+        after = ws.quality(source=source)
+        out.print(
+            f"Cleaned {done.records:,} contact records in {done.seconds:.1f} s;"
+            f" quality score {before.overall.score:.1f} -> {after.overall.score:.1f}."
+        )
+
+
+@app.command()
+def quality(
+    source: Annotated[str | None, typer.Option(help="Rate only this source's records.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Data-quality scorecard: per field and source, before and after cleaning."""
+    with handled(), workspace() as ws:
+        card = ws.quality(source=source)
+        if as_json:
+            typer.echo(json.dumps(card.to_dict(), indent=2, default=str))
+            return
+        print_scorecard(card)
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def print_scorecard(card: Scorecard) -> None:
+    """Print the scorecard: the score per source, the fields, and the top problems."""
+    totals = Table(title="Data quality", show_lines=False)
+    for name in (
+        "source",
+        "records",
+        "score before",
+        "score after",
+        "completeness",
+        "validity",
+        "uniqueness",
+        "consistency",
+        "freshness",
+    ):
+        totals.add_column(name, justify="left" if name == "source" else "right")
+    for s in [*card.sources, card.overall] if len(card.sources) > 1 else [card.overall]:
+        totals.add_row(
+            s.source or "all sources",
+            f"{s.records:,}",
+            f"{s.score_before:.1f}",
+            f"[bold]{s.score:.1f}[/]",
+            f"{_pct(s.completeness_before)} -> {_pct(s.completeness)}",
+            f"{_pct(s.validity_before)} -> {_pct(s.validity)}",
+            f"{_pct(s.uniqueness_before)} -> {_pct(s.uniqueness)}",
+            _pct(s.consistency),
+            _pct(s.freshness),
+        )
+    out.print(totals)
+    fields = Table(title="Fields (all sources)")
+    for name in (
+        "field",
+        "complete",
+        "valid before",
+        "valid after",
+        "corrected",
+        "invalid",
+        "suspicious",
+    ):
+        fields.add_column(name, justify="left" if name == "field" else "right")
+    for f in card.overall.fields:
+        fields.add_row(
+            f.field,
+            _pct(f.completeness),
+            _pct(f.validity_before),
+            _pct(f.validity),
+            f"{f.corrected:,}",
+            f"{f.invalid:,}",
+            f"{f.suspicious:,}",
+        )
+    out.print(fields)
+    if card.problems:
+        out.print("[bold]Top problems[/] (field, flag, reason, count, example record ids):")
+        for p in card.problems:
+            examples = ", ".join(str(e) for e in p.examples)
+            out.print(f"  {p.field} {p.flag}: {p.note or '-'} x{p.count:,} (records {examples})")
+
+
 @app.command()
 def demo(
     directory: Annotated[
@@ -324,6 +415,7 @@ def demo(
                 f" record until matching runs), {counts['order']:,} orders,"
                 f" {counts['ticket']:,} tickets, {counts['event']:,} events."
             )
+            print_scorecard(ws.quality())
             out.print(f"Try: rolodex --db {db} export quarantine --out quarantine.csv")
 
 

@@ -104,6 +104,17 @@ class PreparedChunk:
         self._fatal = None
         self._issues = None
 
+    def add_problems(self, found: Mapping[int, Sequence[Problem]]) -> None:
+        """Add problems found after preparing (the clean stage's rules).
+
+        A row they make fatal is keyed by its content, as `prepare` keys every quarantined row.
+        """
+        for i, problems in found.items():
+            self.problems[i].extend(problems)
+            if any(p.fatal for p in problems) and not self.keys[i].startswith("q:"):
+                self.keys[i] = "q:" + self.hashes[i].hex()
+        self.forget_status()
+
     def status(self, i: int) -> str:
         """Return accepted or quarantined for row i."""
         return QUARANTINED if self.is_fatal(i) else ACCEPTED

@@ -123,6 +123,7 @@ class ChunkResult:
     changed_records: list[int] = field(default_factory=list)  # contact/company records updated
     activity_records: list[int] = field(default_factory=list)  # rows whose contact to attach
     problems: list[tuple[int, Problem]] = field(default_factory=list)  # (row, problem) added
+    seconds: float = 0.0  # time the writer spent on the chunk
 
 
 def write_chunk(db: Bulk, chunk: PreparedChunk, *, ctx: WriteContext) -> ChunkResult:

@@ -164,8 +164,17 @@ class ContactRecord(Base):
     source_created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     source_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     custom: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    # Per-field quality flags, filled by the clean stage: {"email": "invalid", ...}.
+    # Per-field quality, filled by the clean stage:
+    # {"email": {"flag": "corrected", "notes": [...], "tags": [...]}, ...}.
     flags: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Match keys, kept apart from the values people see (the clean stage's part).
+    email_key: Mapped[str | None] = mapped_column(String(320))
+    phone_key: Mapped[str | None] = mapped_column(String(40))
+    first_name_key: Mapped[str | None] = mapped_column(String(200))
+    last_name_key: Mapped[str | None] = mapped_column(String(200))
+    company_key: Mapped[str | None] = mapped_column(String(300))
+    company_domain: Mapped[str | None] = mapped_column(String(255))
+    street_key: Mapped[str | None] = mapped_column(String(300))
 
 
 class CompanyRecord(Base):

@@ -39,9 +39,11 @@ from rolodex.collect.readers import open_table
 from rolodex.collect.rows import Problem, RawRow, Table
 from rolodex.collect.seen import SeenKeys
 from rolodex.collect.writer import ChunkResult, WriteContext, write_chunk
+from rolodex.config import CleanSettings
 from rolodex.exceptions import InputError
 from rolodex.model.base import utcnow
 from rolodex.pipeline.child import ChildProcessExecutor
+from rolodex.pipeline.replay import Cleaner, make_cleaner
 from rolodex.resolve import singletons
 from rolodex.store import repo
 from rolodex.store.audit import append_audit
@@ -90,6 +92,8 @@ class ImportSummary:
     companies_created: int = 0
     seconds: float = 0.0
     link_seconds: float = 0.0  # of `seconds`, building golden records for the new records
+    steps: dict[str, float] = field(default_factory=dict)  # seconds per step of the importer
+    flags: dict[str, dict[str, int]] = field(default_factory=dict)  # field -> flag -> count
     peak_mib: int = 0  # peak memory of the importing process
     writer_peak_mib: int | None = None  # peak memory of the writer process, when one ran
     notes: list[str] = field(default_factory=list)
@@ -234,6 +238,7 @@ def preview_file(
     sheet: str | None = None,
     rows: int = 5,
     sample_rows: int = 200,
+    clean: CleanSettings | None = None,
 ) -> Preview:
     """Show how a file would be imported: its mapping, first rows and problems; write nothing."""
     overrides = load_mapping_file(mapping_file) if mapping_file else None
@@ -247,6 +252,7 @@ def preview_file(
     )
     preparer = opened.preparer(opened.custom_types)
     chunk = preparer.prepare(list(islice(opened.rows, sample_rows)))
+    make_cleaner(opened.kind, clean, source="")(chunk)
     with SeenKeys() as seen:
         seen.claim(chunk, grouped=preparer.has_lines)
     info = opened.table.info
@@ -290,6 +296,7 @@ def import_file(
     sample_rows: int = 200,
     progress: Progress | None = None,
     separate_process_bytes: int = 8 << 20,
+    clean: CleanSettings | None = None,
 ) -> ImportSummary:
     """Import one file as records of `source`.
 
@@ -306,6 +313,7 @@ def import_file(
         sample_rows: rows used to infer the mapping.
         progress: called after every chunk.
         separate_process_bytes: files at least this big are written by a child process.
+        clean: the cleaning rules; None imports without cleaning.
 
     Returns:
         The counts, which always reconcile, and the most frequent problems.
@@ -359,7 +367,10 @@ def import_file(
     tally = _ProblemTally()
     try:
         big = path.stat().st_size >= separate_process_bytes
-        _run_chunks(engine, preparer, opened.rows, ctx, summary, tally, chunk_size, progress, big)
+        cleaner = make_cleaner(opened.kind, clean, source=source, steps=summary.steps)
+        _run_chunks(
+            engine, preparer, cleaner, opened.rows, ctx, summary, tally, chunk_size, progress, big
+        )
     except BaseException as exc:
         with engine.begin() as conn:
             repo.finish_batch(conn, batch_id, status="failed", error=str(exc) or repr(exc))
@@ -398,6 +409,7 @@ def import_file(
 def _run_chunks(
     engine: Engine,
     preparer: ChunkPreparer,
+    cleaner: Cleaner,
     rows: Iterator[RawRow],
     ctx: WriteContext,
     summary: ImportSummary,
@@ -425,11 +437,27 @@ def _run_chunks(
         with _young_gc_only():
             pending: Future[ChunkResult] | None = None
             try:
-                for number, raw in enumerate(_chunks(rows, chunk_size), start=1):
+                steps = summary.steps
+                chunks = _chunks(rows, chunk_size)
+                number = 0
+                while True:
+                    started = perf_counter()
+                    raw = next(chunks, None)
+                    if raw is None:
+                        break
+                    number += 1
+                    read = perf_counter()
                     chunk = preparer.prepare(raw)
+                    prepared = perf_counter()
+                    cleaner(chunk)
+                    steps["read"] = steps.get("read", 0.0) + read - started
+                    steps["prepare"] = steps.get("prepare", 0.0) + prepared - read
                     tally.add(chunk)
                     if pending is not None:
+                        waiting = perf_counter()
                         _add(summary, pending.result(), tally, progress)
+                        waited = perf_counter() - waiting
+                        steps["wait for writer"] = steps.get("wait for writer", 0.0) + waited
                         pending = None
                     # Statistics after chunks 1, 2, 4, 8, ...: plans follow the growth.
                     analyze = number & (number - 1) == 0
@@ -502,6 +530,7 @@ def _add(
     summary: ImportSummary, result: ChunkResult, tally: _ProblemTally, progress: Progress | None
 ) -> None:
     tally.add_rows(result.problems)
+    summary.steps["write (writer)"] = summary.steps.get("write (writer)", 0.0) + result.seconds
     summary.read += result.read
     summary.accepted += result.accepted
     summary.updated += result.updated
@@ -530,6 +559,7 @@ def _store_chunk(chunk: PreparedChunk, ctx: WriteContext, analyze: bool = False)
 
     Keys are settled here, in the writer, because the preparing side is the busier one.
     """
+    started = perf_counter()
     added = _writer.seen.claim(chunk, grouped=ctx.has_lines)
     now = utcnow()
     with _session().transaction() as db:
@@ -552,6 +582,7 @@ def _store_chunk(chunk: PreparedChunk, ctx: WriteContext, analyze: bool = False)
             [result.accepted, result.updated, result.unchanged, result.quarantined, ctx.batch_id],
         )
     result.problems = added
+    result.seconds = perf_counter() - started
     return result
 
 

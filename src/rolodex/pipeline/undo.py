@@ -16,11 +16,12 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 
 from rolodex.collect.fields import Kind
-from rolodex.collect.prepare import ChunkPreparer
 from rolodex.collect.rows import RawRow
 from rolodex.collect.writer import WriteContext, rewrite_derived
+from rolodex.config import CleanSettings
 from rolodex.exceptions import TerminalError
 from rolodex.model.base import utcnow
+from rolodex.pipeline.replay import batch_preparer, make_cleaner
 from rolodex.resolve import singletons
 from rolodex.store import repo
 from rolodex.store.audit import append_audit
@@ -47,7 +48,9 @@ def _in(ids: list[int]) -> str:
     return ",".join(str(int(i)) for i in ids) or "NULL"
 
 
-def undo_batch(engine: Engine, batch_id: int, *, actor: str = "cli") -> UndoSummary:
+def undo_batch(
+    engine: Engine, batch_id: int, *, actor: str = "cli", clean: CleanSettings | None = None
+) -> UndoSummary:
     """Undo one import batch in a single transaction.
 
     Raises:
@@ -66,7 +69,7 @@ def undo_batch(engine: Engine, batch_id: int, *, actor: str = "cli") -> UndoSumm
             b=batch_id,
         )
         removed_contacts = _remove_records(conn, created)
-        _restore_versions(conn, batch_id, updated)
+        _restore_versions(conn, batch_id, updated, clean)
         repo.finish_batch(conn, batch_id, status="undone")
         append_audit(
             conn,
@@ -149,7 +152,9 @@ def _remove_records(conn: Connection, created: list[int]) -> int:
     return removed
 
 
-def _restore_versions(conn: Connection, batch_id: int, updated: list[int]) -> None:
+def _restore_versions(
+    conn: Connection, batch_id: int, updated: list[int], clean: CleanSettings | None
+) -> None:
     """Put back the versions the batch replaced and rebuild what derives from them."""
     if not updated:
         return
@@ -185,12 +190,17 @@ def _restore_versions(conn: Connection, batch_id: int, updated: list[int]) -> No
     for earlier, group in by_batch.items():
         mapping = repo.get_batch(conn, earlier)["mapping"] or {}
         kind = Kind(group[0].kind)
+        source = conn.execute(
+            text("SELECT name FROM source WHERE id = :id"), {"id": group[0].source_id}
+        ).scalar_one()
+        cleaner = make_cleaner(kind, clean, source=str(source))
         for row in group:
             payload = json.loads(row.payload)
-            preparer = _preparer(kind, row.file or "", list(payload), mapping)
+            preparer = batch_preparer(kind, row.file or "", list(payload), mapping)
             chunk = preparer.prepare(
                 [RawRow(number=int(row.row_number or 0), values=list(payload.values()))]
             )
+            cleaner(chunk)
             ctx = WriteContext(
                 source_id=int(row.source_id),
                 kind=kind,
@@ -206,19 +216,3 @@ def _restore_versions(conn: Connection, batch_id: int, updated: list[int]) -> No
             singletons.refresh_contacts(db, restored, now=now)
         else:
             singletons.attach_batch_activity(db, earlier)
-
-
-def _preparer(kind: Kind, file: str, header: list[str], mapping: dict[str, Any]) -> ChunkPreparer:
-    """Rebuild the preparer an earlier batch used, from the mapping it recorded."""
-    index = {name: i for i, name in enumerate(header)}
-    fields = {f: index[h] for f, h in mapping.get("fields", {}).items() if h in index}
-    custom = {index[h]: n for h, n in mapping.get("custom", {}).items() if h in index}
-    return ChunkPreparer(
-        kind=kind,
-        file=file,
-        header=header,
-        fields=fields,
-        custom=custom,
-        custom_types=mapping.get("custom_types", {}),
-        has_id_column=mapping.get("id_column") is not None,
-    )

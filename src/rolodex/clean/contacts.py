@@ -1,0 +1,391 @@
+"""The clean stage for contact records: standardize every field, flag its quality, fill
+what can safely be filled from other fields, and apply the workspace's own rules.
+
+`clean_contacts` takes the typed canonical values of a chunk (one column per mapped field,
+as the collect stage prepares them) and returns them standardized, with match keys and a
+compact JSON of per-field flags per row. Fields that are valid as given and carry no tags
+are left out of the JSON, so a clean record stores `null`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from time import perf_counter
+
+import polars as pl
+
+from rolodex.clean.address import standardize_address_columns
+from rolodex.clean.company import standardize_company_columns
+from rolodex.clean.email import standardize_email_column
+from rolodex.clean.names import standardize_name_columns
+from rolodex.clean.phone import standardize_phone_column
+from rolodex.config import CleanSettings, FieldRule
+
+_PHONES = ("phone", "mobile", "work_phone")
+_EMAILS = ("email", "email2")
+# Fields whose standardized form the scorecard compares with what came in.
+_COMPARED = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "mobile",
+    "work_phone",
+    "company_name",
+    "street",
+    "region",
+    "postcode",
+    "country",
+)
+_EMAIL_LOCAL = re.compile(r"^([a-z]{2,})[._]([a-z]{2,})$")
+
+
+@dataclass
+class CleanInfo:
+    """What cleaning one chunk did: time per step and flag counts per field."""
+
+    rows: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+    flags: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def add(self, other: CleanInfo) -> None:
+        """Fold another chunk's figures into these."""
+        self.rows += other.rows
+        for step, seconds in other.seconds.items():
+            self.seconds[step] = self.seconds.get(step, 0.0) + seconds
+        for name, counts in other.flags.items():
+            mine = self.flags.setdefault(name, {})
+            for flag, count in counts.items():
+                mine[flag] = mine.get(flag, 0) + count
+
+
+@dataclass
+class CleanedContacts:
+    """The standardized values (same rows, same order) and what to quarantine."""
+
+    values: pl.DataFrame
+    quarantine: dict[int, list[str]]  # row index -> reasons, from the workspace's rules
+    info: CleanInfo
+
+
+class _Fields:
+    """Collects each field's (flag, notes, tags) columns to encode them as JSON at the end."""
+
+    def __init__(self) -> None:
+        self.parts: dict[str, tuple[pl.Series, pl.Series, pl.Series]] = {}
+
+    def put(self, name: str, flag: pl.Series, notes: pl.Series, tags: pl.Series) -> None:
+        self.parts[name] = (flag.alias("flag"), notes.alias("notes"), tags.alias("tags"))
+
+    def encode(self, height: int, changed: dict[str, pl.Series]) -> pl.Series:
+        """One JSON object per row, or null when every field is valid, untagged and unchanged.
+
+        `changed` says per field which rows the cleaning rewrote (E.164, a country code,
+        proper case): listed under "_changed", so the scorecard can tell how many values
+        were already in standard form before cleaning.
+        """
+        if not self.parts:
+            return pl.Series("flags", [None] * height, dtype=pl.Utf8)
+        frame = pl.DataFrame(
+            {f"{name}.{part.name}": part for name, series in self.parts.items() for part in series}
+            | {f"{name}.changed": series.fill_null(False) for name, series in changed.items()}
+        )
+        rewritten = pl.concat_str(
+            [pl.when(pl.col(f"{name}.changed")).then(pl.lit(f'"{name}"')) for name in changed],
+            separator=",",
+            ignore_nulls=True,
+        )
+        entries = [pl.when(rewritten != "").then(pl.lit('"_changed":[') + rewritten + pl.lit("]"))]
+        for name in self.parts:
+            flag, notes, tags = (pl.col(f"{name}.{p}") for p in ("flag", "notes", "tags"))
+            inner = pl.concat_str(
+                [
+                    pl.when(flag.is_in(["valid", "missing"]).not_()).then(
+                        pl.lit('"flag":"') + flag + pl.lit('"')
+                    ),
+                    pl.when(notes.list.len() > 0).then(_list_json(notes, "notes")),
+                    pl.when(tags.list.len() > 0).then(_list_json(tags, "tags")),
+                ],
+                separator=",",
+                ignore_nulls=True,
+            )
+            entries.append(pl.when(inner != "").then(pl.lit(f'"{name}":{{') + inner + pl.lit("}")))
+        row = pl.concat_str(entries, separator=",", ignore_nulls=True)
+        out = frame.select(
+            pl.when(row != "").then(pl.lit("{") + row + pl.lit("}")).alias("flags")
+        ).to_series()
+        return out
+
+
+def _list_json(column: pl.Expr, name: str) -> pl.Expr:
+    """`"name":[...]` for a list column, by encoding a one-field struct and dropping braces."""
+    return pl.struct(column.alias(name)).struct.json_encode().str.slice(1).str.strip_suffix("}")
+
+
+def _where(cond: pl.Series, then: pl.Series | str, otherwise: pl.Series) -> pl.Series:
+    """Row-wise choice between two columns (or a constant) by a boolean column."""
+    frame = pl.DataFrame({"c": cond.fill_null(False), "o": otherwise})
+    chosen = pl.lit(then) if isinstance(then, str) else pl.Series("t", then)
+    return frame.select(pl.when("c").then(chosen).otherwise("o")).to_series().alias(otherwise.name)
+
+
+def _append(cond: pl.Series, lists: pl.Series, items: pl.Series | str) -> pl.Series:
+    """Append one item (a constant or one per row) to the lists of the rows where `cond`."""
+    extra = pl.Series("x", [items] * len(lists)) if isinstance(items, str) else items.alias("x")
+    frame = pl.DataFrame({"c": cond.fill_null(False), "l": lists, "x": extra})
+    return (
+        frame.select(pl.when("c").then(pl.col("l").list.concat(pl.concat_list("x"))).otherwise("l"))
+        .to_series()
+        .alias(lists.name)
+    )
+
+
+def _counts(flags: pl.Series) -> dict[str, int]:
+    return {str(k): int(v) for k, v in flags.value_counts().iter_rows()}
+
+
+def clean_contacts(
+    values: pl.DataFrame, *, config: CleanSettings, region: str | None = None
+) -> CleanedContacts:
+    """Standardize a chunk of contact values; see the module docstring.
+
+    Args:
+        values: typed canonical values, one column per mapped field.
+        config: the workspace's cleaning rules.
+        region: the source's default region for national phone numbers.
+    """
+    info = CleanInfo(rows=values.height)
+    out: dict[str, pl.Series] = {}
+    fields = _Fields()
+    n = values.height
+    empty = pl.Series([None] * n, dtype=pl.Utf8)
+
+    def col(name: str) -> pl.Series:
+        return values.get_column(name).cast(pl.Utf8) if name in values.columns else empty
+
+    def timed(step: str, started: float) -> None:
+        info.seconds[step] = info.seconds.get(step, 0.0) + perf_counter() - started
+
+    started = perf_counter()
+    for name in _EMAILS:
+        if name in values.columns:
+            got = standardize_email_column(col(name))
+            out[name] = got["value"]
+            if name == "email":
+                out["email_key"] = got["key"]
+            fields.put(name, got["flag"], got["notes"], got["tags"])
+    timed("email", started)
+
+    started = perf_counter()
+    if {"first_name", "last_name", "full_name"} & set(values.columns):
+        names = standardize_name_columns(col("first_name"), col("last_name"), col("full_name"))
+        for part, target in (
+            ("title", "salutation"),
+            ("first", "first_name"),
+            ("middle", "middle_name"),
+            ("last", "last_name"),
+            ("suffix", "suffix"),
+        ):
+            given = col(target)
+            out[target] = names[part] if part in names.columns else given
+        out["first_name_key"] = names["first_key"]
+        out["last_name_key"] = names["last_key"]
+        fields.put("name", names["flag"], names["notes"], names["tags"])
+    timed("names", started)
+
+    started = perf_counter()
+    address_fields = {"street", "postcode", "region", "country"}
+    if address_fields & set(values.columns):
+        # Spreadsheet exports (Shopify's among them) protect codes with a leading apostrophe.
+        postcode = col("postcode").str.strip_chars_start().str.strip_prefix("'")
+        addr = standardize_address_columns(col("street"), postcode, col("region"), col("country"))
+        no_notes = pl.Series([[]] * n, dtype=pl.List(pl.Utf8))
+        for name in ("street", "postcode", "region", "country"):
+            if name not in values.columns and name != "country":
+                continue
+            out[name] = addr[name]
+            flag = addr[f"{name}_flag"]
+            notes = _where(flag.is_in(["valid", "missing"]).not_(), addr["notes"], no_notes)
+            fields.put(name, flag, notes, no_notes)
+        out["street_key"] = addr["street_key"]
+    timed("address", started)
+
+    started = perf_counter()
+    country = out.get("country", col("country"))
+    default = pl.Series([region] * n, dtype=pl.Utf8)
+    regions = pl.select(pl.coalesce(country, default)).to_series()
+    phone_region: pl.Series | None = None
+    keys = []
+    for name in _PHONES:
+        if name not in values.columns:
+            continue
+        got = standardize_phone_column(col(name), regions)
+        out[name] = got["value"]
+        keys.append(got["key"])
+        # A number of another country than the address: flag the disagreement.
+        conflict = (
+            country.is_not_null() & got["region"].is_not_null() & (got["region"] != country)
+        ).fill_null(False)
+        tags = _append(conflict, got["tags"], "conflict")
+        notes = _append(conflict, got["notes"], "a number of " + got["region"].fill_null(""))
+        fields.put(name, got["flag"], notes, tags)
+        phone_region = (
+            got["region"] if phone_region is None else phone_region.fill_null(got["region"])
+        )
+    if keys:
+        out["phone_key"] = pl.select(pl.coalesce(keys)).to_series()
+    timed("phone", started)
+
+    # Fill the country from the phone's own country code when the address has none.
+    if phone_region is not None and "country" in out:
+        fill = country.is_null() & phone_region.is_not_null()
+        if fill.any():
+            out["country"] = pl.select(pl.coalesce(country, phone_region)).to_series()
+            old_flag, old_notes, old_tags = fields.parts["country"]
+            fields.put(
+                "country",
+                pl.select(pl.when(fill).then(pl.lit("corrected")).otherwise(old_flag)).to_series(),
+                pl.select(
+                    pl.when(fill)
+                    .then(pl.lit(["filled from the phone number's country code"]))
+                    .otherwise(old_notes)
+                ).to_series(),
+                pl.select(pl.when(fill).then(pl.lit(["filled"])).otherwise(old_tags)).to_series(),
+            )
+
+    started = perf_counter()
+    if {"company_name", "website"} & set(values.columns) or "email" in out:
+        company = standardize_company_columns(
+            col("company_name"), col("website"), out.get("email", col("email"))
+        )
+        if "company_name" in values.columns:
+            out["company_name"] = company["company"]
+            fields.put("company_name", company["company_flag"], company["notes"], company["tags"])
+        out["company_key"] = company["company_key"]
+        # A domain on a platform or free-mail host (or none at all) is no company's key.
+        usable = company["domain_flag"].is_in(["valid", "corrected"])
+        out["company_domain"] = _where(
+            usable.not_(), pl.Series([None] * n, dtype=pl.Utf8), company["domain"]
+        )
+    timed("company", started)
+
+    # Names from the email local part, as a suggestion only (never written as values).
+    if "email" in out and "name" in fields.parts:
+        local = out["email"].str.extract(r"^([^@]+)@", 1)
+        pair = local.str.extract_groups(_EMAIL_LOCAL.pattern)
+        first, last = pair.struct.field("1"), pair.struct.field("2")
+        nobody = (
+            out["first_name"].is_null() & out["last_name"].is_null() & first.is_not_null()
+        ).fill_null(False)
+        if nobody.any():
+            suggestion = (
+                "suggested from the email address: "
+                + first.str.to_titlecase().fill_null("")
+                + " "
+                + last.str.to_titlecase().fill_null("")
+            )
+            name_flag, name_notes, name_tags = fields.parts["name"]
+            fields.put(
+                "name",
+                name_flag,
+                _append(nobody, name_notes, suggestion),
+                _append(nobody, name_tags, "suggestion"),
+            )
+
+    started = perf_counter()
+    quarantine = _apply_rules(values, out, fields, config)
+    timed("rules", started)
+
+    for name, (flag, _, _) in fields.parts.items():
+        info.flags[name] = _counts(flag)
+    changed = {
+        name: values.get_column(name).is_not_null()
+        & out[name].is_not_null()
+        & (values.get_column(name).cast(pl.Utf8) != out[name])
+        for name in _COMPARED
+        if name in out and name in values.columns
+    }
+    result = values.with_columns([series.alias(name) for name, series in out.items()]).with_columns(
+        fields.encode(n, changed)
+    )
+    return CleanedContacts(values=result, quarantine=quarantine, info=info)
+
+
+def _apply_rules(
+    values: pl.DataFrame,
+    out: dict[str, pl.Series],
+    fields: _Fields,
+    config: CleanSettings,
+) -> dict[int, list[str]]:
+    """Apply custom rules and the quarantine list; return row -> reasons to quarantine."""
+    n = values.height
+    for rule in config.rules:
+        if rule.field in out:
+            column = out[rule.field]
+        elif rule.field in values.columns:
+            column = values.get_column(rule.field)
+        else:
+            continue
+        broken = _breaks(column, rule)
+        if not broken.any():
+            continue
+        message = rule.message or _describe(rule)
+        key = rule.field
+        if key in fields.parts:
+            flag, notes, tags = fields.parts[key]
+        else:
+            flag = pl.Series(["valid"] * n, dtype=pl.Utf8)
+            notes = pl.Series([[]] * n, dtype=pl.List(pl.Utf8))
+            tags = pl.Series([[]] * n, dtype=pl.List(pl.Utf8))
+        fields.put(
+            key,
+            _where(broken, rule.flag, flag),
+            _append(broken, notes, message),
+            _append(broken, tags, "rule"),
+        )
+    quarantine: dict[int, list[str]] = {}
+    for item in config.quarantine:
+        name, _, wanted = item.partition(":")
+        for field_name, (flag, notes, _) in fields.parts.items():
+            if name not in ("*", field_name):
+                continue
+            hit = (flag == wanted).fill_null(False)
+            for i, reasons in zip(
+                hit.arg_true().to_list(), notes.filter(hit).to_list(), strict=True
+            ):
+                reason = reasons[0] if reasons else wanted
+                quarantine.setdefault(i, []).append(f"{field_name} is {wanted}: {reason}")
+    return quarantine
+
+
+def _breaks(column: pl.Series, rule: FieldRule) -> pl.Series:
+    """Tell for each row whether its (non-empty) value breaks the rule."""
+    present = column.is_not_null()
+    broken = pl.Series([False] * len(column))
+    text = column.cast(pl.Utf8)
+    if rule.pattern is not None:
+        broken = broken | ~text.str.contains(f"^(?:{rule.pattern})$").fill_null(True)
+    if rule.allowed is not None:
+        allowed = [a.casefold() for a in rule.allowed]
+        broken = broken | ~text.str.to_lowercase().is_in(allowed).fill_null(True)
+    if rule.min is not None or rule.max is not None:
+        number = text.cast(pl.Float64, strict=False)
+        if rule.min is not None:
+            broken = broken | (number < rule.min).fill_null(False)
+        if rule.max is not None:
+            broken = broken | (number > rule.max).fill_null(False)
+    return (broken & present).fill_null(False)
+
+
+def _describe(rule: FieldRule) -> str:
+    if rule.allowed is not None:
+        return f"not one of the allowed values ({', '.join(rule.allowed)})"
+    if rule.pattern is not None:
+        return f"does not match the pattern {rule.pattern}"
+    bounds: Sequence[str] = [
+        f">= {rule.min:g}" if rule.min is not None else "",
+        f"<= {rule.max:g}" if rule.max is not None else "",
+    ]
+    return "out of range (" + " and ".join(b for b in bounds if b) + ")"

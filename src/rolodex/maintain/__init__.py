@@ -1,0 +1,1 @@
+"""Maintain: the data-quality scorecard, staleness and re-validation."""
