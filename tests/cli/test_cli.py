@@ -156,3 +156,29 @@ def test_demo_imports_every_sample_source(cli: CliRunner, tmp_path: Path) -> Non
     assert again.exit_code == 0, again.output
     listed = cli.invoke(app, ["--db", str(tmp_path / "demo" / "rolodex.db"), "import", "list"])
     assert listed.output.count("completed") == len(SAMPLE_SOURCES)
+    assert "Data quality" in result.output
+    assert "before cleaning" in result.output
+    assert "Top problems" in result.output
+
+
+def test_quality_json_has_scores_before_and_after(cli: CliRunner) -> None:
+    assert cli.invoke(app, ["import", str(CONTACTS), "--source", "crm"]).exit_code == 0
+    result = cli.invoke(app, ["quality", "--json"])
+    assert result.exit_code == 0, result.output
+    card = json.loads(result.stdout)
+    overall = card["overall"]
+    assert overall["records"] == 5
+    assert 0 <= overall["score_before"] <= overall["score"] <= 100
+    phone = next(f for f in overall["fields"] if f["field"] == "phone")
+    assert phone["validity_before"] < phone["validity"]
+    assert [s["source"] for s in card["sources"]] == ["crm"]
+    only = json.loads(cli.invoke(app, ["quality", "--json", "--source", "nope"]).stdout)
+    assert only["overall"]["records"] == 0
+
+
+def test_clean_command_reports_records_and_scores(cli: CliRunner) -> None:
+    assert cli.invoke(app, ["import", str(CONTACTS), "--source", "crm"]).exit_code == 0
+    result = cli.invoke(app, ["clean"])
+    assert result.exit_code == 0, result.output
+    assert "Cleaned 5 contact records" in result.output
+    assert "quality score" in result.output

@@ -632,7 +632,7 @@ def standardize_company_columns(
     ]
     hosts = _as_text(emails, "email").str.extract(_EMAIL_HOST, 1)
     hosts = pl.select(
-        email_host=pl.when(sites.is_in(pl.Series(settled, dtype=pl.Utf8)))
+        email_host=pl.when(sites.is_in(pl.Series(settled, dtype=pl.Utf8).implode()))
         .then(None)
         .otherwise(hosts)
     ).to_series()

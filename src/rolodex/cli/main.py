@@ -357,6 +357,10 @@ def print_scorecard(card: Scorecard) -> None:
             _pct(s.freshness),
         )
     out.print(totals)
+    out.print(
+        f"Quality score: {card.overall.score_before:.1f} before cleaning,"
+        f" {card.overall.score:.1f} after (of 100)."
+    )
     fields = Table(title="Fields (all sources)")
     for name in (
         "field",

@@ -1,0 +1,125 @@
+"""The clean stage over a chunk of contact values: values, keys, flags, fills and rules."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import polars as pl
+
+from rolodex.clean.contacts import clean_contacts
+from rolodex.config import CleanSettings, FieldRule
+
+ROWS: dict[str, list[Any]] = {
+    "first_name": ["jane", None, "BOB", "Ann"],
+    "last_name": ["DOE", None, "o'neil", "Smith"],
+    "email": ["Jane.Doe+shop@GMIAL.com", "mary.major@example.org", "bob@acme.de", "not-an-email"],
+    "phone": ["030 1234567", "+49 171 1234567", "+1 415 555 2671", "12"],
+    "company_name": ["ACME GMBH", None, "Acme Inc.", None],
+    "street": ["Hauptstraße 5", None, "1 Main Street", None],
+    "postcode": ["'10115", None, "2153", None],
+    "country": ["Deutschland", None, "USA", "France"],
+    "lifecycle_stage": ["lead", "customer", "prospect", "lead"],
+}
+
+
+def _clean(config: CleanSettings | None = None, region: str | None = None) -> Any:
+    return clean_contacts(pl.DataFrame(ROWS), config=config or CleanSettings(), region=region)
+
+
+def _flags(cleaned: Any, row: int) -> dict[str, Any]:
+    raw = cleaned.values["flags"][row]
+    return json.loads(raw) if raw else {}
+
+
+def test_values_are_standardized_and_keys_kept_apart() -> None:
+    cleaned = _clean()
+    v = cleaned.values.to_dicts()
+    assert v[0]["first_name"] == "Jane"
+    assert v[0]["last_name"] == "Doe"
+    assert v[2]["last_name"] == "O'Neil"
+    assert v[0]["email"] == "jane.doe+shop@gmail.com"  # typo domain corrected, address kept
+    assert v[0]["email_key"] == "janedoe@gmail.com"  # gmail dots and +tag folded in the key
+    assert v[0]["country"] == "DE"
+    assert v[0]["phone"] == "+49301234567"  # national number read with the record's country
+    assert v[0]["postcode"] == "10115"  # spreadsheet apostrophe dropped
+    assert v[0]["company_name"] == "Acme GmbH"
+    assert v[0]["company_key"] == "acme"
+    assert v[2]["company_key"] == "acme"
+    assert v[0]["street_key"] == "hauptstr 5"
+    assert v[2]["postcode"] == "02153"
+    assert v[0]["first_name_key"] == "jane"
+    assert v[2]["first_name_key"] == "robert"  # Bob, nickname-aware
+    assert v[0]["phone_key"] == "+49301234567"
+
+
+def test_flags_say_what_is_wrong_and_what_changed() -> None:
+    cleaned = _clean()
+    first = _flags(cleaned, 0)
+    assert first["email"]["flag"] == "corrected"
+    assert "typo_domain" in first["email"]["tags"]
+    assert set(first["_changed"]) >= {"email", "phone", "country", "first_name", "postcode"}
+    last = _flags(cleaned, 3)
+    assert last["email"]["flag"] == "invalid"
+    assert last["phone"]["flag"] == "invalid"
+    assert last["phone"]["notes"]
+    # The value that failed stays visible, as given.
+    assert cleaned.values["email"][3] == "not-an-email"
+    assert cleaned.info.flags["email"]["invalid"] == 1
+
+
+def test_country_is_filled_from_the_phone_and_conflicts_are_flagged() -> None:
+    cleaned = _clean()
+    second = _flags(cleaned, 1)
+    assert cleaned.values["country"][1] == "DE"
+    assert second["country"]["flag"] == "corrected"
+    assert "filled" in second["country"]["tags"]
+    # Row 3: a US number on a record whose country is the US is consistent.
+    assert "conflict" not in _flags(cleaned, 2).get("phone", {}).get("tags", [])
+    conflicting = clean_contacts(
+        pl.DataFrame({"phone": ["+49 171 1234567"], "country": ["FR"]}), config=CleanSettings()
+    )
+    assert "conflict" in json.loads(conflicting.values["flags"][0])["phone"]["tags"]
+
+
+def test_names_are_only_suggested_from_the_email() -> None:
+    cleaned = _clean()
+    assert cleaned.values["first_name"][1] is None
+    name = _flags(cleaned, 1)["name"]
+    assert "suggestion" in name["tags"]
+    assert any("Mary Major" in note for note in name["notes"])
+
+
+def test_default_region_reads_national_numbers_without_a_country() -> None:
+    frame = pl.DataFrame(
+        {"phone": ["0171 1234567"], "country": [None]}, schema_overrides={"country": pl.Utf8}
+    )
+    without = clean_contacts(frame, config=CleanSettings())
+    assert json.loads(without.values["flags"][0])["phone"]["flag"] == "invalid"
+    with_region = clean_contacts(frame, config=CleanSettings(), region="DE")
+    assert with_region.values["phone"][0] == "+491711234567"
+
+
+def test_custom_rules_flag_and_quarantine_rows() -> None:
+    config = CleanSettings(
+        rules=[
+            FieldRule(field="lifecycle_stage", allowed=["lead", "customer"]),
+            FieldRule(field="postcode", pattern=r"[0-9]{5}", flag="suspicious"),
+        ],
+        quarantine=["email:invalid", "lifecycle_stage:invalid"],
+    )
+    cleaned = _clean(config)
+    stage = _flags(cleaned, 2)["lifecycle_stage"]
+    assert stage["flag"] == "invalid"
+    assert "not one of the allowed values" in stage["notes"][0]
+    assert sorted(cleaned.quarantine) == [2, 3]
+    assert cleaned.quarantine[3] == ["email is invalid: " + _flags(cleaned, 3)["email"]["notes"][0]]
+    assert cleaned.quarantine[2][0].startswith("lifecycle_stage is invalid")
+
+
+def test_a_clean_record_stores_no_flags() -> None:
+    cleaned = clean_contacts(
+        pl.DataFrame({"first_name": ["Jane"], "last_name": ["Austen"], "email": ["jane@acme.de"]}),
+        config=CleanSettings(),
+    )
+    assert cleaned.values["flags"][0] is None
