@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -97,7 +97,12 @@ class Settings(BaseSettings):
     actor: str = "cli"
     """Who is acting, as written to the audit log when no user is logged in."""
 
-    import_: ImportSettings = Field(default_factory=ImportSettings, alias="import")
+    import_: ImportSettings = Field(
+        default_factory=ImportSettings,
+        # With an alias, pydantic-settings reads the variable named by the alias, unprefixed.
+        validation_alias=AliasChoices("import", "rolodex_import"),
+        serialization_alias="import",
+    )
     """Import settings (`ROLODEX_IMPORT__CHUNK_SIZE`)."""
 
     clean: CleanSettings = Field(default_factory=CleanSettings)

@@ -482,20 +482,14 @@ def standardize_country(raw: str | None) -> Result:
         code, note = found
         name = _english_name(code)
         return Result(code, Flag.VALID, (note,) if note else (), parts={"name": name})
-    if len(key) >= _FUZZY_MIN:
+    # Only words can be a misspelt country: a postcode or a street that slid into the
+    # country column is not. pycountry's search_fuzzy is left out: it costs tens of
+    # milliseconds per value and reads city and region names as countries.
+    if len(key) >= _FUZZY_MIN and not any(ch.isdigit() for ch in text):
         code = _fuzzy_country(key, index)
         if code is not None:
             name = _english_name(code)
             note = f"country {text!r} read as {name} ({code}), a likely misspelling"
-            return Result(code, Flag.CORRECTED, (note,), parts={"name": name})
-        try:
-            matches = pycountry.countries.search_fuzzy(text)
-        except LookupError:
-            matches = []
-        if matches:
-            code = str(matches[0].alpha_2)
-            name = _english_name(code)
-            note = f"country {text!r} read as {name} ({code}) by fuzzy search"
             return Result(code, Flag.CORRECTED, (note,), parts={"name": name})
     return Result(text, Flag.INVALID, (f"unknown country {text!r}",))
 
