@@ -134,3 +134,20 @@ def test_national_numbers_use_the_source_default_region(db_url: str, tmp_path: P
         ws.init()
         ws.import_file(path, source="shop_de")
         assert _record(ws, "1").phone == "+491711234567"
+
+
+def test_ambiguous_dates_follow_their_column_and_are_flagged(ws: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "born.csv"
+    path.write_text(
+        "id,name,email,birthday\n1,Eva Berg,eva@x.de,03/04/1990\n2,Ole Lund,ole@x.dk,25/12/1980\n"
+        "3,Ida Holm,ida@x.se,31/01/1975\n",
+        encoding="utf-8",
+    )
+    summary = ws.import_file(path, source="crm")
+    assert any("1 dates like 03/04/1990" in note and "day-first" in note for note in summary.notes)
+    first = _record(ws, "1")
+    assert str(first.birth_date) == "1990-04-03"
+    flags = first.flags if isinstance(first.flags, dict) else json.loads(first.flags)
+    assert "ambiguous_date" in flags["birth_date"]["tags"]
+    other = _record(ws, "2").flags
+    assert "birth_date" not in (other if isinstance(other, dict) else json.loads(other or "{}"))

@@ -25,6 +25,9 @@ from rolodex.config import CleanSettings, FieldRule
 
 _PHONES = ("phone", "mobile", "work_phone")
 _EMAILS = ("email", "email2")
+# Input convention: a boolean column FIELD + this suffix marks the dates of FIELD whose day
+# and month could be swapped (the collect stage adds it; a test of the import pins both).
+AMBIGUOUS = "__ambiguous"
 # Fields whose standardized form the scorecard compares with what came in.
 _COMPARED = (
     "first_name",
@@ -257,9 +260,13 @@ def clean_contacts(
 
     started = perf_counter()
     if {"company_name", "website"} & set(values.columns) or "email" in out:
-        company = standardize_company_columns(
-            col("company_name"), col("website"), out.get("email", col("email"))
-        )
+        # Only a trustworthy address names a company's domain (not a placeholder or a
+        # disposable one).
+        emails = out.get("email", col("email"))
+        if "email" in fields.parts:
+            trusted = fields.parts["email"][0].is_in(["valid", "corrected"])
+            emails = _where(trusted.not_(), pl.Series([None] * n, dtype=pl.Utf8), emails)
+        company = standardize_company_columns(col("company_name"), col("website"), emails)
         if "company_name" in values.columns:
             out["company_name"] = company["company"]
             fields.put("company_name", company["company_flag"], company["notes"], company["tags"])
@@ -292,6 +299,23 @@ def clean_contacts(
                 name_flag,
                 _append(nobody, name_notes, suggestion),
                 _append(nobody, name_tags, "suggestion"),
+            )
+
+    # Dates whose day and month could be swapped: read as the rest of their column, flagged.
+    for name in values.columns:
+        if name.endswith(AMBIGUOUS) and name.removesuffix(AMBIGUOUS) in values.columns:
+            ambiguous = values.get_column(name)
+            field_name = name.removesuffix(AMBIGUOUS)
+            no_lists = pl.Series([[]] * n, dtype=pl.List(pl.Utf8))
+            fields.put(
+                field_name,
+                pl.Series(["valid"] * n, dtype=pl.Utf8),
+                _append(
+                    ambiguous,
+                    no_lists,
+                    "day and month could be swapped; read in the column's day order",
+                ),
+                _append(ambiguous, no_lists, "ambiguous_date"),
             )
 
     started = perf_counter()

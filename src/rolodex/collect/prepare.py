@@ -298,6 +298,24 @@ def _type_key(ftype: FieldType | str) -> str:
 
 
 _PLAIN_NUMBER = r"^-?[0-9]+(\.[0-9]+)?$"
+# Suffix of the boolean column marking dates whose day and month could swap (the clean stage
+# flags them; a test of the import pins both ends of this convention).
+AMBIGUOUS = "__ambiguous"
+
+
+def _ambiguous_dates(s: pl.Series) -> pl.Series:
+    """Mark numeric dates like 03/04/2020 whose first two numbers are both possible months.
+
+    The day order is settled per column (from its unambiguous dates), never per cell; these
+    are the cells that order decided, flagged so people can check them.
+    """
+    parts = s.str.extract_groups(r"^\s*([0-9]{1,2})[/.\-]([0-9]{1,2})[/.\-][0-9]{2,4}")
+    first = parts.struct.field("1").cast(pl.Int32, strict=False)
+    second = parts.struct.field("2").cast(pl.Int32, strict=False)
+    both = (first <= 12) & (second <= 12) & (first != second)
+    return both.fill_null(False)
+
+
 _NUMERIC_DATE = r"^[0-9]{1,2}[/.][0-9]{1,2}[/.][0-9]{4}$"
 
 
@@ -411,6 +429,13 @@ class ChunkPreparer:
         self.has_lines = self.kind is Kind.ORDERS and bool(_LINE_FIELDS & set(self.fields))
         self._schema = dict.fromkeys(self.header, pl.Utf8)
         self._carry: dict[str, Any] = {}
+        # Header -> how many dates so far read one way that could be read the other way.
+        self.ambiguous: dict[str, int] = {}
+
+    def day_order(self, header: str) -> str:
+        """Say how numeric dates of a column are read: "day-first" or "month-first"."""
+        index = self.header.index(header)
+        return "day-first" if self._dayfirst.get(index) else "month-first"
 
     def _column_dayfirst(self, index: int) -> bool | None:
         values = [str(r[index]) for r in self.sample if index < len(r) and r[index]]
@@ -461,6 +486,10 @@ class ChunkPreparer:
         for name, index, header, kind, fatal in self._specs:
             s = self._column(raw, index)
             columns.append(self._typed(s, name, kind, index, header, fatal, problems))
+            if kind in ("date", "datetime"):
+                ambiguous = _ambiguous_dates(s)
+                self.ambiguous[header] = self.ambiguous.get(header, 0) + int(ambiguous.sum())
+                columns.append(ambiguous.alias(name + AMBIGUOUS))
         values = pl.DataFrame(columns) if columns else pl.DataFrame({"_": [None] * n})
         if self.has_lines:
             values = self._continue_lines(values)

@@ -34,7 +34,7 @@ from rolodex.collect.mapping import (
     infer_mapping,
     load_mapping_file,
 )
-from rolodex.collect.prepare import ChunkPreparer, PreparedChunk
+from rolodex.collect.prepare import AMBIGUOUS, ChunkPreparer, PreparedChunk
 from rolodex.collect.readers import open_table
 from rolodex.collect.rows import Problem, RawRow, Table
 from rolodex.collect.seen import SeenKeys
@@ -268,7 +268,7 @@ def preview_file(
                 "row": chunk.numbers[i],
                 "status": chunk.status(i),
                 "key": chunk.keys[i],
-                **chunk.row_values(i),
+                **_shown(chunk.row_values(i)),
                 **json.loads(chunk.custom[i] or "{}"),
             }
             for i in range(min(rows, len(chunk)))
@@ -280,6 +280,17 @@ def preview_file(
         ],
         notes=list(info.notes),
     )
+
+
+def _shown(values: dict[str, Any]) -> dict[str, Any]:
+    """A record's values as a preview shows them: flags as "field: flag", no helper columns."""
+    shown = {k: v for k, v in values.items() if not k.endswith(AMBIGUOUS) and k != "flags"}
+    flags = json.loads(values["flags"]) if values.get("flags") else {}
+    flags.pop("_changed", None)
+    marked = [f"{name}: {entry['flag']}" for name, entry in flags.items() if "flag" in entry]
+    if marked:
+        shown["quality"] = "; ".join(marked)
+    return shown
 
 
 def import_file(
@@ -382,6 +393,12 @@ def import_file(
             ) from exc
         raise
     summary.problems = tally.top()
+    for header, count in preparer.ambiguous.items():
+        if count:
+            summary.notes.append(
+                f"column {header!r}: {count:,} dates like 03/04/1990 could be read either way;"
+                f" read {preparer.day_order(header)}, as the column's unambiguous dates are"
+            )
     summary.seconds = perf_counter() - started
     summary.peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     with engine.begin() as conn:
