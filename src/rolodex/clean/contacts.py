@@ -73,7 +73,7 @@ class CleanedContacts:
     info: CleanInfo
 
 
-class _Fields:
+class Fields:
     """Collects each field's (flag, notes, tags) columns to encode them as JSON at the end."""
 
     def __init__(self) -> None:
@@ -127,7 +127,7 @@ def _list_json(column: pl.Expr, name: str) -> pl.Expr:
     return pl.struct(column.alias(name)).struct.json_encode().str.slice(1).str.strip_suffix("}")
 
 
-def _where(cond: pl.Series, then: pl.Series | str, otherwise: pl.Series) -> pl.Series:
+def where(cond: pl.Series, then: pl.Series | str, otherwise: pl.Series) -> pl.Series:
     """Row-wise choice between two columns (or a constant) by a boolean column."""
     frame = pl.DataFrame({"c": cond.fill_null(False), "o": otherwise})
     chosen = pl.lit(then) if isinstance(then, str) else pl.Series("t", then)
@@ -161,7 +161,7 @@ def clean_contacts(
     """
     info = CleanInfo(rows=values.height)
     out: dict[str, pl.Series] = {}
-    fields = _Fields()
+    fields = Fields()
     n = values.height
     empty = pl.Series([None] * n, dtype=pl.Utf8)
 
@@ -210,7 +210,7 @@ def clean_contacts(
                 continue
             out[name] = addr[name]
             flag = addr[f"{name}_flag"]
-            notes = _where(flag.is_in(["valid", "missing"]).not_(), addr["notes"], no_notes)
+            notes = where(flag.is_in(["valid", "missing"]).not_(), addr["notes"], no_notes)
             fields.put(name, flag, notes, no_notes)
         out["street_key"] = addr["street_key"]
     timed("address", started)
@@ -265,7 +265,7 @@ def clean_contacts(
         emails = out.get("email", col("email"))
         if "email" in fields.parts:
             trusted = fields.parts["email"][0].is_in(["valid", "corrected"])
-            emails = _where(trusted.not_(), pl.Series([None] * n, dtype=pl.Utf8), emails)
+            emails = where(trusted.not_(), pl.Series([None] * n, dtype=pl.Utf8), emails)
         company = standardize_company_columns(col("company_name"), col("website"), emails)
         if "company_name" in values.columns:
             out["company_name"] = company["company"]
@@ -273,7 +273,7 @@ def clean_contacts(
         out["company_key"] = company["company_key"]
         # A domain on a platform or free-mail host (or none at all) is no company's key.
         usable = company["domain_flag"].is_in(["valid", "corrected"])
-        out["company_domain"] = _where(
+        out["company_domain"] = where(
             usable.not_(), pl.Series([None] * n, dtype=pl.Utf8), company["domain"]
         )
     timed("company", started)
@@ -319,7 +319,7 @@ def clean_contacts(
             )
 
     started = perf_counter()
-    quarantine = _apply_rules(values, out, fields, config)
+    quarantine = apply_rules(values, out, fields, config)
     timed("rules", started)
 
     for name, (flag, _, _) in fields.parts.items():
@@ -337,10 +337,10 @@ def clean_contacts(
     return CleanedContacts(values=result, quarantine=quarantine, info=info)
 
 
-def _apply_rules(
+def apply_rules(
     values: pl.DataFrame,
     out: dict[str, pl.Series],
-    fields: _Fields,
+    fields: Fields,
     config: CleanSettings,
 ) -> dict[int, list[str]]:
     """Apply custom rules and the quarantine list; return row -> reasons to quarantine."""
@@ -365,7 +365,7 @@ def _apply_rules(
             tags = pl.Series([[]] * n, dtype=pl.List(pl.Utf8))
         fields.put(
             key,
-            _where(broken, rule.flag, flag),
+            where(broken, rule.flag, flag),
             _append(broken, notes, message),
             _append(broken, tags, "rule"),
         )

@@ -203,6 +203,10 @@ class CompanyRecord(Base):
     source_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     custom: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     flags: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Match keys, written by the clean stage.
+    name_key: Mapped[str | None] = mapped_column(String(300))
+    phone_key: Mapped[str | None] = mapped_column(String(40))
+    street_key: Mapped[str | None] = mapped_column(String(300))
 
 
 class ContactLink(Base):

@@ -23,20 +23,25 @@ def make_cleaner(
     steps: dict[str, float] | None = None,
     flags: dict[str, dict[str, int]] | None = None,
 ) -> Cleaner:
-    """Return what cleans each prepared chunk of `source` in place (contacts; others pass).
+    """Return what cleans each prepared chunk of `source` in place (contacts and companies;
+    activity rows pass through).
 
     Rows the workspace's quarantine rules reject get a fatal problem each. Seconds per
     cleaning step and flag counts per field are added to `steps` and `flags` when given.
     """
 
     def run(chunk: PreparedChunk) -> None:
-        if settings is None or not settings.enabled or kind is not Kind.CONTACTS:
+        if settings is None or not settings.enabled:
+            return
+        if kind not in (Kind.CONTACTS, Kind.COMPANIES):
             return
         # Imported here: the cleaning libraries load large metadata tables, which imports
         # of other kinds, undo and the CLI's quick commands never need.
+        from rolodex.clean.companies import clean_companies
         from rolodex.clean.contacts import clean_contacts
 
-        cleaned = clean_contacts(chunk.values, config=settings, region=settings.region_for(source))
+        clean = clean_contacts if kind is Kind.CONTACTS else clean_companies
+        cleaned = clean(chunk.values, config=settings, region=settings.region_for(source))
         chunk.values = cleaned.values
         if cleaned.quarantine:
             chunk.add_problems(

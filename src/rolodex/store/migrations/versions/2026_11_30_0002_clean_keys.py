@@ -1,4 +1,4 @@
-"""Match keys on the standardized contact view, written by the clean stage.
+"""Match keys on the standardized contact and company views, written by the clean stage.
 
 Revision ID: 0002
 Revises: 0001
@@ -28,12 +28,17 @@ _COLUMNS = [
 ]
 
 
+_COMPANY_COLUMNS = [("name_key", 300), ("phone_key", 40), ("street_key", 300)]
+
+
 def upgrade() -> None:
-    for name, length in _COLUMNS:
-        op.add_column("contact_record", sa.Column(name, sa.String(length=length), nullable=True))
+    for table, columns in (("contact_record", _COLUMNS), ("company_record", _COMPANY_COLUMNS)):
+        for name, length in columns:
+            op.add_column(table, sa.Column(name, sa.String(length=length), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("contact_record") as batch:
-        for name, _ in reversed(_COLUMNS):
-            batch.drop_column(name)
+    for table, columns in (("contact_record", _COLUMNS), ("company_record", _COMPANY_COLUMNS)):
+        with op.batch_alter_table(table) as batch:
+            for name, _ in reversed(columns):
+                batch.drop_column(name)
