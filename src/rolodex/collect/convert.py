@@ -16,6 +16,53 @@ _DMY = re.compile(
     r"^(\d{1,4})[./\-](\d{1,2})[./\-](\d{1,4})(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$"
 )
 _CURRENCY = re.compile(r"[^\d,.\-()]")
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("jan", "january", "januar", "janvier", "enero", "ene", "jän", "janv"),
+            ("feb", "february", "februar", "février", "fevrier", "febrero", "févr", "fev"),
+            ("mar", "march", "märz", "maerz", "mars", "marzo", "mär", "mrz"),
+            ("apr", "april", "avril", "abril", "avr", "abr"),
+            ("may", "mai", "mayo"),
+            ("jun", "june", "juni", "juin", "junio"),
+            ("jul", "july", "juli", "juillet", "julio", "juil"),
+            ("aug", "august", "août", "aout", "agosto", "ago"),
+            ("sep", "sept", "september", "septembre", "septiembre", "set"),
+            ("oct", "october", "oktober", "octobre", "octubre", "okt"),
+            ("nov", "november", "novembre", "noviembre"),
+            (
+                "dec",
+                "december",
+                "dezember",
+                "décembre",
+                "decembre",
+                "diciembre",
+                "dez",
+                "déc",
+                "dic",
+            ),
+        ],
+        start=1,
+    )
+    for name in names
+}
+_TIME = r"(?:[ T,]+(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?\s*([ap]\.?m\.?)?)?(?:\s*(?:utc|gmt|z))?"
+# "22 Jun 2022", "22-Jun-2022", "22. Juni 2022", "Mon, 22 Jun 2022 10:00"
+_DAY_MONTH = re.compile(
+    r"^(?:[a-zé]{2,9}\.?,?\s+)?(\d{1,2})\.?[\s\-/]+([a-zäéû]{3,10})\.?[\s\-/,]+(\d{4})"
+    + _TIME
+    + "$"
+)
+# "Jun 22, 2022", "June 22 2022 3:05 PM"
+_MONTH_DAY = re.compile(
+    r"^(?:[a-zé]{2,9}\.?,?\s+)?([a-zäéû]{3,10})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})"
+    + _TIME
+    + "$"
+)
+_NUMERIC_12H = re.compile(
+    r"^(\d{1,4})[./\-](\d{1,2})[./\-](\d{1,4})[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([ap]\.?m\.?)$"
+)
 _TRUE = frozenset({"1", "true", "yes", "y", "t", "x", "ja", "oui", "si", "sí", "opted in"})
 _FALSE = frozenset({"0", "false", "no", "n", "f", "nein", "non", "opted out", ""})
 
@@ -40,6 +87,8 @@ def parse_datetime(text: str, *, dayfirst: bool | None = None) -> datetime:
         raise ParseError("empty date")
     if s.isdigit():
         return _from_number(int(s))
+    if s[-4:].upper() in (" UTC", " GMT") and s[:4].isdigit():  # "2022-06-22 14:03:00 UTC"
+        s = s[:-4] + "+00:00"
     try:
         parsed = datetime.fromisoformat(s.replace("Z", "+00:00") if s.endswith("Z") else s)
     except ValueError:
@@ -67,7 +116,37 @@ def _from_number(n: int) -> datetime:
     raise ParseError(f"{n} is not a date")
 
 
+def _hour(hh: str | None, half: str | None) -> str | None:
+    """Turn a 12-hour clock hour ("08" with "pm") into a 24-hour one."""
+    if hh is None or not half:
+        return hh
+    hour = int(hh) % 12 + (12 if half.lower().startswith("p") else 0)
+    return str(hour)
+
+
+def _from_named_month(s: str) -> datetime | None:
+    low = s.lower()
+    for pattern, order in ((_DAY_MONTH, "dmy"), (_MONTH_DAY, "mdy")):
+        m = pattern.match(low)
+        if m is None:
+            continue
+        first, second, year, hh, mm, ss, half = m.groups()
+        day, name = (first, second) if order == "dmy" else (second, first)
+        month = _MONTHS.get(name.rstrip("."))
+        if month is None:
+            raise ParseError(f"{s!r} is not a recognised date: unknown month {name!r}")
+        return _build(int(year), month, int(day), _hour(hh, half), mm, ss)
+    return None
+
+
 def _from_numeric_date(s: str, *, dayfirst: bool | None) -> datetime:
+    named = _from_named_month(s)
+    if named is not None:
+        return named
+    twelve = _NUMERIC_12H.match(s.lower())
+    if twelve is not None:
+        a, b, c, hh, mm, ss, half = twelve.groups()
+        s = f"{a}/{b}/{c} {_hour(hh, half)}:{mm}" + (f":{ss}" if ss else "")
     m = _DMY.match(s)
     if m is None:
         raise ParseError(f"{s!r} is not a recognised date")
