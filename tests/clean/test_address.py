@@ -465,3 +465,24 @@ def _random_rows(n: int, seed: int) -> list[Row]:
 @pytest.mark.parametrize("default", [None, "US"])
 def test_columns_equal_rows_on_random_sample(default: str | None) -> None:
     _check(_random_rows(3000, seed=20240611), default)
+
+
+def test_columns_same_across_calls_and_chunks() -> None:
+    """Results kept from earlier calls (any chunk, any default) change nothing."""
+    rows = _random_rows(600, seed=7) + _table_rows()
+    street, postcode, region, country = (
+        pl.Series(list(col), dtype=pl.Utf8) for col in zip(*rows, strict=True)
+    )
+    whole = standardize_address_columns(street, postcode, region, country, default_country="US")
+    for default in (None, "US", "DE"):
+        standardize_address_columns(street, postcode, region, country, default_country=default)
+    parts = [
+        standardize_address_columns(
+            *(s.slice(start, 250) for s in (street, postcode, region, country)),
+            default_country="US",
+        )
+        for start in range(0, len(rows), 250)
+    ]
+    assert pl.concat(parts).equals(whole)
+    empty = pl.Series([], dtype=pl.Utf8)
+    assert standardize_address_columns(empty, empty, empty, empty).height == 0

@@ -22,17 +22,18 @@ from __future__ import annotations
 
 import gettext
 import re
+import threading
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 
 import polars as pl
 import pycountry
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from rolodex.clean.base import MISSING, Flag, Result, blank, to_frame
+from rolodex.clean.base import MISSING, Flag, Result, blank
 
 __all__ = [
     "country_from_postcode",
@@ -1074,26 +1075,240 @@ def standardize_street(raw: str | None) -> Result:
 # Columns
 # --------------------------------------------------------------------------------------------
 
-_NOTES = pl.List(pl.Utf8())
+# Notes travel as text until the end: each note behind a separator, "" for none (Polars
+# builds list columns slowly). Notes hold no control characters: user text in them is
+# quoted with repr(), which escapes those.
+_SEP = "\x1f"
+# Stands for the default-country note when that holds the separator (it comes from settings).
+_DEFAULT_NOTE = "\x1e"
+_VALID, _CORRECTED, _INVALID, _MISSING = (
+    pl.lit(flag.value) for flag in (Flag.VALID, Flag.CORRECTED, Flag.INVALID, Flag.MISSING)
+)
 
 
-def _map_distinct(given: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
-    """Lay a table computed on the distinct rows of `given` back onto every row, in order."""
-    names = given.columns
-    joined = given.join(table, on=names, how="left", nulls_equal=True, maintain_order="left")
-    return joined.drop(names)
+def _joined(notes: Sequence[str]) -> str:
+    """Notes as one text: each behind the separator."""
+    return "".join(_SEP + note for note in notes)
 
 
-def _per_distinct(columns: Mapping[str, pl.Series], fn: Callable[..., Result]) -> pl.DataFrame:
-    """`base.per_distinct` without its final sort: a left join already keeps the row order."""
-    given = pl.DataFrame(dict(columns))
-    distinct = given.unique()
-    results = [fn(**dict(zip(given.columns, row, strict=True))) for row in distinct.iter_rows()]
-    return _map_distinct(given, pl.concat([distinct, to_frame(results)], how="horizontal"))
+def _split(joined: pl.Expr) -> pl.Expr:
+    """The notes of a text made by `_joined`, as a list."""
+    return joined.str.split(_SEP).list.slice(1)
+
+
+def _default_note(default: str | None) -> str:
+    return f"country {default} taken from the default country"
+
+
+def _carried(note: str) -> str:
+    """What stands for a note in joined notes: the note, unless it holds the separator."""
+    return _DEFAULT_NOTE if _SEP in note else note
+
+
+class _Memo:
+    """Results per distinct key, kept across calls: values that come back in every chunk of
+    an import (countries, regions, postcodes, streets) are worked out once, not per chunk.
+
+    `compute` gets a frame of distinct keys (text columns `names`) and returns the results,
+    one row per key in the same order; key columns in it are dropped. The results are kept
+    in one frame, with a dict from key to row number, so a lookup is a dict probe per row
+    and one gather. Once `limit` keys are held the memo starts over, so memory stays flat.
+    """
+
+    def __init__(
+        self,
+        names: tuple[str, ...],
+        compute: Callable[[pl.DataFrame], pl.DataFrame],
+        limit: int = 100_000,
+    ) -> None:
+        self._names = names
+        self._compute = compute
+        self._limit = limit
+        self._lock = threading.Lock()
+        self._rows: dict[str, int] = {}
+        self._table: pl.DataFrame | None = None
+        # The dict key of a row: one text that tells every combination of values apart,
+        # nulls included ("N" for null, "S" before a value, the length before all values
+        # but the last). Text keys rather than tuples: a dict of many tuples makes every
+        # garbage collection slow.
+        parts = []
+        for i, name in enumerate(names):
+            value = pl.col(name)
+            if i < len(names) - 1:
+                value = pl.concat_str(value.str.len_bytes().cast(pl.Utf8), pl.lit(":"), value)
+            parts.append(pl.when(value.is_null()).then(pl.lit("N")).otherwise("S" + value))
+        self._key = pl.concat_str(parts).alias("__key")
+
+    def lookup(self, keys: pl.DataFrame) -> pl.DataFrame:
+        """The results for the rows of `keys` (the columns `names`), row by row."""
+        keys = keys.lazy().select(*self._names, self._key).collect()
+        texts = keys["__key"].to_list()
+        with self._lock:
+            found = pl.Series(list(map(self._rows.get, texts)), dtype=pl.UInt32)
+            if self._table is None or found.has_nulls():
+                self._add(keys, found)
+                found = pl.Series(list(map(self._rows.get, texts)), dtype=pl.UInt32)
+            elif self._table.n_chunks() > 1:  # nothing new: a good time to tidy up
+                self._table = self._table.rechunk()
+            table = self._table
+        assert table is not None
+        return table.select(pl.all().gather(found))
+
+    def _add(self, keys: pl.DataFrame, found: pl.Series) -> None:
+        """Work out the results of the `keys` (with `__key`) not `found` and keep them."""
+        given = keys.filter(found.is_null()).unique("__key", maintain_order=True)
+        if self._table is None or len(self._rows) + given.height > self._limit:
+            self._rows, self._table = {}, None
+            given = keys.unique("__key", maintain_order=True)
+        results = self._compute(given.drop("__key")).drop(self._names, strict=False)
+        if results.height != given.height:
+            raise AssertionError("a memo computation must give one row per key")
+        start = 0 if self._table is None else self._table.height
+        texts = given["__key"].to_list()
+        self._rows.update(zip(texts, range(start, start + len(texts)), strict=True))
+        self._table = results if self._table is None else self._table.vstack(results)
+        if self._table.n_chunks() > 8:  # a gather from many chunks is several times slower
+            self._table = self._table.rechunk()
+
+
+def _results(given: pl.DataFrame, fn: Callable[..., Result], prefix: str) -> pl.DataFrame:
+    """`fn(*row)` for each row of `given`: those rows, then value, flag and joined notes."""
+    results = [fn(*row) for row in given.iter_rows()]
+    found = pl.DataFrame(
+        {
+            f"{prefix}value": [r.value for r in results],
+            f"{prefix}flag": [r.flag.value for r in results],
+            f"{prefix}notes": [_joined(r.notes) for r in results],
+        },
+        schema=dict.fromkeys((f"{prefix}value", f"{prefix}flag", f"{prefix}notes"), pl.Utf8()),
+    )
+    return pl.concat([given, found], how="horizontal")
+
+
+def _region_row(raw: str | None, country: str | None) -> Result:
+    return standardize_region(raw, country=country)
+
+
+def _regions(given: pl.DataFrame) -> pl.DataFrame:
+    """`standardize_region` of columns `r` and `used` (the country): r_value, r_flag, r_notes."""
+    return _results(given, _region_row, "r_")
+
+
+@cache
+def _postcode_steps() -> tuple[tuple[str, tuple[pl.Expr, ...], tuple[pl.Expr, ...]], ...]:
+    """Per country with rules: (code, rule-hit columns, value/flag/notes columns), built once.
+
+    Columns of the input: `p` (raw postcode), `text` (trimmed) and `compact`.
+    """
+    text, compact = pl.col("text"), pl.col("compact")
+    is_blank = pl.col("p").is_null() | (text == "")
+    steps = []
+    for code, rules in _POSTCODE_RULES.items():
+        hits = tuple(
+            compact.str.contains(rule.pattern).alias(f"hit{i}") for i, rule in enumerate(rules)
+        )
+        # The first rule that matches decides: built from the last rule back.
+        value: pl.Expr = text
+        flag: pl.Expr = _INVALID
+        notes: pl.Expr = pl.lit(_joined([f"not a valid postcode for {code}"]))
+        for i, rule in reversed(list(enumerate(rules))):
+            hit = pl.col(f"hit{i}")
+            value = (
+                pl.when(hit).then(compact.str.replace(rule.pattern, rule.template)).otherwise(value)
+            )
+            flag = pl.when(hit).then(_CORRECTED if rule.note else _VALID).otherwise(flag)
+            notes = (
+                pl.when(hit)
+                .then(pl.lit(_joined([rule.note] if rule.note else [])))
+                .otherwise(notes)
+            )
+        outputs = (
+            pl.when(is_blank).then(None).otherwise(value).alias("postcode"),
+            pl.when(is_blank).then(_MISSING).otherwise(flag).alias("postcode_flag"),
+            pl.when(is_blank).then(pl.lit("")).otherwise(notes).alias("postcode_notes"),
+        )
+        steps.append((code, hits, outputs))
+    return tuple(steps)
+
+
+def _with_postcodes(rows: pl.DataFrame) -> pl.DataFrame:
+    """Add `standardize_postcode` of columns `p` and `used` (the country), one branch per
+    country: postcode, postcode_flag, postcode_notes."""
+    text = pl.col("p").str.strip_chars()
+    prepared = (
+        rows.lazy()
+        .with_row_index("__row")
+        .with_columns(text=text, compact=text.str.to_uppercase().str.replace_all(_COMPACT_DROP, ""))
+        .collect()
+        .lazy()
+    )
+    helpers = pl.exclude("text", "compact", "^hit\\d+$")
+    is_blank = pl.col("p").is_null() | (pl.col("text") == "")
+    branches = [
+        prepared.filter(pl.col("used") == code).with_columns(*hits).with_columns(*outputs)
+        for code, hits, outputs in _postcode_steps()
+    ]
+    # Without rules for the country: kept as given, trimmed.
+    unchecked = pl.col("used").is_in(list(_POSTCODE_RULES)).fill_null(value=False).not_()
+    branches.append(
+        prepared.filter(unchecked).with_columns(
+            postcode=pl.when(is_blank).then(None).otherwise(pl.col("text")),
+            postcode_flag=pl.when(is_blank).then(_MISSING).otherwise(_VALID),
+            postcode_notes=pl.lit(""),
+        )
+    )
+    return (
+        pl.concat([branch.select(helpers) for branch in branches])
+        .sort("__row")
+        .drop("__row")
+        .collect()
+    )
+
+
+def _places(given: pl.DataFrame, default: str | None) -> pl.DataFrame:
+    """Country and postcode of columns `c` and `p`, with the country used for postcodes and
+    regions (`used`), by the rules in the module docstring."""
+    countries = _results(given.select("c").unique(), standardize_country, "c_")
+    text = pl.col("p").str.to_uppercase().str.replace_all(r"\s+", " ").str.strip_chars()
+    from_postcode = pl.col("from_postcode")
+    recognized = pl.col("c_flag").is_in([Flag.VALID.value, Flag.CORRECTED.value])
+    missing = pl.col("c_flag") == Flag.MISSING.value
+    filled = pl.coalesce(from_postcode, pl.lit(default, dtype=pl.Utf8))
+    filled_note = pl.concat_str(
+        pl.lit(f"{_SEP}country "), from_postcode, pl.lit(" taken from the postcode format")
+    )
+    default_note = _joined([_carried(_default_note(default))])
+    rows = (
+        given.lazy()
+        .join(countries.lazy(), on="c", how="left", nulls_equal=True, maintain_order="left")
+        .with_columns(
+            from_postcode=pl.coalesce(
+                *(
+                    pl.when(text.str.contains(pattern)).then(pl.lit(code))
+                    for code, pattern in _POSTCODE_COUNTRY
+                )
+            )
+        )
+        .select(
+            "p",
+            used=pl.when(recognized).then(pl.col("c_value")).otherwise(filled),
+            country=pl.when(missing).then(filled).otherwise(pl.col("c_value")),
+            country_flag=pl.when(missing & filled.is_not_null())
+            .then(_CORRECTED)
+            .otherwise(pl.col("c_flag")),
+            country_notes=pl.when(missing & from_postcode.is_not_null())
+            .then(pl.concat_str("c_notes", filled_note))
+            .when(missing & pl.lit(default is not None))
+            .then(pl.concat_str("c_notes", pl.lit(default_note)))
+            .otherwise(pl.col("c_notes")),
+        )
+    )
+    return _with_postcodes(rows.collect())
 
 
 def _street_key_expr(expr: pl.Expr, *, ascii_only: bool) -> pl.Expr:
-    """`street_key` as a Polars expression; `ascii_only` skips the Unicode folding."""
+    """`street_key` as a Polars expression, "" for none; `ascii_only` skips the Unicode
+    folding."""
     text = expr.str.to_lowercase()
     if not ascii_only:
         text = (
@@ -1106,112 +1321,71 @@ def _street_key_expr(expr: pl.Expr, *, ascii_only: bool) -> pl.Expr:
     text = pl.concat_str(pl.lit(" "), text.str.replace_all(" ", "  ", literal=True), pl.lit(" "))
     text = text.str.replace_many(_STREET_TOKENS, leftmost=True)
     text = text.str.replace_many(_STREET_DEDUP, leftmost=True)
-    text = text.str.replace_all("  ", " ", literal=True).str.strip_chars(" ")
-    return pl.when(text == "").then(None).otherwise(text)
+    return text.str.replace_all("  ", " ", literal=True).str.strip_chars(" ")
 
 
-def _streets(street: pl.Series) -> pl.DataFrame:
-    """Street value, flag, key and notes for a whole column, once per distinct street."""
-    given = pl.DataFrame({"raw": street.cast(pl.Utf8)})
-    value = pl.col("raw").str.replace_all(r"\s+", " ").str.strip_chars()
-    is_blank = pl.col("raw").is_null() | (pl.col("raw").str.strip_chars() == "")
+def _streets(given: pl.DataFrame) -> pl.DataFrame:
+    """Street value, flag, key and notes of column `s`: street, street_flag, street_key,
+    street_notes."""
+    raw = pl.col("s")
+    value = raw.str.replace_all(r"\s+", " ").str.strip_chars()
+    is_blank = raw.is_null() | (raw.str.strip_chars() == "")
     has_alnum = value.str.contains(r"[^\W_]")
-    table = given.unique().select(
-        "raw",
-        street=pl.when(is_blank).then(None).otherwise(value),
-        street_flag=pl.when(is_blank)
-        .then(pl.lit(Flag.MISSING.value))
-        .when(has_alnum)
-        .then(pl.lit(Flag.VALID.value))
-        .otherwise(pl.lit(Flag.INVALID.value)),
-        street_notes=pl.when(is_blank | has_alnum)
-        .then(pl.lit([], dtype=_NOTES))
-        .otherwise(pl.lit(["street holds no letters or digits"], dtype=_NOTES)),
+    table = (
+        given.lazy()
+        .with_row_index("__row")
+        .with_columns(
+            street=pl.when(is_blank).then(None).otherwise(value),
+            street_flag=pl.when(is_blank)
+            .then(_MISSING)
+            .when(has_alnum)
+            .then(_VALID)
+            .otherwise(_INVALID),
+            street_notes=pl.when(is_blank | has_alnum)
+            .then(pl.lit(""))
+            .otherwise(pl.lit(_joined(["street holds no letters or digits"]))),
+        )
+        .collect()
+        .lazy()
     )
     # Most streets are plain ASCII: only the others need the (slow) Unicode normalization.
-    ascii_rows = pl.col("street").str.len_bytes() == pl.col("street").str.len_chars()
+    street = pl.col("street")
+    ascii_rows = street.str.len_bytes() == street.str.len_chars()
     valid = pl.col("street_flag") == Flag.VALID.value
-    parts = [
-        table.filter(valid & ascii_rows).with_columns(
-            street_key=_street_key_expr(pl.col("street"), ascii_only=True)
-        ),
-        table.filter(valid & ~ascii_rows).with_columns(
-            street_key=_street_key_expr(pl.col("street"), ascii_only=False)
-        ),
-        table.filter(~valid).with_columns(street_key=pl.lit(None, dtype=pl.Utf8)),
-    ]
-    return _map_distinct(given, pl.concat(parts))
-
-
-def _postcodes_for(frame: pl.DataFrame, country: str | None) -> pl.DataFrame:
-    """Postcode value, flag and notes for distinct postcodes that share one country."""
-    text = pl.col("raw").str.strip_chars()
-    is_blank = pl.col("raw").is_null() | (text == "")
-    rules = _POSTCODE_RULES.get(country or "", [])
-    if not rules:
-        value: pl.Expr = text
-        flag: pl.Expr = pl.lit(Flag.VALID.value)
-        notes: pl.Expr = pl.lit([], dtype=_NOTES)
-    else:
-        compact = text.str.to_uppercase().str.replace_all(_COMPACT_DROP, "")
-        invalid = [f"not a valid postcode for {country}"]
-        # The first rule that matches decides; coalesce keeps the first non-null branch.
-        hits = [(compact.str.contains(rule.pattern), rule) for rule in rules]
-        value = pl.coalesce(
-            *(pl.when(hit).then(compact.str.replace(r.pattern, r.template)) for hit, r in hits),
-            text,
+    key = pl.col("street_key")
+    return (
+        pl.concat(
+            [
+                table.filter(valid & ascii_rows).with_columns(
+                    street_key=_street_key_expr(street, ascii_only=True)
+                ),
+                table.filter(valid & ~ascii_rows).with_columns(
+                    street_key=_street_key_expr(street, ascii_only=False)
+                ),
+                table.filter(~valid).with_columns(street_key=pl.lit(None, dtype=pl.Utf8)),
+            ]
         )
-        flag = pl.coalesce(
-            *(
-                pl.when(hit).then(pl.lit((Flag.CORRECTED if r.note else Flag.VALID).value))
-                for hit, r in hits
-            ),
-            pl.lit(Flag.INVALID.value),
-        )
-        notes = pl.coalesce(
-            *(
-                pl.when(hit).then(pl.lit([r.note] if r.note else [], dtype=_NOTES))
-                for hit, r in hits
-            ),
-            pl.lit(invalid, dtype=_NOTES),
-        )
-    return frame.select(
-        "raw",
-        "cc",
-        postcode=pl.when(is_blank).then(None).otherwise(value),
-        postcode_flag=pl.when(is_blank).then(pl.lit(Flag.MISSING.value)).otherwise(flag),
-        postcode_notes=pl.when(is_blank).then(pl.lit([], dtype=_NOTES)).otherwise(notes),
+        .with_columns(street_key=pl.when(key != "").then(key))
+        .sort("__row")
+        .drop("__row")
+        .collect()
     )
 
 
-def _postcodes(postcode: pl.Series, country: pl.Series) -> pl.DataFrame:
-    """Postcode columns for all rows: distinct (postcode, country) pairs, one pass per country."""
-    given = pl.DataFrame({"raw": postcode.cast(pl.Utf8), "cc": country.cast(pl.Utf8)})
-    groups = given.unique().partition_by("cc", as_dict=True)
-    table = pl.concat(
-        [
-            _postcodes_for(group, key[0] if isinstance(key[0], str) else None)
-            for key, group in groups.items()
-        ]
-    )
-    return _map_distinct(given, table)
+# Per default country (it changes the country filled in and used).
+_PLACES: dict[str | None, _Memo] = {}
+_REGIONS = _Memo(("r", "used"), _regions)
+_STREETS = _Memo(("s",), _streets)
 
 
-def _postcode_countries(postcode: pl.Series) -> pl.Series:
-    """`country_from_postcode` for a whole column, once per distinct postcode."""
-    given = pl.DataFrame({"raw": postcode.cast(pl.Utf8)})
-    text = pl.col("raw").str.to_uppercase().str.replace_all(r"\s+", " ").str.strip_chars()
-    found = [
-        pl.when(text.str.contains(pattern)).then(pl.lit(code))
-        for code, pattern in _POSTCODE_COUNTRY
-    ]
-    table = given.unique().with_columns(cc=pl.coalesce(*found))
-    return _map_distinct(given, table).to_series()
-
-
-def _region_row(raw: str | None, country: str | None) -> Result:
-    """`standardize_region` with the country as a plain argument, for `per_distinct`."""
-    return standardize_region(raw, country=country)
+def _places_memo(default: str | None) -> _Memo:
+    """The memo of `_places` for one default country."""
+    memo = _PLACES.get(default)
+    if memo is None:
+        if len(_PLACES) >= 8:
+            _PLACES.clear()
+        memo = _PLACES.setdefault(default, _Memo(("c", "p"), partial(_places, default=default)))
+    return memo
 
 
 def standardize_address_columns(
@@ -1225,67 +1399,41 @@ def standardize_address_columns(
     """Standardize the address columns of a table; one output row per input row, in order.
 
     Gives the same results as the single-value functions, plus the country rule in the
-    module docstring. Countries and regions repeat, so they are looked up once per distinct
-    value; postcodes and streets rarely repeat, so they go through Polars expressions.
+    module docstring. Every field is worked out once per distinct value and kept across
+    calls (`_Memo`): countries and regions by the single-value functions, postcodes and
+    streets by Polars expressions.
     """
-    countries = _per_distinct({"raw": country.cast(pl.Utf8)}, standardize_country)
+    given = pl.DataFrame(
+        {
+            "s": street.cast(pl.Utf8),
+            "p": postcode.cast(pl.Utf8),
+            "r": region.cast(pl.Utf8),
+            "c": country.cast(pl.Utf8),
+        }
+    )
     default = _country_code(default_country)
-    from_postcode = _postcode_countries(postcode)
-    frame = pl.DataFrame(
-        {
-            "c_value": countries["value"],
-            "c_flag": countries["flag"],
-            "c_notes": countries["notes"],
-            "from_postcode": from_postcode,
-        }
-    )
-    recognized = pl.col("c_flag").is_in([Flag.VALID.value, Flag.CORRECTED.value])
-    missing = pl.col("c_flag") == Flag.MISSING.value
-    filled_note = pl.concat_str(
-        pl.lit("country "), pl.col("from_postcode"), pl.lit(" taken from the postcode format")
-    )
-    frame = frame.select(
-        used=pl.when(recognized)
-        .then(pl.col("c_value"))
-        .otherwise(pl.coalesce(pl.col("from_postcode"), pl.lit(default, dtype=pl.Utf8))),
-        country=pl.when(missing)
-        .then(pl.coalesce(pl.col("from_postcode"), pl.lit(default, dtype=pl.Utf8)))
-        .otherwise(pl.col("c_value")),
-        country_flag=pl.when(
-            missing & (pl.col("from_postcode").is_not_null() | pl.lit(default is not None))
+    places = _places_memo(default).lookup(given.select("c", "p"))
+    regions = _REGIONS.lookup(pl.DataFrame([given["r"], places["used"]]))
+    notes = _split(pl.concat_str("country_notes", "postcode_notes", "r_notes", "street_notes"))
+    if _carried(note := _default_note(default)) != note:
+        notes = notes.list.eval(pl.element().replace(_DEFAULT_NOTE, note))
+    return (
+        pl.concat(
+            [places, regions, _STREETS.lookup(given.select("s"))],
+            how="horizontal",
         )
-        .then(pl.lit(Flag.CORRECTED.value))
-        .otherwise(pl.col("c_flag")),
-        country_notes=pl.when(missing & pl.col("from_postcode").is_not_null())
-        .then(pl.concat_list("c_notes", filled_note))
-        .when(missing & pl.lit(default is not None))
-        .then(
-            pl.concat_list("c_notes", pl.lit(f"country {default} taken from the default country"))
+        .lazy()
+        .select(
+            "country",
+            "country_flag",
+            "postcode",
+            "postcode_flag",
+            region="r_value",
+            region_flag="r_flag",
+            street="street",
+            street_flag="street_flag",
+            street_key="street_key",
+            notes=notes,
         )
-        .otherwise(pl.col("c_notes")),
-    )
-    used = frame["used"]
-    postcodes = _postcodes(postcode, used)
-    regions = _per_distinct({"raw": region.cast(pl.Utf8), "country": used}, _region_row)
-    streets = _streets(street)
-    return pl.DataFrame(
-        {
-            "country": frame["country"],
-            "country_flag": frame["country_flag"],
-            "postcode": postcodes["postcode"],
-            "postcode_flag": postcodes["postcode_flag"],
-            "region": regions["value"],
-            "region_flag": regions["flag"],
-            "street": streets["street"],
-            "street_flag": streets["street_flag"],
-            "street_key": streets["street_key"],
-            "notes": pl.DataFrame(
-                {
-                    "a": frame["country_notes"],
-                    "b": postcodes["postcode_notes"],
-                    "c": regions["notes"],
-                    "d": streets["street_notes"],
-                }
-            ).select(pl.concat_list("a", "b", "c", "d"))["a"],
-        }
+        .collect()
     )
