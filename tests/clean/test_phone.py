@@ -276,3 +276,15 @@ def test_empty_column() -> None:
     out = standardize_phone_column(pl.Series([], dtype=pl.Utf8), pl.Series([], dtype=pl.Utf8))
     assert out.height == 0
     assert out.columns == ["value", "flag", "notes", "tags", "key", *PARTS]
+
+
+EXTENSIONS = (" x12", "  x 7", " ext.12", " ext. 305", " X12", " x12#", "/ x12", " x1234567890")
+
+
+def test_column_matches_scalar_in_import_sized_chunks() -> None:
+    """Chunks as the import calls it (10,000 rows), with the extensions exports carry."""
+    raws, regions = _mixed_numbers(20_000, seed=20240901)
+    rng = random.Random(7)
+    raws = [r + rng.choice(EXTENSIONS) if r and rng.random() < 0.1 else r for r in raws]
+    for start in range(0, len(raws), 10_000):
+        _assert_same(raws[start : start + 10_000], regions[start : start + 10_000])

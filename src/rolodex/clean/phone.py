@@ -15,6 +15,7 @@ import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Final
 
 import phonenumbers as pn
 import polars as pl
@@ -207,6 +208,9 @@ _MAX_INPUT = 250  # phonenumbers' _MAX_INPUT_STRING_LENGTH
 _MIN_NSN, _MAX_NSN = 2, 17
 _COUNTRY_CODES = frozenset(str(cc) for cc in pn.COUNTRY_CODE_TO_REGION_CODE)
 _ELIGIBLE = r"^'?\+?[0-9 ()./-]+$"  # digits and plain punctuation only: no ext, no letters
+# A plain extension at the end ("… x12", "… ext. 12"): the leftmost match of phonenumbers'
+# extension pattern, after a number that ends in a digit (no "/ x" second number, no "#").
+_EXTENSION = r"^(.*[0-9]) +(?:x|ext\.?) *([0-9]{1,9})$"
 # Labels phonenumbers skips anyway (it starts at the first digit or +); no "x", no "dw".
 _LABEL = r"^(?i:tel|tel\.|tél|phone|telefon|telephone|mobile|mobil|cell|fon|ph)(?:\.|:)? *"
 _TYPE_ORDER = (
@@ -221,10 +225,15 @@ _TYPE_ORDER = (
 )
 
 
+# The fast path only matches ASCII digits, so its patterns are compiled without Unicode
+# classes (`\d` is then [0-9]): that keeps the automata small enough to combine regions.
+_ASCII = "(?-u)"
+
+
 def _rust_ok(pattern: str) -> bool:
-    """Whether Polars' Rust regex engine accepts a metadata pattern."""
+    """Whether Polars' Rust regex engine accepts a metadata pattern (in ASCII mode)."""
     try:
-        pl.Series([""], dtype=pl.Utf8).str.contains(pattern)
+        pl.Series([""], dtype=pl.Utf8).str.contains(_ASCII + pattern)
     except Exception:
         return False
     return True
@@ -313,73 +322,212 @@ def _main_region(cc: int) -> str | None:
     return None if region in ("001", "ZZ") else region
 
 
-def _length_result(col: pl.Expr, plan: _Plan) -> pl.Expr:
-    """Vectorized `_test_number_length` against the general desc."""
-    return (
-        col.str.len_chars()
-        .cast(pl.Int64)
-        .clip(0, _MAX_INPUT)
-        .replace_strict(list(range(_MAX_INPUT + 1)), list(plan.lengths), return_dtype=pl.Int64)
+# The fast path decides all rows in a few lazy queries, whatever their regions. Each kind of
+# metadata pattern (general desc, mobile, national prefix, ...) of all regions in play is one
+# regex over keys of region, length and value: "DE9:301234567" is matched against
+# ^(?:DE(?:9|10):(?:…)|GB[0-9]+:(?:…)|…)$, which also checks a desc's possible lengths.
+# Polars keeps only 32 compiled regexes per thread, so one regex per region and kind would be
+# compiled anew on every call. The rest of a region's metadata comes from a small table.
+_DESC_NAMES = ("general_desc", "fixed_line", "mobile", *(label for _, label in _TYPE_ORDER))
+_TABLE_SCHEMA = pl.Schema(
+    {
+        "region": pl.Utf8(),
+        "cc": pl.Int64(),
+        "own": pl.Utf8(),  # the country code as digits
+        "can_parse": pl.Boolean(),
+        "can_type": pl.Boolean(),
+        "has_leading": pl.Boolean(),
+        "lengths": pl.Utf8(),  # _test_number_length by length 0.._MAX_INPUT, one digit each
+        "same_mf": pl.Boolean(),
+    }
+)
+
+
+def _descs(plan: _Plan) -> dict[str, _Desc | None]:
+    return {
+        "general_desc": plan.general_desc,
+        "fixed_line": plan.fixed_line,
+        "mobile": plan.mobile,
+        **dict(plan.types),
+    }
+
+
+def _region_row(region: str) -> dict[str, object] | None:
+    """One region's row of the metadata table."""
+    plan = _plan(region)
+    if plan is None:
+        return None
+    return {
+        "region": region,
+        "cc": plan.country_code,
+        "own": str(plan.country_code),
+        "can_parse": plan.can_parse,
+        "can_type": plan.can_type,
+        "has_leading": plan.leading_digits is not None,
+        "lengths": "".join(str(int(r)) for r in plan.lengths),
+        "same_mf": plan.same_mobile_and_fixed,
+    }
+
+
+def _body(anchored: str) -> str:
+    """A `_Plan` pattern (`^(?:…)$`, `^(…)`) without its anchors."""
+    return anchored.removeprefix("^").removesuffix("$")
+
+
+def _part(region: str, anchored: str, lengths: tuple[int, ...] = ()) -> str:
+    """One region's alternative in a combined regex (see `_key`)."""
+    size = f"(?:{'|'.join(map(str, lengths))})" if lengths else "[0-9]+"
+    return f"{region}{size}:{_body(anchored)}"
+
+
+def _combine(parts: list[str], *, full: bool) -> str | None:
+    """One regex over `_key`s; None when no region has such a pattern."""
+    if not parts:
+        return None
+    return f"{_ASCII}^(?:{'|'.join(parts)})" + ("$" if full else "")
+
+
+@dataclass(frozen=True, slots=True)
+class _Regions:
+    """The metadata of the regions in play: a table to join, and combined patterns."""
+
+    table: pl.DataFrame
+    patterns: Mapping[str, str | None]
+
+    def joined(self, prefix: str, *columns: str) -> pl.LazyFrame:
+        """Some columns of the table, prefixed (it is joined several times)."""
+        return self.table.lazy().select(pl.col("region", *columns).name.prefix(prefix))
+
+
+@functools.lru_cache(maxsize=16)
+def _regions(regions: tuple[str, ...]) -> _Regions:
+    plans = [plan for region in regions if (plan := _plan(region)) is not None]
+    typed = [p for p in plans if p.can_type]
+    parsed = [p for p in plans if p.can_parse]
+    patterns: dict[str, str | None] = {
+        name: _combine(
+            [_part(p.region, d.pattern, d.lengths) for p in typed if (d := _descs(p)[name])],
+            full=True,
+        )
+        for name in _DESC_NAMES
+    }
+    patterns["general"] = _combine([_part(p.region, p.general) for p in parsed], full=True)
+    patterns["leading"] = _combine(
+        [_part(p.region, p.leading_digits) for p in typed if p.leading_digits], full=False
+    )
+    patterns["national_prefix"] = _combine(
+        [_part(p.region, p.national_prefix) for p in parsed if p.national_prefix], full=False
+    )
+    patterns["idd"] = _combine([_part(p.region, p.idd) for p in parsed if p.idd], full=False)
+    # Any of the rarer types: only numbers matching it need to try them one by one.
+    patterns["special"] = _combine(
+        [
+            _part(p.region, d.pattern, d.lengths)
+            for p in typed
+            for label, d in p.types
+            if d is not None
+        ],
+        full=True,
+    )
+    rows = [row for region in regions if (row := _region_row(region)) is not None]
+    return _Regions(pl.DataFrame(rows, schema=_TABLE_SCHEMA), patterns)
+
+
+@functools.cache
+def _cc_table() -> pl.DataFrame:
+    """Per country code: parse's main region, `_where`, and the regions tried for the type."""
+    codes = sorted(pn.COUNTRY_CODE_TO_REGION_CODE)
+    candidates = [pn.COUNTRY_CODE_TO_REGION_CODE[cc] for cc in codes]
+    return pl.DataFrame(
+        {
+            "cc": codes,
+            "main": [_main_region(cc) for cc in codes],
+            "where": [_where(cc) for cc in codes],
+            "first": [regions[0] if regions else None for regions in candidates],
+            "others": [list(regions[1:]) for regions in candidates],
+        },
+        schema={
+            "cc": pl.Int64(),
+            "main": pl.Utf8(),
+            "where": pl.Utf8(),
+            "first": pl.Utf8(),
+            "others": pl.List(pl.Utf8()),
+        },
     )
 
 
-def _matches(col: pl.Expr, desc: _Desc | None) -> pl.Expr:
-    """Vectorized `_is_number_matching_desc`: possible length, then full pattern match."""
-    if desc is None:
+def _key(region: pl.Expr, col: pl.Expr) -> pl.Expr:
+    """What combined regexes match: region, length, ":", value ("DE9:301234567")."""
+    return pl.concat_str(region, col.str.len_chars().cast(pl.Utf8), pl.lit(":"), col)
+
+
+def _hit(key: pl.Expr, pattern: str | None) -> pl.Expr:
+    """Whether a `_key` matches its region's pattern in a combined regex."""
+    if pattern is None:
         return pl.lit(False)
-    hit = col.str.contains(desc.pattern)
-    if desc.lengths:
-        hit = hit & col.str.len_chars().is_in(list(desc.lengths))
-    return hit
+    return key.str.contains(pattern).fill_null(False)
 
 
-def _strip_national_prefix(col: pl.Expr, plan: _Plan) -> pl.Expr:
-    """Vectorized `_maybe_strip_national_prefix_carrier_code` (no transform rule)."""
-    if plan.national_prefix is None:
-        return col
-    prefix = col.str.extract(plan.national_prefix, 1)
-    rest = col.str.slice(prefix.str.len_chars().fill_null(0))
-    keep = col.str.contains(plan.general) & ~rest.str.contains(plan.general)
-    return (
-        pl.when(prefix.is_not_null() & (col.str.len_chars() > 0) & ~keep).then(rest).otherwise(col)
-    )
+def _length_result(col: pl.Expr, p: str) -> pl.Expr:
+    """Vectorized `_test_number_length` against the general desc of the `p` region."""
+    size = col.str.len_chars().cast(pl.Int64).clip(0, _MAX_INPUT)
+    return pl.col(f"{p}lengths").str.slice(size, 1).cast(pl.Int64)
 
 
-def _number_type(col: pl.Expr, plan: _Plan) -> pl.Expr:
-    """Vectorized `_number_type_helper`: a type name, or null for UNKNOWN."""
-    fixed = _matches(col, plan.fixed_line)
-    mobile = _matches(col, plan.mobile)
-    chain: Then | ChainedThen = pl.when(~_matches(col, plan.general_desc)).then(
+def _strip_national_prefix(
+    frame: pl.LazyFrame, column: str, region: str, regions: _Regions, out: str
+) -> pl.LazyFrame:
+    """Vectorized `_maybe_strip_national_prefix_carrier_code` (no transform rule), as `out`."""
+    pattern, general = regions.patterns["national_prefix"], regions.patterns["general"]
+    col = pl.col(column)
+    if pattern is None:
+        return frame.with_columns(col.alias(out))
+    frame = frame.with_columns(_key=_key(pl.col(region), col))
+    # A match takes the key's "DE9:" with it: what is left is the rest of `column`.
+    frame = frame.with_columns(_rest=pl.col("_key").str.replace(pattern, ""))
+    stripped = pl.col("_rest") != pl.col("_key")
+    keep = _hit(pl.col("_key"), general) & ~_hit(_key(pl.col(region), pl.col("_rest")), general)
+    value = pl.when(stripped & (col.str.len_chars() > 0) & ~keep).then("_rest").otherwise(col)
+    return frame.with_columns(value.alias(out)).drop("_key", "_rest")
+
+
+def _number_type(key: pl.Expr, same_mf: pl.Expr, regions: _Regions, *, special: bool) -> pl.Expr:
+    """Vectorized `_number_type_helper` on the NSN's `_key`: a type name, or null for UNKNOWN.
+
+    Matching a combined desc regex is `_is_number_matching_desc`: length, then pattern.
+    Without `special`, only for keys that match none of the rarer types.
+    """
+    patterns = regions.patterns
+    fixed = _hit(key, patterns["fixed_line"])
+    mobile = _hit(key, patterns["mobile"])
+    same = same_mf.fill_null(False)
+    chain: Then | ChainedThen = pl.when(~_hit(key, patterns["general_desc"])).then(
         pl.lit(None, pl.Utf8)
     )
-    for label, desc in plan.types:
-        if desc is not None:
-            chain = chain.when(_matches(col, desc)).then(pl.lit(label))
-    if plan.same_mobile_and_fixed:
-        chain = chain.when(fixed).then(pl.lit("fixed_line_or_mobile"))
-    else:
-        chain = (
-            chain.when(fixed & mobile)
-            .then(pl.lit("fixed_line_or_mobile"))
-            .when(fixed)
-            .then(pl.lit("fixed_line"))
-            .when(mobile)
-            .then(pl.lit("mobile"))
-        )
-    return chain.otherwise(pl.lit(None, pl.Utf8))
-
-
-def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame | None:
-    kept = [f for f in frames if f.height]
-    return pl.concat(kept, how="diagonal_relaxed") if kept else None
+    for _, label in _TYPE_ORDER if special else ():
+        if patterns[label] is not None:
+            chain = chain.when(_hit(key, patterns[label])).then(pl.lit(label))
+    return (
+        chain.when(same & fixed)
+        .then(pl.lit("fixed_line_or_mobile"))
+        .when(~same & fixed & mobile)
+        .then(pl.lit("fixed_line_or_mobile"))
+        .when(~same & fixed)
+        .then(pl.lit("fixed_line"))
+        .when(~same & mobile)
+        .then(pl.lit("mobile"))
+        .otherwise(pl.lit(None, pl.Utf8))
+    )
 
 
 # Every stage keeps only the rows it could follow phonenumbers on; whatever a stage drops is
 # redone by `standardize_phone` (rows are matched back by "row" and "reading").
-_CARRY = ["row", "reading", "twofold", "intl_first", "region", "text"]
+_CARRY = ["row", "reading", "twofold", "intl_first", "region", "text", "ext"]
+_KEYS = ["row", "reading"]
+_ENGINE: Final = "in-memory"  # small frames: the streaming engine only adds overhead
 
 
-def _with_country_code(frame: pl.DataFrame) -> pl.DataFrame:
+def _with_country_code(frame: pl.LazyFrame) -> pl.LazyFrame:
     """`_extract_country_code` on `d` (after + or IDD): country codes are prefix-free."""
     c1, c2, c3 = (pl.col("d").str.head(k) for k in (1, 2, 3))
     codes = list(_COUNTRY_CODES)
@@ -402,108 +550,150 @@ def _with_country_code(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _national_stage(frame: pl.DataFrame) -> list[pl.DataFrame]:
-    """Rows read against their own region: its IDD, its country code without +, or national."""
-    done: list[pl.DataFrame] = []
-    for (region,), part in frame.group_by(["region"]):
-        plan = _plan(str(region))
-        if plan is None or not plan.can_parse:
-            continue
-        d = pl.col("digits")
-        if plan.idd is not None:
-            idd = d.str.extract(plan.idd, 1)
-            after = d.str.slice(idd.str.len_chars().fill_null(0))
-            stripped = idd.is_not_null() & (after.str.head(1) != "0")
-        else:
-            after, stripped = d, pl.lit(False)
-        part = part.with_columns(d=after, has_idd=stripped)
-        done.append(_with_country_code(part.filter("has_idd")))
-        national = part.filter(~pl.col("has_idd"))
-        own = str(plan.country_code)
-        potential = _strip_national_prefix(d.str.slice(len(own)), plan)
-        drop_cc = d.str.starts_with(own) & (
-            (~d.str.contains(plan.general) & potential.str.contains(plan.general))
-            | (_length_result(d, plan) == ValidationResult.TOO_LONG)
-        )
-        national = national.with_columns(drop_cc=drop_cc, potential=potential)
-        done.append(
-            national.select(
-                *_CARRY,
-                cc=pl.lit(plan.country_code, pl.Int64),
-                national=pl.when("drop_cc").then("potential").otherwise("digits"),
-                intl=pl.col("drop_cc"),
-            )
-        )
-    return done
+def _national_stage(frame: pl.LazyFrame, regions: _Regions) -> list[pl.LazyFrame]:
+    """Rows read against their own region: its IDD, its country code without +, or national.
 
-
-def _main_regions(frame: pl.DataFrame) -> dict[int, str | None]:
-    return {int(cc): _main_region(int(cc)) for cc in frame["cc"].unique().drop_nulls().to_list()}
-
-
-def _nsn_stage(frame: pl.DataFrame) -> list[pl.DataFrame]:
-    """Strip the national prefix with the parsing region's rules to get the NSN."""
-    frame = frame.with_columns(
-        parse_region=pl.when("intl")
-        .then(pl.col("cc").replace_strict(_main_regions(frame), return_dtype=pl.Utf8))
-        .otherwise("region")
+    The region's table row is joined with prefix "h_".
+    """
+    d, key = pl.col("digits"), pl.col("key")
+    frame = frame.filter(pl.col("h_can_parse")).with_columns(key=_key(pl.col("region"), d))
+    idd = regions.patterns["idd"]
+    if idd is None:
+        frame = frame.with_columns(d=d, has_idd=pl.lit(False))
+    else:  # as in _strip_national_prefix, a match leaves the digits after the IDD
+        frame = frame.with_columns(after=key.str.replace(idd, ""))
+        matched = pl.col("after") != key
+        after = pl.when(matched).then("after").otherwise(d)
+        frame = frame.with_columns(d=after, has_idd=matched & (after.str.head(1) != "0"))
+    own = pl.col("h_own")
+    national = frame.filter(~pl.col("has_idd")).with_columns(
+        after_cc=d.str.slice(own.str.len_chars())
     )
-    done: list[pl.DataFrame] = []
-    for (region,), part in frame.filter(pl.col("parse_region").is_not_null()).group_by(
-        ["parse_region"]
-    ):
-        plan = _plan(str(region))
-        if plan is None or not plan.can_parse:
-            continue
-        n = pl.col("national")
-        stripped = _strip_national_prefix(n, plan)
-        unfit = _length_result(stripped, plan).is_in(
-            [
-                ValidationResult.TOO_SHORT,
-                ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
-                ValidationResult.INVALID_LENGTH,
-            ]
-        )
-        part = part.select(*_CARRY, "cc", nsn=pl.when(unfit).then(n).otherwise(stripped))
-        size = pl.col("nsn").str.len_chars()
-        done.append(part.filter((size >= _MIN_NSN) & (size <= _MAX_NSN)))
-    return done
+    national = _strip_national_prefix(national, "after_cc", "region", regions, "potential")
+    general = regions.patterns["general"]
+    drop_cc = d.str.starts_with(own) & (
+        (~_hit(key, general) & _hit(_key(pl.col("region"), pl.col("potential")), general))
+        | (_length_result(d, "h_") == ValidationResult.TOO_LONG)
+    )
+    return [
+        _with_country_code(frame.filter("has_idd")),
+        national.with_columns(drop_cc=drop_cc).select(
+            *_CARRY,
+            cc=pl.col("h_cc"),
+            national=pl.when("drop_cc").then("potential").otherwise("digits"),
+            intl=pl.col("drop_cc"),
+        ),
+    ]
 
 
-def _type_stage(frame: pl.DataFrame) -> list[pl.DataFrame]:
-    """`region_code_for_number` + `number_type`, per country code; null type: not valid."""
-    done: list[pl.DataFrame] = []
-    nsn = pl.col("nsn")
-    for (cc,), part in frame.group_by(["cc"]):
-        remaining = part
-        for region in pn.COUNTRY_CODE_TO_REGION_CODE.get(int(str(cc)), ()):
-            plan = _plan(region)
-            if plan is None or not plan.can_type:
-                break  # the rest stays undecided
-            if plan.leading_digits is not None:
-                remaining = remaining.with_columns(hit=nsn.str.contains(plan.leading_digits))
-                claimed = remaining.filter("hit").with_columns(type=_number_type(nsn, plan))
-            else:
-                remaining = remaining.with_columns(type=_number_type(nsn, plan))
-                remaining = remaining.with_columns(hit=pl.col("type").is_not_null())
-                claimed = remaining.filter("hit")
-            done.append(claimed.drop("hit").with_columns(number_region=pl.lit(region)))
-            remaining = remaining.filter(~pl.col("hit")).drop("hit", "type", strict=False)
-            if not remaining.height:
-                break
-        else:  # no region claims the number: not valid
-            done.append(
-                remaining.with_columns(
-                    type=pl.lit(None, pl.Utf8), number_region=pl.lit(None, pl.Utf8)
-                )
-            )
-    return done
+def _nsn_stage(frame: pl.LazyFrame, regions: _Regions) -> pl.LazyFrame:
+    """Strip the national prefix with the parsing region's rules to get the NSN."""
+    frame = frame.join(_cc_table().lazy(), on="cc", how="left")
+    frame = frame.with_columns(parse_region=pl.when("intl").then("main").otherwise("region"))
+    frame = frame.join(
+        regions.joined("p_", "can_parse", "lengths"),
+        left_on="parse_region",
+        right_on="p_region",
+        how="inner",
+    ).filter(pl.col("p_can_parse"))
+    frame = _strip_national_prefix(frame, "national", "parse_region", regions, "stripped")
+    n, stripped = pl.col("national"), pl.col("stripped")
+    unfit = _length_result(stripped, "p_").is_in(
+        [
+            ValidationResult.TOO_SHORT,
+            ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
+            ValidationResult.INVALID_LENGTH,
+        ]
+    )
+    frame = frame.select(
+        *_CARRY,
+        "cc",
+        "main",
+        "where",
+        "first",
+        "others",
+        nsn=pl.when(unfit).then(n).otherwise(stripped),
+    )
+    size = pl.col("nsn").str.len_chars()
+    return frame.filter((size >= _MIN_NSN) & (size <= _MAX_NSN))
 
 
-def _verdicts(frame: pl.DataFrame) -> pl.DataFrame:
+_TYPED = [*_CARRY, "cc", "nsn", "main", "where"]
+
+
+def _try_region(frame: pl.LazyFrame, column: str, regions: _Regions) -> pl.LazyFrame:
+    """Try the region in `column` on `nsn`: `typable`, `type`, and `hit` (it claims the number).
+
+    A region with leading digits claims the numbers that start with them (whatever their
+    type), one without claims the numbers valid for it. Only claims and rows of untypable
+    regions (which stop the search) are kept: the rest has to try the next region.
+    """
+    nsn, region = pl.col("nsn"), pl.col(column)
+    frame = frame.join(
+        regions.joined("t_", "can_type", "has_leading", "same_mf"),
+        left_on=column,
+        right_on="t_region",
+        how="left",
+    ).with_columns(key=_key(region, nsn), typable=pl.col("t_can_type").fill_null(False))
+    frame = frame.with_columns(
+        leads=pl.col("t_has_leading").fill_null(False)
+        & _hit(pl.col("key"), regions.patterns["leading"])
+    )
+    # Only the numbers a region may claim need its type.
+    frame = frame.filter(~pl.col("typable") | pl.col("leads") | ~pl.col("t_has_leading"))
+    frame = frame.with_columns(special=_hit(pl.col("key"), regions.patterns["special"]))
+    key, same_mf = pl.col("key"), pl.col("t_same_mf")
+    frame = pl.concat(
+        [
+            frame.filter(~pl.col("special")).with_columns(
+                type=_number_type(key, same_mf, regions, special=False)
+            ),
+            frame.filter("special").with_columns(
+                type=_number_type(key, same_mf, regions, special=True)
+            ),
+        ]
+    )
+    hit = pl.col("leads") | (~pl.col("t_has_leading") & pl.col("type").is_not_null())
+    return frame.with_columns(hit=hit.fill_null(False)).filter(~pl.col("typable") | pl.col("hit"))
+
+
+def _type_stage(frame: pl.DataFrame, regions: _Regions) -> pl.LazyFrame:
+    """`region_code_for_number` + `number_type`; null type: not valid.
+
+    The regions of a country code are tried in order until one claims the number (see
+    `_try_region`); nearly all numbers are claimed by the first, and only the rest try the
+    others. A region whose patterns the fast path cannot use leaves the number undecided;
+    a number no region claims is not valid.
+    """
+    found = ["typable", "type", "candidate"]
+    first = frame.lazy().filter(pl.col("first").is_not_null())
+    first = first.select(*_KEYS, "nsn", candidate="first", rank=pl.lit(0, pl.Int64))
+    by_first = _try_region(first, "candidate", regions).select(*_KEYS, *found)
+    by_first = by_first.collect(engine=_ENGINE).lazy()
+    rest = frame.lazy().filter(pl.col("others").list.len() > 0)
+    rest = rest.join(by_first, on=_KEYS, how="anti").select(
+        *_KEYS,
+        "nsn",
+        candidate="others",
+        rank=pl.int_ranges(1, pl.col("others").list.len() + 1),
+    )
+    by_others = (
+        _try_region(rest.explode(["candidate", "rank"]), "candidate", regions)
+        .sort("rank")
+        .unique(_KEYS, keep="first", maintain_order=True)
+        .select(*_KEYS, *found)
+    )
+    # No stop: no region claims the number. A stop at an untypable region: undecided.
+    stops = pl.concat([by_first, by_others])
+    typed = frame.lazy().join(stops, on=_KEYS, how="left")
+    typed = typed.filter(pl.col("typable").is_null() | pl.col("typable"))
+    return typed.select(*_TYPED, "type", number_region="candidate")
+
+
+def _verdicts(frame: pl.LazyFrame, regions: _Regions) -> pl.LazyFrame:
     """Lay decided rows out like `to_frame`, with the same notes and tags as `_judge`.
 
-    Notes and tags are `_SEP`-joined strings here; `_as_lists` makes lists of them at the end.
+    Notes and tags are `_SEP`-joined strings here; `_as_list` makes lists of them at the end.
     """
     nsn, cc = pl.col("nsn"), pl.col("cc")
     same_digit = nsn.str.contains(
@@ -514,18 +704,14 @@ def _verdicts(frame: pl.DataFrame) -> pl.DataFrame:
         | nsn.is_in(list(_SEQUENCES))
         | ((cc == 1) & (nsn.str.len_chars() == 10) & (nsn.str.slice(3, 5) == "55501"))
     )
-    parts: list[pl.DataFrame] = []
-    for (code,), part in frame.group_by(["cc"]):
-        main = _main_region(int(str(code)))
-        plan = _plan(main) if main else None
-        reason = (
-            _length_result(nsn, plan)
-            if plan is not None
-            else pl.lit(ValidationResult.INVALID_COUNTRY_CODE, pl.Int64)
-        )
-        parts.append(part.with_columns(reason=reason, where=pl.lit(_where(int(str(code))))))
-    frame = pl.concat(parts)
-    reason, where = pl.col("reason"), pl.col("where")
+    mains = regions.joined("m_", "lengths")
+    frame = frame.join(mains, left_on="main", right_on="m_region", how="left")
+    reason = (
+        pl.when(pl.col("m_lengths").is_null())
+        .then(pl.lit(ValidationResult.INVALID_COUNTRY_CODE, pl.Int64))
+        .otherwise(_length_result(nsn, "m_"))
+    )
+    where = pl.col("where").fill_null(pl.format("+{}", cc))
     note = (
         pl.when(reason == ValidationResult.TOO_SHORT)
         .then(pl.lit("too short"))
@@ -566,7 +752,7 @@ def _verdicts(frame: pl.DataFrame) -> pl.DataFrame:
             ignore_nulls=True,
         ),
         key=pl.when(valid & ~pl.col("placeholder")).then(e164).otherwise(null),
-        extension=null,
+        extension=pl.when(valid).then("ext").otherwise(null),
         type=pl.when(valid).then("type").otherwise(null),
         region=pl.when(valid).then("number_region").otherwise(null),
     )
@@ -575,17 +761,13 @@ def _verdicts(frame: pl.DataFrame) -> pl.DataFrame:
 _SEP = "\x1f"  # joins notes/tags while they are built as strings (lists are slow to build)
 _NATIVE, _OTHER = 0, 1  # readings of one row: as written, or the 00/float rescue reading
 _OUT = [*base.RESULT_SCHEMA, *PARTS]
+_SCHEMA = pl.Schema({"row": pl.UInt32(), **base.RESULT_SCHEMA, **dict.fromkeys(PARTS, pl.Utf8())})
 
 
-def _as_lists(frame: pl.DataFrame, column: str) -> pl.DataFrame:
-    """Turn a `_SEP`-joined string column into a list column via its few distinct values."""
-    keys = frame[column].unique().to_list()
-    table = pl.DataFrame(
-        {column: keys, "__list": [k.split(_SEP) if k else [] for k in keys]},
-        schema={column: pl.Utf8(), "__list": pl.List(pl.Utf8())},
-    )
-    joined = frame.join(table, on=column, how="left", maintain_order="left")
-    return joined.drop(column).rename({"__list": column})
+def _as_list(column: str) -> pl.Expr:
+    """A `_SEP`-joined string column as a list column ("" is the empty list)."""
+    split = pl.col(column).str.split(_SEP)
+    return pl.when(pl.col(column) == "").then(split.list.head(0)).otherwise(split)
 
 
 def standardize_phone_column(phones: pl.Series, regions: pl.Series) -> pl.DataFrame:
@@ -598,42 +780,52 @@ def standardize_phone_column(phones: pl.Series, regions: pl.Series) -> pl.DataFr
     if len(phones) != len(regions):
         raise ValueError("phones and regions must have the same length")
     given, decided = _fast_path(phones.cast(pl.Utf8), regions.cast(pl.Utf8))
-    slow = given.join(decided.select("row"), on="row", how="anti")
-    frames = [decided]
-    if slow.height:
+    frames = [decided.lazy()]
+    if decided.height < given.height:
+        slow = given.join(decided.select("row"), on="row", how="anti")
         redone = base.per_distinct(
             {"phone": slow["raw"], "default_region": slow["region"]},
             lambda phone, default_region: standardize_phone(phone, region=default_region),
             PARTS,
         )
-        frames.append(pl.concat([slow.select("row"), redone], how="horizontal"))
-    schema = pl.Schema(
-        {"row": pl.UInt32(), **base.RESULT_SCHEMA, **dict.fromkeys(PARTS, pl.Utf8())}
-    )
-    out = pl.concat([f.select(list(schema)).cast(schema) for f in frames])
-    return out.sort("row").select(_OUT)
+        frames.append(pl.concat([slow.select("row"), redone], how="horizontal").lazy())
+    out = pl.concat([f.select(list(_SCHEMA)).cast(_SCHEMA) for f in frames])
+    return out.sort("row").select(_OUT).collect(engine=_ENGINE)
 
 
 def _fast_path(phones: pl.Series, regions: pl.Series) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The input (row, raw, canonical region) and the verdicts of the rows decided fast."""
     mapping = {r: _canonical_region(r) for r in regions.unique().drop_nulls().to_list()}
-    own_codes = {
-        r: str(pn.country_code_for_region(r)) for r in set(mapping.values()) if r is not None
-    }
-    given = pl.DataFrame({"raw": phones}).with_row_index("row")
-    given = given.with_columns(
-        region=regions.replace_strict(mapping, default=None, return_dtype=pl.Utf8)
-    )
+    homes = tuple(sorted({r for r in mapping.values() if r is not None}))
+    home_regions = _regions(homes)
+    given = pl.DataFrame(
+        {
+            "raw": phones,
+            "region": regions.replace_strict(mapping, default=None, return_dtype=pl.Utf8),
+        }
+    ).with_row_index("row")
     text = pl.col("raw").str.strip_chars(" \t")
-    frame = given.with_columns(text=text)
-    missing = frame.filter(pl.col("raw").is_null() | (pl.col("text") == "")).select(
-        "row", reading=pl.lit(_NATIVE), text=pl.lit(None, pl.Utf8), kind=pl.lit("missing")
-    )
-    # A leading label ("tel:", "Phone: ") is skipped by phonenumbers; the rest must be digits
-    # and plain punctuation (no extension, no letters, one leading +) to be decided here.
+    # A leading label ("tel:", "Phone: ") is skipped by phonenumbers, and a plain extension
+    # split off; the rest must be digits and plain punctuation (no letters, one leading +) to
+    # be decided here.
     body = pl.col("text").str.replace(_LABEL, "")
-    frame = frame.with_columns(body=body).filter(
-        pl.col("body").str.contains(_ELIGIBLE) & (pl.col("text").str.len_chars() <= _MAX_INPUT)
+    frame = (
+        given.lazy()
+        .with_columns(text=text)
+        .with_columns(body=body)
+        .with_columns(
+            ext=pl.col("body").str.extract(_EXTENSION, 2),
+            body=pl.col("body").str.replace(_EXTENSION, "${1}"),
+        )
+        .filter(
+            pl.col("body").str.contains(_ELIGIBLE) & (pl.col("text").str.len_chars() <= _MAX_INPUT)
+        )
+        .join(
+            home_regions.joined("h_", "cc", "own", "can_parse", "lengths"),
+            left_on="region",
+            right_on="h_region",
+            how="left",
+        )
     )
     floated = pl.col("text").str.contains(r"^'?\+?[0-9]+\.0+$")
     body = pl.when(floated).then(pl.col("text").str.replace(r"\.0+$", "")).otherwise("body")
@@ -642,62 +834,63 @@ def _fast_path(phones: pl.Series, regions: pl.Series) -> tuple[pl.DataFrame, pl.
         plus=pl.col("body").str.contains(r"^'?\+"),
         has_00=pl.col("body").str.contains(r"^[^0-9+]*00"),
         digits=body.str.replace_all(r"[^0-9]", ""),
-        own_code=pl.col("region").replace_strict(own_codes, default=None, return_dtype=pl.Utf8),
     ).filter(pl.col("digits").str.len_chars() >= 3)  # phonenumbers' viability check
 
     # Readings, as in standardize_phone: "00…" and spreadsheet floats may also be read with a
     # "+"; with a region the row carries both readings and _choose picks like the scalar code.
     no_region = pl.col("region").is_null()
     float_plain = pl.col("floated") & ~pl.col("plus") & ~pl.col("has_00")
-    frame = frame.with_columns(
+    read = frame.with_columns(
         twofold=~no_region & ~pl.col("plus") & (pl.col("has_00") | float_plain),
-        intl_first=float_plain & pl.col("digits").str.starts_with(pl.col("own_code")),
+        intl_first=float_plain & pl.col("digits").str.starts_with(pl.col("h_own")),
         as_plus=pl.col("plus") | (no_region & (pl.col("has_00") | float_plain)),
         plus_digits=pl.when(pl.col("has_00") & ~pl.col("plus"))
         .then(pl.col("digits").str.slice(2))
         .otherwise("digits"),
-    )
-    no_country = frame.filter(no_region & ~pl.col("as_plus")).select(
-        "row", "text", reading=pl.lit(_NATIVE), kind=pl.lit("no_country")
-    )
-    native_local = frame.filter(~no_region & ~pl.col("plus"))
+    ).collect(engine=_ENGINE)
+    frame = read.lazy()
     plus_rows = pl.concat(
         [
             frame.filter("as_plus").with_columns(reading=pl.lit(_NATIVE)),
             frame.filter("twofold").with_columns(reading=pl.lit(_OTHER)),
         ]
     ).with_columns(d=pl.col("plus_digits"))
-    parsed = _concat(
-        [
-            _with_country_code(plus_rows),
-            *_national_stage(native_local.with_columns(reading=pl.lit(_NATIVE))),
-        ]
-    )
-    verdicts: list[pl.DataFrame] = []
-    if parsed is not None:
-        with_nsn = _concat(_nsn_stage(parsed))
-        typed = _concat(_type_stage(with_nsn)) if with_nsn is not None else None
-        if typed is not None:
-            verdicts.append(_choose(_verdicts(typed)))
+    native_local = frame.filter(~no_region & ~pl.col("plus")).with_columns(reading=pl.lit(_NATIVE))
+    parsed = pl.concat(
+        [_with_country_code(plus_rows), *_national_stage(native_local, home_regions)]
+    ).collect(engine=_ENGINE)
+
+    # The regions the rest needs: the rows' own, and every region of the country codes seen.
+    codes = parsed["cc"].unique().to_list()
+    needed = {*homes, *(r for cc in codes for r in pn.COUNTRY_CODE_TO_REGION_CODE.get(cc, ()))}
+    all_regions = _regions(tuple(sorted(needed)))
+    with_nsn = _nsn_stage(parsed.lazy(), all_regions).collect(engine=_ENGINE)
+    typed = _type_stage(with_nsn, all_regions)
+    verdicts = _verdicts(typed, all_regions).collect(engine=_ENGINE)
+
     null = pl.lit(None, pl.Utf8)
-    for extra in (no_country, missing):
-        verdicts.append(
-            extra.select(
-                "row",
-                value="text",
-                flag=pl.when(pl.col("kind") == "missing")
-                .then(pl.lit(Flag.MISSING.value))
-                .otherwise(pl.lit(Flag.INVALID.value)),
-                notes=pl.when(pl.col("kind") == "missing")
-                .then(pl.lit(""))
-                .otherwise(pl.lit(NOTE_NO_COUNTRY)),
-                tags=pl.lit(""),
-                key=null,
-                extension=null,
-                type=null,
-                region=null,
-            )
-        )
+    missing = (
+        given.lazy()
+        .filter(pl.col("raw").is_null() | (text == ""))
+        .select("row", text=null, kind=pl.lit("missing"))
+    )
+    no_country = frame.filter(no_region & ~pl.col("as_plus")).select(
+        "row", "text", kind=pl.lit("no_country")
+    )
+    kind_missing = pl.col("kind") == "missing"
+    extras = pl.concat([no_country, missing]).select(
+        "row",
+        value="text",
+        flag=pl.when(kind_missing)
+        .then(pl.lit(Flag.MISSING.value))
+        .otherwise(pl.lit(Flag.INVALID.value)),
+        notes=pl.when(kind_missing).then(pl.lit("")).otherwise(pl.lit(NOTE_NO_COUNTRY)),
+        tags=pl.lit(""),
+        key=null,
+        extension=null,
+        type=null,
+        region=null,
+    )
     schema = pl.Schema(
         {
             "row": pl.UInt32(),
@@ -707,11 +900,13 @@ def _fast_path(phones: pl.Series, regions: pl.Series) -> tuple[pl.DataFrame, pl.
             **dict.fromkeys(PARTS, pl.Utf8()),
         }
     )
-    decided = pl.concat([v.select(list(schema)).cast(schema) for v in verdicts])
-    return given, _as_lists(_as_lists(decided, "notes"), "tags")
+    decided = pl.concat(
+        [v.select(list(schema)).cast(schema) for v in (_choose(verdicts.lazy()), extras)]
+    ).with_columns(notes=_as_list("notes"), tags=_as_list("tags"))
+    return given, decided.collect(engine=_ENGINE)
 
 
-def _choose(verdicts: pl.DataFrame) -> pl.DataFrame:
+def _choose(verdicts: pl.LazyFrame) -> pl.LazyFrame:
     """One verdict per row; for two-reading rows the same choice as `standardize_phone`.
 
     The preferred reading wins if valid, else the other one if valid, else the native one. A
