@@ -278,6 +278,28 @@ def test_many_chunks_match_one_chunk(ws: Workspace, tmp_path: Path) -> None:
     assert scalar(ws, "SELECT row_number FROM source_record WHERE status = 'quarantined'") == 132
 
 
+def test_duplicates_are_found_with_cleaning_off_too(db_url: str, tmp_path: Path) -> None:
+    """Without cleaning, keys are settled on the preparing side: same result."""
+    from rolodex.config import CleanSettings, ImportSettings, Settings
+
+    path = tmp_path / "people.csv"
+    lines = ["id,name,email", *[f"{i},Person {i},p{i}@example.com" for i in range(1, 131)]]
+    lines.append("7,Someone Else,else@example.com")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    settings = Settings(
+        db=db_url,
+        import_=ImportSettings(chunk_size=50, separate_process_bytes=0),
+        clean=CleanSettings(enabled=False),
+    )
+    with Workspace(db_url, settings=settings) as ws:
+        ws.init()
+        summary = ws.import_file(path, source="s")
+        assert (summary.read, summary.accepted, summary.quarantined) == (131, 130, 1)
+        assert any("duplicate id '7'" in p.message for p in summary.problems)
+        row = scalar(ws, "SELECT row_number FROM source_record WHERE status = 'quarantined'")
+        assert row == 132
+
+
 def test_same_source_name_twice_in_one_workspace_copies(ws: Workspace, tmp_path: Path) -> None:
     """Two files of one source with the same ids: the second updates, never duplicates."""
     copy = tmp_path / "other_name.csv"

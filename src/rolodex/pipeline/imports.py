@@ -43,7 +43,7 @@ from rolodex.config import CleanSettings
 from rolodex.exceptions import InputError
 from rolodex.model.base import utcnow
 from rolodex.pipeline.child import ChildProcessExecutor
-from rolodex.pipeline.replay import Cleaner, make_cleaner
+from rolodex.pipeline.replay import CLEANED_KINDS, Cleaner, make_cleaner
 from rolodex.resolve import singletons
 from rolodex.store import repo
 from rolodex.store.audit import append_audit
@@ -379,8 +379,19 @@ def import_file(
     try:
         big = path.stat().st_size >= separate_process_bytes
         cleaner = make_cleaner(opened.kind, clean, source=source, steps=summary.steps)
+        cleaning = clean is not None and clean.enabled and opened.kind in CLEANED_KINDS
         _run_chunks(
-            engine, preparer, cleaner, opened.rows, ctx, summary, tally, chunk_size, progress, big
+            engine,
+            preparer,
+            cleaner,
+            opened.rows,
+            ctx,
+            summary,
+            tally,
+            chunk_size,
+            progress,
+            big,
+            settle_keys_here=not cleaning,
         )
     except BaseException as exc:
         with engine.begin() as conn:
@@ -434,13 +445,16 @@ def _run_chunks(
     chunk_size: int,
     progress: Progress | None,
     separate_process: bool,
+    *,
+    settle_keys_here: bool,
 ) -> None:
     """Prepare chunks here while the previous chunk is written by the writer.
 
     The writer is a thread, or for big files a child process (both cores busy, and SQLite
     written through ADBC, which must not share a process with Python's `sqlite3` on the same
-    file). The writer also settles the keys (duplicate ids, occurrence numbers), which
-    balances the two sides. Golden records for the new records are built after the last
+    file). Keys (duplicate ids, occurrence numbers) are settled on the less busy side: here
+    when nothing is cleaned, in the writer when cleaning makes this side the busier one.
+    Golden records for the new records are built after the last
     chunk, in large set-based steps (the resolve stage's part), and the batch's activity
     rows are attached to them.
     """
@@ -451,7 +465,7 @@ def _run_chunks(
     else:
         pool = ThreadPoolExecutor(max_workers=1, initializer=_open_writer, initargs=(url, None))
     try:
-        with _young_gc_only():
+        with _young_gc_only(), SeenKeys() as seen:
             pending: Future[ChunkResult] | None = None
             try:
                 steps = summary.steps
@@ -467,6 +481,8 @@ def _run_chunks(
                     chunk = preparer.prepare(raw)
                     prepared = perf_counter()
                     cleaner(chunk)
+                    if settle_keys_here:
+                        seen.claim(chunk, grouped=ctx.has_lines)
                     steps["read"] = steps.get("read", 0.0) + read - started
                     steps["prepare"] = steps.get("prepare", 0.0) + prepared - read
                     tally.add(chunk)
@@ -478,7 +494,7 @@ def _run_chunks(
                         pending = None
                     # Statistics after chunks 1, 2, 4, 8, ...: plans follow the growth.
                     analyze = number & (number - 1) == 0
-                    pending = pool.submit(_store_chunk, chunk, ctx, analyze)
+                    pending = pool.submit(_store_chunk, chunk, ctx, analyze, settle_keys_here)
                     if number % 8 == 0:
                         gc.collect(0)
             finally:
@@ -507,14 +523,15 @@ _writer = threading.local()
 def _open_writer(url: str, parent: int | None) -> None:
     """Open the writer's session (in its thread or child process)."""
     _writer.session = BulkSession(make_engine(url), adbc=parent is not None)
-    _writer.seen = SeenKeys()
+    _writer.seen = None  # made on first use: keys may be settled on the preparing side
     _writer.parent = parent
 
 
 def _close_writer() -> int:
     """Close the writer's session; return its process's peak memory in MiB."""
     _writer.session.close()
-    _writer.seen.close()
+    if _writer.seen is not None:
+        _writer.seen.close()
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 
 
@@ -571,13 +588,17 @@ _GROWING = (
 )
 
 
-def _store_chunk(chunk: PreparedChunk, ctx: WriteContext, analyze: bool = False) -> ChunkResult:
-    """Settle the chunk's keys, then write it and its counts in a single transaction.
-
-    Keys are settled here, in the writer, because the preparing side is the busier one.
-    """
+def _store_chunk(
+    chunk: PreparedChunk, ctx: WriteContext, analyze: bool = False, settled: bool = False
+) -> ChunkResult:
+    """Settle the chunk's keys unless already `settled`, then write it and its counts in a
+    single transaction."""
     started = perf_counter()
-    added = _writer.seen.claim(chunk, grouped=ctx.has_lines)
+    added: list[tuple[int, Problem]] = []
+    if not settled:
+        if _writer.seen is None:
+            _writer.seen = SeenKeys()
+        added = _writer.seen.claim(chunk, grouped=ctx.has_lines)
     now = utcnow()
     with _session().transaction() as db:
         # First statement: takes the write lock before any id is reserved.

@@ -13,6 +13,7 @@ from rolodex.collect.rows import Problem
 from rolodex.config import CleanSettings
 
 Cleaner = Callable[[PreparedChunk], None]
+CLEANED_KINDS = frozenset({Kind.CONTACTS, Kind.COMPANIES})
 
 
 def make_cleaner(
@@ -33,7 +34,7 @@ def make_cleaner(
     def run(chunk: PreparedChunk) -> None:
         if settings is None or not settings.enabled:
             return
-        if kind not in (Kind.CONTACTS, Kind.COMPANIES):
+        if kind not in CLEANED_KINDS:
             return
         # Imported here: the cleaning libraries load large metadata tables, which imports
         # of other kinds, undo and the CLI's quick commands never need.
