@@ -486,3 +486,13 @@ def test_columns_same_across_calls_and_chunks() -> None:
     assert pl.concat(parts).equals(whole)
     empty = pl.Series([], dtype=pl.Utf8)
     assert standardize_address_columns(empty, empty, empty, empty).height == 0
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"), [("D", "DE"), ("A", "AT"), ("F", "FR"), ("I", "IT"), ("E", "ES"), ("s", "SE")]
+)
+def test_one_letter_vehicle_codes_read_as_countries(raw: str, code: str) -> None:
+    result = standardize_country(raw)
+    assert result.value == code
+    assert result.flag is Flag.CORRECTED
+    assert "vehicle code" in result.notes[0]

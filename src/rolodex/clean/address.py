@@ -437,6 +437,22 @@ def _country_index() -> _CountryIndex:
 
 
 _FUZZY_MIN = 5
+# One-letter international vehicle codes (no ISO code is one letter, so none is shadowed).
+_VEHICLE_CODES = {
+    "A": "AT",
+    "B": "BE",
+    "D": "DE",
+    "E": "ES",
+    "F": "FR",
+    "H": "HU",
+    "I": "IT",
+    "L": "LU",
+    "M": "MT",
+    "N": "NO",
+    "P": "PT",
+    "S": "SE",
+    "V": "VA",
+}
 _PLACEHOLDERS = frozenset({"na", "nv", "none", "null", "unknown", "unbekannt", "inconnu", "tbd"})
 
 
@@ -477,6 +493,11 @@ def standardize_country(raw: str | None) -> Result:
     if key in _PLACEHOLDERS:
         return Result(None, Flag.MISSING, (f"placeholder {text!r} read as no country",))
     index = _country_index()
+    vehicle = _VEHICLE_CODES.get(text.upper().rstrip(".")) if len(text) <= 2 else None
+    if vehicle is not None:  # "D-80331 München": old European exports use vehicle codes
+        name = _english_name(vehicle)
+        said = f"country {text!r} read as {name} ({vehicle}), its international vehicle code"
+        return Result(vehicle, Flag.CORRECTED, (said,), parts={"name": name})
     code = index.codes.get(key) if text.isalpha() and len(text) <= 3 else None
     found = (code, None) if code else index.names.get(key)
     if found is not None:
