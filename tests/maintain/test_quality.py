@@ -68,7 +68,8 @@ def test_scorecard_rates_fields_before_and_after_cleaning(ws: Workspace, tmp_pat
 
 
 def test_invalid_values_stay_visible_with_their_reason(ws: Workspace, tmp_path: Path) -> None:
-    ws.import_file(_people(tmp_path), source="crm")
+    summary = ws.import_file(_people(tmp_path), source="crm")
+    assert summary.flags["email"]["invalid"] == 1  # the import says what cleaning found
     bad = _record(ws, "5")
     assert bad.status == "accepted"  # by default only unidentifiable rows are quarantined
     assert bad.email == "bo@@acme"

@@ -249,13 +249,9 @@ def clean_contacts(
             old_flag, old_notes, old_tags = fields.parts["country"]
             fields.put(
                 "country",
-                pl.select(pl.when(fill).then(pl.lit("corrected")).otherwise(old_flag)).to_series(),
-                pl.select(
-                    pl.when(fill)
-                    .then(pl.lit(["filled from the phone number's country code"]))
-                    .otherwise(old_notes)
-                ).to_series(),
-                pl.select(pl.when(fill).then(pl.lit(["filled"])).otherwise(old_tags)).to_series(),
+                where(fill, "corrected", old_flag),
+                _append(fill, old_notes, "filled from the phone number's country code"),
+                _append(fill, old_tags, "filled"),
             )
 
     started = perf_counter()

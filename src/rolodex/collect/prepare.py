@@ -130,7 +130,7 @@ class PreparedChunk:
         found: str | None = self.issues()[i].as_py()
         return found
 
-    def _fixed_columns(self) -> pa.Table:
+    def fixed_columns(self) -> pa.Table:
         """The columns that stay as prepared: number, payload, hash, external_id, custom."""
         if self._fixed is None:
             self._fixed = pa.table(
@@ -148,7 +148,7 @@ class PreparedChunk:
         """Return the per-row columns the writer stores: number, payload, hash, external_id,
         custom, and the key, status and issues as they stand now."""
         n = len(self)
-        fixed = self._fixed_columns()
+        fixed = self.fixed_columns()
         return (
             fixed.append_column("key", pa.array(self.keys, pa.string()))
             .append_column("fatal", pa.array([self.is_fatal(i) for i in range(n)], pa.bool_()))
@@ -173,7 +173,7 @@ class PreparedChunk:
         )
         return {
             "file": self.file,
-            "fixed": self._fixed_columns(),
+            "fixed": self.fixed_columns(),
             "keys": pa.array(self.keys, pa.string()),
             "ordinals": pa.array(self.ordinals or [1] * len(self), pa.int64()),
             "problems": problems,

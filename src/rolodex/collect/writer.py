@@ -261,7 +261,7 @@ def write_views(
         pl.Series("source_record_id", [rid for _, rid in rows], dtype=pl.Int64),
         pl.lit(ctx.source_id, dtype=pl.Int64).alias("source_id"),
         pl.Series(
-            "custom", chunk.record_columns()["custom"].take([i for i, _ in rows]), dtype=pl.Utf8
+            "custom", chunk.fixed_columns()["custom"].take([i for i, _ in rows]), dtype=pl.Utf8
         ),
     )
     db.ingest(table(model), frame.to_arrow())

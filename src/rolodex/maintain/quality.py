@@ -104,31 +104,33 @@ class Scorecard:
 
 
 def _records(conn: Connection, source: str | None) -> pl.DataFrame:
-    columns = ", ".join(f"v.{name}" for name in FIELDS)
+    """Read the standardized records as text columns (the same on both databases)."""
+    as_text = [f"v.{name}" for name in FIELDS] + [
+        "v.flags",
+        "v.email_key",
+        "v.phone_key",
+        "v.source_updated_at",
+        "v.source_created_at",
+        "r.created_at",
+    ]
+    names = [*FIELDS, "flags", "email_key", "phone_key", "source_updated_at"]
+    names += ["source_created_at", "imported_at"]
+    columns = ", ".join(
+        f"CAST({expr} AS TEXT) AS {name}" for expr, name in zip(as_text, names, strict=True)
+    )
     sql = (
-        f"SELECT v.source_record_id AS record_id, s.name AS source, {columns},"
-        " v.flags, v.email_key, v.phone_key, v.source_updated_at, v.source_created_at,"
-        " r.created_at AS imported_at FROM contact_record v"
+        f"SELECT v.source_record_id AS record_id, s.name AS source, {columns}"
+        " FROM contact_record v"
         " JOIN source_record r ON r.id = v.source_record_id JOIN source s ON s.id = v.source_id"
         " WHERE r.is_stub = :no" + (" AND s.name = :source" if source else "")
     )
-    result = conn.execute(text(sql), {"no": False, "source": source})
-    names = list(result.keys())
-    rows = result.all()
-    schema: dict[str, Any] = dict.fromkeys(names, pl.Utf8)
-    schema["record_id"] = pl.Int64
-    return pl.DataFrame([tuple(map(_plain, r)) for r in rows], schema=schema, orient="row")
-
-
-def _plain(value: Any) -> Any:
-    if value is None or isinstance(value, int):
-        return value
-    if isinstance(value, dict | list):
-        return json.dumps(value)
-    if isinstance(value, datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return moment.isoformat()
-    return str(value)
+    schema: dict[str, pl.DataType] = dict.fromkeys(["source", *names], pl.Utf8())
+    schema["record_id"] = pl.Int64()
+    return pl.read_database(
+        text(sql).bindparams(no=False, **({"source": source} if source else {})),
+        conn,
+        schema_overrides=schema,
+    ).cast(pl.Schema(schema))
 
 
 def _flag_table(frame: pl.DataFrame) -> pl.DataFrame:

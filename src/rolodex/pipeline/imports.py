@@ -378,7 +378,9 @@ def import_file(
     tally = _ProblemTally()
     try:
         big = path.stat().st_size >= separate_process_bytes
-        cleaner = make_cleaner(opened.kind, clean, source=source, steps=summary.steps)
+        cleaner = make_cleaner(
+            opened.kind, clean, source=source, steps=summary.steps, flags=summary.flags
+        )
         cleaning = clean is not None and clean.enabled and opened.kind in CLEANED_KINDS
         _run_chunks(
             engine,
@@ -454,9 +456,8 @@ def _run_chunks(
     written through ADBC, which must not share a process with Python's `sqlite3` on the same
     file). Keys (duplicate ids, occurrence numbers) are settled on the less busy side: here
     when nothing is cleaned, in the writer when cleaning makes this side the busier one.
-    Golden records for the new records are built after the last
-    chunk, in large set-based steps (the resolve stage's part), and the batch's activity
-    rows are attached to them.
+    Golden records for the new records are built after the last chunk, in large set-based
+    steps (the resolve stage's part), and the batch's activity rows are attached to them.
     """
     url = engine.url.render_as_string(hide_password=False)
     pool: Executor
