@@ -84,6 +84,35 @@ class CleanSettings(BaseModel):
         return self.regions.get(source, self.default_region)
 
 
+class ResolveSettings(BaseModel):
+    """How resolve matches and merges (`[resolve]` in rolodex.toml, `ROLODEX_RESOLVE__*`)."""
+
+    threshold: float = Field(default=0.8, gt=0, lt=1)
+    """Two groups of records become one customer when their mean match probability is at
+    least this."""
+
+    candidate: float = Field(default=0.2, gt=0, lt=1)
+    """Pairs scored below this are not considered at all."""
+
+    review_low: float = Field(default=0.3, gt=0, lt=1)
+    """Pairs between this and `threshold` that stay apart go to the review queue."""
+
+    max_group: int = Field(default=300, ge=2)
+    """Candidate groups up to this size have every pair inside scored (chaining guard)."""
+
+    max_emails: int = Field(default=4, ge=1)
+    """A customer holds at most this many distinct email match keys."""
+
+    max_phones: int = Field(default=4, ge=1)
+    """A customer holds at most this many distinct phone numbers."""
+
+    u_pairs: int = Field(default=2_000_000, ge=10_000)
+    """Random record pairs sampled to learn how often non-matches agree."""
+
+    seed: int = 42
+    """Makes training repeatable."""
+
+
 class Settings(BaseSettings):
     """Everything Rolodex can be configured with."""
 
@@ -108,6 +137,9 @@ class Settings(BaseSettings):
     clean: CleanSettings = Field(default_factory=CleanSettings)
     """Cleaning rules (`ROLODEX_CLEAN__DEFAULT_REGION=DE`, or a [clean] table in
     rolodex.toml)."""
+
+    resolve: ResolveSettings = Field(default_factory=ResolveSettings)
+    """Matching and merging (`ROLODEX_RESOLVE__THRESHOLD=0.85`, or a [resolve] table)."""
 
     @classmethod
     def settings_customise_sources(

@@ -14,9 +14,12 @@ from rolodex.collect.fields import Kind
 from rolodex.config import Settings, get_settings
 from rolodex.exceptions import ConfigError, TransientError
 from rolodex.maintain.quality import Scorecard, scorecard
+from rolodex.model.base import utcnow
 from rolodex.pipeline.imports import ImportSummary, Preview, Progress, import_file, preview_file
 from rolodex.pipeline.reclean import RecleanSummary, reclean
 from rolodex.pipeline.undo import UndoSummary, undo_batch
+from rolodex.resolve.manual import explain, merge, review_decide, review_list, unmerge
+from rolodex.resolve.run import ResolveOptions, ResolveSummary, resolve_contacts
 from rolodex.share.export import ExportFormat, ExportKind, export
 from rolodex.store import migrate, repo
 from rolodex.store.audit import append_audit
@@ -46,7 +49,7 @@ class Workspace:
     Examples:
         >>> ws = Workspace("sqlite:///crm.db")
         >>> ws.init()
-        '0002'
+        '0003'
         >>> summary = ws.import_file(Path("customers.csv"), source="shop")
     """
 
@@ -209,6 +212,99 @@ class Workspace:
                 details={"rows": n, "format": fmt.value, "file": Path(out).name},
             )
         return n
+
+    # --- resolve ----------------------------------------------------------------------------
+
+    def resolve(
+        self, *, full: bool = False, retrain: bool = False, dry_run: bool = False
+    ) -> ResolveSummary:
+        """Match contact records, cluster them into customers and update the golden contacts
+        (`rolodex resolve`): after the first run only new and changed records are matched,
+        unless `full`; `dry_run` reports what would change and writes nothing.
+        """
+        options = ResolveOptions(**self.settings.resolve.model_dump())
+        with self._ready().begin() as conn:
+            summary = resolve_contacts(
+                conn,
+                options=options,
+                actor=self.actor,
+                now=utcnow(),
+                retrain=retrain,
+                dry_run=dry_run,
+                full=full,
+            )
+            if not dry_run:
+                append_audit(
+                    conn,
+                    actor=self.actor,
+                    action="resolve",
+                    entity="contact",
+                    details={
+                        "records": summary.records,
+                        "mode": summary.mode,
+                        "moved": summary.records_moved,
+                        "merged_away": summary.contacts_merged_away,
+                        "created": summary.contacts_created,
+                        "trained": summary.trained,
+                    },
+                )
+            return summary
+
+    def explain(self, contact_id: int) -> dict[str, Any]:
+        """Say which records make a contact, why each belongs, where each value came from."""
+        with self._ready().connect() as conn:
+            return explain(conn, contact_id)
+
+    def merge(self, first: int, second: int, *, reason: str | None = None) -> dict[str, Any]:
+        """Merge contact `second` into `first`, for good (later resolves keep it)."""
+        with self._ready().begin() as conn:
+            done = merge(conn, first, second, actor=self.actor, reason=reason, now=utcnow())
+            append_audit(
+                conn,
+                actor=self.actor,
+                action="merge",
+                entity="contact",
+                entity_id=done["contact"],
+                details=done,
+            )
+            return done
+
+    def unmerge(self, contact: int, record: int, *, reason: str | None = None) -> dict[str, Any]:
+        """Split source record `record` out of `contact`, for good."""
+        with self._ready().begin() as conn:
+            done = unmerge(conn, contact, record, actor=self.actor, reason=reason, now=utcnow())
+            append_audit(
+                conn,
+                actor=self.actor,
+                action="unmerge",
+                entity="contact",
+                entity_id=done["contact"],
+                details=done,
+            )
+            return done
+
+    def review(self, *, status: str = "pending", limit: int = 50) -> list[dict[str, Any]]:
+        """List review pairs (uncertain matches) with both records and the evidence."""
+        with self._ready().connect() as conn:
+            return review_list(conn, status=status, limit=limit)
+
+    def review_decide(
+        self, review_id: int, *, accept: bool, reason: str | None = None
+    ) -> dict[str, Any]:
+        """Accept (merge) or reject (keep apart) a review pair; kept as a label."""
+        with self._ready().begin() as conn:
+            done = review_decide(
+                conn, review_id, accept=accept, actor=self.actor, reason=reason, now=utcnow()
+            )
+            append_audit(
+                conn,
+                actor=self.actor,
+                action="review",
+                entity="match_review",
+                entity_id=review_id,
+                details=done,
+            )
+            return done
 
     # --- quality ----------------------------------------------------------------------------
 

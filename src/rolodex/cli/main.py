@@ -312,6 +312,207 @@ def clean_(
 
 
 @app.command()
+def resolve(
+    full: Annotated[
+        bool, typer.Option("--full", help="Match every record again, not only new and changed.")
+    ] = False,
+    retrain: Annotated[
+        bool, typer.Option("--retrain", help="Train a new model instead of reusing the stored one.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would merge and split; change nothing.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Find the same customer across all sources and build one golden contact each."""
+    with handled(), workspace() as ws:
+        summary = ws.resolve(full=full, retrain=retrain, dry_run=dry_run)
+        if as_json:
+            typer.echo(json.dumps(asdict(summary), indent=2, default=str))
+            return
+        verb = "would" if dry_run else "did"
+        if summary.mode == "incremental":
+            out.print(
+                f"Incremental run: {summary.pending:,} new or changed records matched against"
+                f" all {summary.records:,} (--full matches everything again)."
+            )
+        else:
+            out.print(f"Full run over {summary.records:,} contact records.")
+        what = "the touched contacts' records" if summary.mode == "incremental" else "them"
+        out.print(
+            f"Clustered {what} into {summary.clusters:,} customers"
+            f" ({summary.multi_record_clusters:,} with several records, largest"
+            f" {summary.largest_cluster}); {summary.candidate_pairs:,} candidate pairs,"
+            f" {summary.rescored_pairs:,} rescored."
+        )
+        out.print(
+            f"This run {verb} move {summary.records_moved:,} records, create"
+            f" {summary.contacts_created:,} contacts and merge away"
+            f" {summary.contacts_merged_away:,}; {summary.review_pending:,} pairs to review."
+        )
+        if summary.refused:
+            out.print(
+                "Merges refused: "
+                + ", ".join(f"{k} {v:,}" for k, v in sorted(summary.refused.items()))
+            )
+        for example in summary.examples:
+            out.print(f"  e.g. records {example['records']}: {', '.join(example['names'])}")
+        if summary.trained:
+            out.print("Trained a new matching model (kept for later runs; --retrain renews it).")
+
+
+@app.command()
+def explain(
+    contact: Annotated[int, typer.Argument(help="Golden contact id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Show a contact's source records, why each belongs, and where each value came from."""
+    with handled(), workspace() as ws:
+        found = ws.explain(contact)
+        if as_json:
+            typer.echo(json.dumps(found, indent=2, default=str))
+            return
+        if found["contact_id"] != contact:
+            out.print(f"Contact {contact} was merged into contact {found['contact_id']}.")
+        records = Table(title=f"Contact {found['contact_id']}: source records")
+        for name in (
+            "record",
+            "source",
+            "id there",
+            "name",
+            "email",
+            "linked by",
+            "probability",
+            "deciding fields",
+        ):
+            records.add_column(name)
+        for r in found["records"]:
+            deciding = ", ".join(f"{d['field']} {d['weight']:+.1f}" for d in r["deciding_fields"])
+            prob = "-" if r["probability"] is None else f"{r['probability']:.3f}"
+            records.add_row(
+                str(r["source_record_id"]),
+                r["source"],
+                str(r["external_id"]),
+                r["name"] or "",
+                r["email"] or "",
+                r["linked_by"],
+                prob,
+                deciding,
+            )
+        out.print(records)
+        values = Table(title="Golden values and where they came from")
+        for name in ("field", "value", "from record", "source", "id there"):
+            values.add_column(name)
+        for v in found["values"]:
+            values.add_row(
+                v["field"],
+                v["value"],
+                str(v["source_record_id"] or ""),
+                v["source"] or "",
+                str(v["external_id"] or ""),
+            )
+        out.print(values)
+
+
+@app.command("merge")
+def merge_(
+    first: Annotated[int, typer.Argument(help="Contact that stays.")],
+    second: Annotated[int, typer.Argument(help="Contact merged into the first.")],
+    reason: Annotated[str | None, typer.Option(help="Why, for the merge event.")] = None,
+) -> None:
+    """Merge contact SECOND into FIRST; later resolves keep them together."""
+    with handled(), workspace() as ws:
+        done = ws.merge(first, second, reason=reason)
+        out.print(
+            f"Merged contact {done['merged']} into {done['contact']}"
+            f" ({len(done['records'])} records moved; merge event {done['event']})."
+        )
+
+
+@app.command("unmerge")
+def unmerge_(
+    contact: Annotated[int, typer.Argument(help="Contact to split.")],
+    record: Annotated[int, typer.Option("--record", help="Source record id to split out.")],
+    reason: Annotated[str | None, typer.Option(help="Why, for the merge event.")] = None,
+) -> None:
+    """Split one source record out of a contact; later resolves keep it apart."""
+    with handled(), workspace() as ws:
+        done = ws.unmerge(contact, record, reason=reason)
+        out.print(
+            f"Record {done['record']} split out of contact {done['contact']} into contact"
+            f" {done['new_contact']} (merge event {done['event']})."
+        )
+
+
+review_app = typer.Typer(no_args_is_help=True, help="Pairs in the uncertain band.")
+app.add_typer(review_app, name="review")
+
+
+@review_app.command("list")
+def review_list_(
+    status: Annotated[str, typer.Option(help="pending, accepted or rejected.")] = "pending",
+    limit: Annotated[int, typer.Option(help="Pairs to show.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """List review pairs side by side with the per-field evidence (match weights)."""
+    with handled(), workspace() as ws:
+        pairs = ws.review(status=status, limit=limit)
+        if as_json:
+            typer.echo(json.dumps(pairs, indent=2, default=str))
+            return
+        if not pairs:
+            out.print(f"No {status} review pairs.")
+        for pair in pairs:
+            grid = Table(title=f"Review {pair['id']}: probability {pair['probability']:.3f}")
+            grid.add_column("field")
+            grid.add_column("left")
+            grid.add_column("right")
+            for key in (
+                "source",
+                "external_id",
+                "contact_id",
+                "first_name",
+                "last_name",
+                "email",
+                "phone",
+                "company_name",
+                "street",
+                "postcode",
+                "city",
+            ):
+                grid.add_row(
+                    key, str(pair["left"].get(key) or ""), str(pair["right"].get(key) or "")
+                )
+            out.print(grid)
+            evidence = ", ".join(f"{k} {v:+.1f}" for k, v in pair["evidence"].items() if v)
+            out.print(f"  evidence (match weights): {evidence}")
+
+
+@review_app.command("accept")
+def review_accept(
+    review_id: Annotated[int, typer.Argument(help="Review pair id.")],
+    reason: Annotated[str | None, typer.Option(help="Why.")] = None,
+) -> None:
+    """Accept a pair: merge the two contacts and keep the pair as a label."""
+    with handled(), workspace() as ws:
+        done = ws.review_decide(review_id, accept=True, reason=reason)
+        merged = done.get("merge")
+        tail = f"; merged contact {merged['merged']} into {merged['contact']}" if merged else ""
+        out.print(f"Accepted review {review_id}{tail}.")
+
+
+@review_app.command("reject")
+def review_reject(
+    review_id: Annotated[int, typer.Argument(help="Review pair id.")],
+    reason: Annotated[str | None, typer.Option(help="Why.")] = None,
+) -> None:
+    """Reject a pair: the two records stay apart in every later resolve."""
+    with handled(), workspace() as ws:
+        ws.review_decide(review_id, accept=False, reason=reason)
+        out.print(f"Rejected review {review_id}; the records stay apart.")
+
+
+@app.command()
 def quality(
     source: Annotated[str | None, typer.Option(help="Rate only this source's records.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,

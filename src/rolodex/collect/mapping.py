@@ -245,7 +245,7 @@ _STREET2_WORDS = (
 )  # fmt: skip
 
 _CITY_WORDS = (
-    "city", "town", "locality", "ort", "stadt", "wohnort", "ville", "commune", "localité",
+    "city", "town", "locality", "suburb", "ort", "stadt", "wohnort", "ville", "commune", "localité",
     "ciudad", "localidad", "población", "municipio",
 )  # fmt: skip
 

@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -156,3 +157,64 @@ class AuditLog(Base):
     origin: Mapped[str | None] = mapped_column(String(200))  # cli, api address, ...
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class MatchModel(Base):
+    """A trained matching model (Splink settings with its parameters), reused until retrained."""
+
+    __tablename__ = "match_model"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entity: Mapped[str] = mapped_column(String(20))  # contact | company
+    model: Mapped[dict[str, object]] = mapped_column(JSON)
+    # What training used: records, prior, the blocks that trained m, the ones skipped.
+    info: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    trained_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class MatchDecision(Base):
+    """A person's word on a pair of records: the same customer or not (sticky, and a label).
+
+    Later resolves keep what a user merged together and never re-merge what a user split.
+    """
+
+    __tablename__ = "match_decision"
+    __table_args__ = (UniqueConstraint("left_record_id", "right_record_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    left_record_id: Mapped[int] = mapped_column(ForeignKey("source_record.id"))
+    right_record_id: Mapped[int] = mapped_column(ForeignKey("source_record.id"), index=True)
+    same: Mapped[bool] = mapped_column(Boolean)
+    actor: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class MatchReview(Base):
+    """A pair in the uncertain band, waiting for a person: both records and the evidence."""
+
+    __tablename__ = "match_review"
+    __table_args__ = (UniqueConstraint("left_record_id", "right_record_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    left_record_id: Mapped[int] = mapped_column(ForeignKey("source_record.id"))
+    right_record_id: Mapped[int] = mapped_column(ForeignKey("source_record.id"), index=True)
+    probability: Mapped[float] = mapped_column(Float)
+    # Match weight per compared field (log2 Bayes factors), as Splink computed them.
+    evidence: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), index=True)  # pending | accepted | rejected
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ResolveRun(Base):
+    """One resolve run: incremental runs match the records that arrived or changed since."""
+
+    __tablename__ = "resolve_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mode: Mapped[str] = mapped_column(String(20))  # full | incremental
+    max_record_id: Mapped[int] = mapped_column(Integer)  # the newest record it saw
+    summary: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

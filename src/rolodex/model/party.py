@@ -87,6 +87,10 @@ class Contact(TimestampMixin, Base):
     lifecycle_stage: Mapped[str | None] = mapped_column(String(100))
     owner: Mapped[str | None] = mapped_column(String(200))
     custom: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Field -> id of the source record its value came from (survivorship's lineage).
+    lineage: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Set when this contact was merged into another: the id keeps answering, redirected.
+    merged_into_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class ContactPoint(Base):
@@ -220,6 +224,8 @@ class ContactLink(Base):
         ForeignKey("contact.id", deferrable=True, initially="DEFERRED"), index=True
     )
     match_probability: Mapped[float | None] = mapped_column(Float)
+    # Why the record belongs: its strongest pair in the contact, {"record", "weights"}.
+    evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     linked_by: Mapped[str] = mapped_column(String(200))  # import, resolve, or a user name
     linked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

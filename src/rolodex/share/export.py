@@ -49,7 +49,7 @@ _QUERIES: dict[ExportKind, str] = {
         " c.city, c.region, c.postcode, c.country, c.birth_date, c.gender, c.language,"
         " c.lifecycle_stage, c.owner, c.custom,"
         " (SELECT count(*) FROM contact_link l WHERE l.contact_id = c.id) AS source_records,"
-        " c.created_at, c.updated_at FROM contact c ORDER BY c.id"
+        " c.created_at, c.updated_at FROM contact c WHERE c.merged_into_id IS NULL ORDER BY c.id"
     ),
     ExportKind.LINKS: (
         "SELECT s.name AS source, coalesce(r.external_id, r.record_key) AS external_id,"

@@ -1,0 +1,212 @@
+"""Train and apply the matching model over a set of records held in an in-memory DuckDB.
+
+Splink does the statistics (u from random pairs, m by expectation maximisation, term
+frequencies, the scoring SQL); this module decides which training steps the data can
+support (a source without emails cannot train on email blocks), keeps Splink's chatter and
+warnings out of the way, and returns plain Polars frames.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from rolodex.resolve import model as m
+
+# EM needs enough pairs in a block to say anything.
+_MIN_TRAINING_PAIRS = 50
+# Below this, random pairs are too few and too often duplicates to measure u: priors stay.
+MIN_U_RECORDS = 1_000
+
+
+@dataclass
+class TrainingInfo:
+    """What training used and found."""
+
+    records: int
+    prior: float
+    blocks: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    u_pairs: int = 0
+
+
+def _pairs_on(records: pl.DataFrame, columns: Sequence[str]) -> int:
+    """Count the record pairs a blocking rule on equal `columns` would produce."""
+    counts = records.drop_nulls(list(columns)).group_by(list(columns)).len()
+    n = counts["len"]
+    return int((n * (n - 1) // 2).sum())
+
+
+class Matcher:
+    """One model (trained here or loaded) over one frame of `model.features` records."""
+
+    def __init__(self, records: pl.DataFrame, model: dict[str, Any] | None = None) -> None:
+        from splink import DuckDBAPI, Linker
+
+        m.quiet_splink()
+        self.records = records
+        self._con = duckdb.connect()
+        self._api = DuckDBAPI(self._con)
+        self._sdf = self._api.register(records.to_arrow(), table_name="records")
+        self._pair_tables = 0
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fresh = m.settings(term_frequencies=len(records) >= MIN_U_RECORDS)
+            self._linker = Linker(self._sdf, model or fresh, log_level="ERROR")
+
+    def close(self) -> None:
+        """Free the DuckDB database."""
+        self._con.close()
+
+    def __enter__(self) -> Matcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def train(self, *, seed: int = 42, u_pairs: int = 2_000_000) -> TrainingInfo:
+        """Estimate the model's parameters from the records alone (no labels).
+
+        Args:
+            seed: makes the random pairs for u, and so the model, repeatable.
+            u_pairs: random pairs sampled for the non-match statistics; more records need
+                more pairs (same-name strangers grow with size), capped for time.
+        """
+        from splink.internals.exceptions import EMTrainingException
+
+        n = len(self.records)
+        training = self._linker.training
+        info = TrainingInfo(records=n, prior=0.0)
+        usable: list[Any] = [
+            rule for rule, cols in m.DETERMINISTIC if _pairs_on(self.records, cols) > 0
+        ]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if usable:
+                training.estimate_probability_two_random_records_match(usable, recall=0.7)
+            prior = self._linker._settings_obj._probability_two_random_records_match
+            if not 0.0 < prior < 1.0:
+                # Nothing certain to go on: assume about one duplicate per two records.
+                prior = min(0.5, 0.5 / max(n - 1, 1))
+                self._linker._settings_obj._probability_two_random_records_match = prior
+            info.prior = prior
+            if n >= MIN_U_RECORDS:
+                pairs = min(u_pairs, n * (n - 1) // 2)
+                training.estimate_u_using_random_sampling(max_pairs=pairs, seed=seed)
+                info.u_pairs = pairs
+            for rule, cols in m.TRAINING_BLOCKS:
+                if _pairs_on(self.records, cols) < _MIN_TRAINING_PAIRS:
+                    info.skipped.append(rule)
+                    continue
+                try:
+                    training.estimate_parameters_using_expectation_maximisation(rule)
+                except (EMTrainingException, ValueError, ZeroDivisionError):
+                    info.skipped.append(rule)
+                    continue
+                info.blocks.append(rule)
+        return info
+
+    def model(self) -> dict[str, Any]:
+        """Return the (trained) model as a JSON-ready dictionary."""
+        saved: dict[str, Any] = self._linker.misc.save_model_to_json()
+        return saved
+
+    def predict(self, threshold: float) -> pl.DataFrame:
+        """Score every candidate pair the blocking rules find; keep those at `threshold`.
+
+        Returns:
+            left, right (record ids, left < right), probability, weight and one `w_*`
+            column per comparison (its match weight, term frequency included).
+        """
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            scored = self._linker.inference.predict(threshold_match_probability=threshold)
+        return self._tidy(scored)
+
+    def score(self, pairs: Sequence[tuple[int, int]]) -> pl.DataFrame:
+        """Score the given pairs of record ids, found by blocking or not (same columns as
+        `predict`, in no particular order)."""
+        if not pairs:
+            return self._tidy(None)
+        self._pair_tables += 1
+        frame = pl.DataFrame(
+            {
+                "match_key": ["0"] * len(pairs),
+                "join_key_l": [min(a, b) for a, b in pairs],
+                "join_key_r": [max(a, b) for a, b in pairs],
+            },
+            schema={"match_key": pl.Utf8, "join_key_l": pl.Int64, "join_key_r": pl.Int64},
+        )
+        registered = self._api.register(frame.to_arrow(), table_name=f"pairs_{self._pair_tables}")
+        management = self._linker.table_management
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            management.register_blocked_pairs_for_predict(registered)
+            try:
+                return self._tidy(self._linker.inference.predict())
+            finally:
+                management.invalidate_cache()  # type: ignore[no-untyped-call]
+
+    def candidates(self, pending: Sequence[int]) -> list[tuple[int, int]]:
+        """Return the pairs the blocking rules find that involve a `pending` record.
+
+        Incremental resolve scores only these, against every stored record.
+        """
+        if not pending:
+            return []
+        ids = pl.DataFrame({"unique_id": list(pending)}, schema={"unique_id": pl.Int64})
+        self._con.register("pending_ids", ids.to_arrow())
+        records = self._sdf.physical_name
+        found: set[tuple[int, int]] = set()
+        try:
+            for rule in m.BLOCKING_RULES:
+                for a, b in self._con.execute(
+                    f"SELECT l.unique_id, r.unique_id FROM pending_ids p"
+                    f" JOIN {records} l ON l.unique_id = p.unique_id"
+                    f" JOIN {records} r ON ({rule}) AND r.unique_id <> l.unique_id"
+                ).fetchall():
+                    found.add((min(a, b), max(a, b)))
+        finally:
+            self._con.unregister("pending_ids")
+        return sorted(found)
+
+    def _tidy(self, scored: Any) -> pl.DataFrame:
+        names = [str(c["output_column_name"]) for c in m.comparisons()]
+        if scored is None:
+            return pl.DataFrame(
+                schema={
+                    "left": pl.Int64,
+                    "right": pl.Int64,
+                    "probability": pl.Float64,
+                    "weight": pl.Float64,
+                    **{f"w_{name}": pl.Float64 for name in names},
+                }
+            )
+        frame = pl.from_arrow(scored.as_duckdbpyrelation().arrow())
+        assert isinstance(frame, pl.DataFrame)
+        return frame.select(
+            pl.col("unique_id_l").cast(pl.Int64).alias("left"),
+            pl.col("unique_id_r").cast(pl.Int64).alias("right"),
+            pl.col("match_probability").cast(pl.Float64).alias("probability"),
+            pl.col("match_weight").cast(pl.Float64).alias("weight"),
+            *(_weight(frame, name) for name in names),
+        )
+
+
+def _weight(frame: pl.DataFrame, name: str) -> pl.Expr:
+    """The comparison's weight in a scored frame, its term-frequency adjustment added."""
+    weight = pl.col(f"mw_{name}").cast(pl.Float64)
+    if f"mw_tf_adj_{name}" in frame.columns:
+        weight = weight + pl.col(f"mw_tf_adj_{name}").cast(pl.Float64).fill_null(0.0)
+    return weight.alias(f"w_{name}")
+
+
+def probability(weight: float) -> float:
+    """Turn a match weight (log2 Bayes factor) into a probability."""
+    return 1.0 / (1.0 + math.pow(2.0, -weight))

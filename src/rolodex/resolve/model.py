@@ -1,0 +1,375 @@
+"""The CRM matching model: which contact records describe the same person.
+
+A Splink model (DuckDB backend) over the clean stage's match keys, built for CRM data rather
+than generic person records:
+
+- names compared as a unit (first and last together, term frequency of the full name, so a
+  common "John Smith" says less than a rare one), swapped first/last, nicknames through the
+  nickname-folded first-name key, fuzzy levels for typos, and a separate level for "same last
+  name, different first name" (a household member, not a typo);
+- email match keys (Gmail dots and +tags folded); a role mailbox (info@, sales@) is no
+  evidence at all; two different personal (free-mail) addresses are evidence against, a work
+  address versus a personal one is not;
+- phone E.164, postcode/city/street, company key or the email domain of the company, birth
+  date.
+
+Training is unsupervised (u from random pairs, m by expectation maximisation on blocks), the
+trained model is a JSON document kept in the workspace and reused until a retrain.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import polars as pl
+
+# Columns the model reads; `features` builds them from the standardized view.
+FEATURES = (
+    "unique_id",
+    "first",
+    "last",
+    "name",
+    "initial",
+    "email",
+    "email_local",
+    "email_domain",
+    "email_free",
+    "phone",
+    "postcode",
+    "city",
+    "street",
+    "company",
+    "company_domain",
+    "birth_date",
+)
+
+_LETTERS = r"[^a-z0-9]"
+
+
+def features(records: pl.DataFrame) -> pl.DataFrame:
+    """Build the model's columns from standardized contact records.
+
+    Args:
+        records: `source_record_id` plus any of the contact_record columns (first_name_key,
+            last_name_key, email_key, phone_key, postcode, city, street_key, company_key,
+            company_domain, birth_date) and `email_tags` (the clean stage's tags of the email:
+            "role", "free", ...).
+
+    Returns:
+        One row per record with the columns in `FEATURES`.
+    """
+
+    def col(name: str) -> pl.Expr:
+        if name in records.columns:
+            return pl.col(name).cast(pl.Utf8)
+        return pl.lit(None, pl.Utf8)
+
+    tags = col("email_tags").fill_null("")
+    role = tags.str.contains("role")
+    email = pl.when(role).then(None).otherwise(col("email_key"))
+    first = col("first_name_key")
+    last = col("last_name_key")
+    frame = records.select(
+        pl.col("source_record_id").cast(pl.Int64).alias("unique_id"),
+        first.alias("first"),
+        last.alias("last"),
+        pl.when(first.is_not_null() & last.is_not_null())
+        .then(pl.concat_str(first, pl.lit(" "), last))
+        .alias("name"),
+        first.str.slice(0, 1).alias("initial"),
+        email.alias("email"),
+        email.str.split("@").list.first().alias("email_local"),
+        email.str.split("@").list.last().alias("email_domain"),
+        pl.when(email.is_null())
+        .then(None)
+        .otherwise(tags.str.contains("free"))
+        .alias("email_free"),
+        col("phone_key").alias("phone"),
+        col("postcode").str.to_uppercase().str.replace_all(r"[^A-Z0-9]", "").alias("postcode"),
+        col("city").str.to_lowercase().str.replace_all(_LETTERS, "").alias("city"),
+        col("street_key").alias("street"),
+        col("company_key").alias("company"),
+        col("company_domain").alias("company_domain"),
+        col("birth_date").str.slice(0, 10).alias("birth_date"),
+    )
+    # Empty strings are no evidence.
+    return frame.with_columns(
+        pl.when(pl.col(c).str.len_chars() > 0).then(pl.col(c)).alias(c)
+        for c in FEATURES
+        if c not in ("unique_id", "email_free")
+    )
+
+
+def _null(*columns: str) -> dict[str, Any]:
+    cond = " OR ".join(f"{c}_l IS NULL OR {c}_r IS NULL" for c in columns)
+    return {"sql_condition": cond, "label_for_charts": "missing", "is_null_level": True}
+
+
+def _level(sql: str, label: str, **extra: Any) -> dict[str, Any]:
+    return {"sql_condition": sql, "label_for_charts": label, **extra}
+
+
+_ELSE = {"sql_condition": "ELSE", "label_for_charts": "different"}
+
+
+# First names that may belong to one person: equal up to typos (nicknames are folded by the
+# clean stage's key), swapped with the last name, an initial, or missing. A shared phone or
+# address means much less when the first names disagree: household members, colleagues.
+FIRST_NAMES_AGREE = (
+    "(first_l IS NULL OR first_r IS NULL OR jaro_winkler_similarity(first_l, first_r) >= 0.88"
+    " OR first_l = last_r OR first_r = last_l"
+    " OR ((length(first_l) = 1 OR length(first_r) = 1) AND initial_l = initial_r))"
+)
+
+
+def comparisons() -> list[dict[str, Any]]:
+    """Return the model's comparisons, each as a Splink comparison dictionary."""
+    name = {
+        "output_column_name": "name",
+        "comparison_description": "first and last name together",
+        "comparison_levels": [
+            {
+                "sql_condition": "(first_l IS NULL OR first_r IS NULL)"
+                " AND (last_l IS NULL OR last_r IS NULL)",
+                "label_for_charts": "missing",
+                "is_null_level": True,
+            },
+            _level(
+                "name_l = name_r",
+                "same first and last name",
+                tf_adjustment_column="name",
+                tf_adjustment_weight=1.0,
+            ),
+            _level("first_l = last_r AND last_l = first_r", "swapped first and last"),
+            _level(
+                "(first_l = first_r AND jaro_winkler_similarity(last_l, last_r) >= 0.9)"
+                " OR (last_l = last_r AND jaro_winkler_similarity(first_l, first_r) >= 0.9)",
+                "one name equal, the other a near miss",
+            ),
+            _level(
+                "jaro_winkler_similarity(first_l, first_r) >= 0.88"
+                " AND jaro_winkler_similarity(last_l, last_r) >= 0.88",
+                "both names near misses",
+            ),
+            _level(
+                "last_l = last_r AND (first_l IS NULL OR first_r IS NULL OR initial_l = initial_r)",
+                "same last name, first name missing or same initial",
+            ),
+            _level("first_l = first_r", "same first name, other last name (married?)"),
+            _level("last_l = last_r", "same last name, other first name (household?)"),
+            _ELSE,
+        ],
+    }
+    email = {
+        "output_column_name": "email",
+        "comparison_description": "email match key (role mailboxes count as missing)",
+        "comparison_levels": [
+            _null("email"),
+            _level("email_l = email_r", "same address", tf_adjustment_column="email"),
+            _level(
+                "email_local_l = email_local_r AND length(email_local_l) >= 5",
+                "same mailbox name at another domain",
+            ),
+            _level(
+                "email_domain_l = email_domain_r"
+                " AND jaro_winkler_similarity(email_local_l, email_local_r) >= 0.9",
+                "near-miss mailbox at the same domain",
+            ),
+            _level(
+                "email_free_l AND email_free_r",
+                "two different personal addresses",
+            ),
+            _ELSE,
+        ],
+    }
+    phone = {
+        "output_column_name": "phone",
+        "comparison_description": "phone number, E.164",
+        "comparison_levels": [
+            _null("phone"),
+            _level(
+                f"phone_l = phone_r AND {FIRST_NAMES_AGREE}",
+                "same number",
+                tf_adjustment_column="phone",
+            ),
+            _level(
+                "phone_l = phone_r",
+                "same number, another first name (a shared line: household, office)",
+            ),
+            _level(
+                "right(phone_l, 7) = right(phone_r, 7)",
+                "same last seven digits",
+            ),
+            _ELSE,
+        ],
+    }
+    address = {
+        "output_column_name": "address",
+        "comparison_description": "street, postcode and city",
+        "comparison_levels": [
+            {
+                "sql_condition": "(postcode_l IS NULL OR postcode_r IS NULL)"
+                " AND (city_l IS NULL OR city_r IS NULL)",
+                "label_for_charts": "missing",
+                "is_null_level": True,
+            },
+            _level(
+                "street_l = street_r AND (postcode_l = postcode_r OR city_l = city_r)"
+                f" AND {FIRST_NAMES_AGREE}",
+                "same street address",
+            ),
+            _level(
+                "street_l = street_r AND (postcode_l = postcode_r OR city_l = city_r)",
+                "same street address, another first name (household, office)",
+            ),
+            _level(
+                "jaro_winkler_similarity(street_l, street_r) >= 0.88"
+                " AND (postcode_l = postcode_r OR city_l = city_r)",
+                "near-miss street address",
+            ),
+            _level("postcode_l = postcode_r", "same postcode", tf_adjustment_column="postcode"),
+            _level("city_l = city_r", "same city", tf_adjustment_column="city"),
+            _ELSE,
+        ],
+    }
+    company = {
+        "output_column_name": "company",
+        "comparison_description": "company match key or its domain",
+        "comparison_levels": [
+            {
+                "sql_condition": "(company_l IS NULL OR company_r IS NULL)"
+                " AND (company_domain_l IS NULL OR company_domain_r IS NULL)",
+                "label_for_charts": "missing",
+                "is_null_level": True,
+            },
+            _level(
+                "company_l = company_r OR company_domain_l = company_domain_r",
+                "same company",
+            ),
+            _ELSE,
+        ],
+    }
+    birth = {
+        "output_column_name": "birth_date",
+        "comparison_description": "date of birth",
+        "comparison_levels": [
+            _null("birth_date"),
+            _level("birth_date_l = birth_date_r", "same date"),
+            _level("damerau_levenshtein(birth_date_l, birth_date_r) <= 1", "one digit off"),
+            _ELSE,
+        ],
+    }
+    found = [name, email, phone, address, company, birth]
+    for comparison in found:
+        levels = [
+            dict(level) for level in comparison["comparison_levels"]
+        ]  # copies: _ELSE is shared
+        comparison["comparison_levels"] = levels
+        real = [level for level in levels if not level.get("is_null_level")]
+        name = comparison["output_column_name"]
+        for level, m_prior, u_prior in zip(real, PRIOR_M[name], PRIOR_U[name], strict=True):
+            level["m_probability"] = m_prior
+            level["u_probability"] = u_prior
+    return found
+
+
+# How often true matches reach each level (most specific first), before training: what a
+# small workspace, too small for expectation maximisation, matches with. Training replaces
+# them wherever the data supports it.
+PRIOR_M: dict[str, tuple[float, ...]] = {
+    "name": (0.7, 0.02, 0.12, 0.06, 0.03, 0.03, 0.002, 0.018),
+    "email": (0.6, 0.05, 0.05, 0.05, 0.25),
+    "phone": (0.7, 0.003, 0.05, 0.247),
+    "address": (0.5, 0.003, 0.1, 0.15, 0.1, 0.147),
+    "company": (0.7, 0.3),
+    "birth_date": (0.9, 0.05, 0.05),
+}
+# How often two different people reach each level: used until the workspace holds enough
+# records to sample non-matches (a sample of a few hundred records is full of duplicates).
+PRIOR_U: dict[str, tuple[float, ...]] = {
+    "name": (0.0005, 0.00005, 0.001, 0.0005, 0.002, 0.01, 0.005, 0.98095),
+    "email": (0.00005, 0.0002, 0.0005, 0.6, 0.39925),
+    "phone": (0.0001, 0.0003, 0.0005, 0.9991),
+    "address": (0.0005, 0.001, 0.0005, 0.01, 0.03, 0.958),
+    "company": (0.02, 0.98),
+    "birth_date": (0.0003, 0.003, 0.9967),
+}
+
+
+# Candidate pairs: any one of these shared, the pair is scored.
+BLOCKING_RULES: tuple[str, ...] = (
+    "l.email = r.email",
+    "l.phone = r.phone",
+    "l.first = r.first AND l.last = r.last",
+    "l.first = r.last AND l.last = r.first",
+    "l.last = r.last AND l.postcode = r.postcode",
+    "l.first = r.first AND l.postcode = r.postcode",
+    "l.email_local = r.email_local AND length(l.email_local) >= 5",
+    "l.first = r.first AND l.birth_date = r.birth_date",
+    "l.last = r.last AND l.birth_date = r.birth_date",
+    "l.street = r.street AND l.city = r.city",
+    "l.street = r.street AND l.postcode = r.postcode",
+    "l.birth_date = r.birth_date AND l.postcode = r.postcode",
+    "l.birth_date = r.birth_date AND l.city = r.city",
+)
+
+# Rules that train m, as (blocking rule, its key columns): each leaves its own comparisons
+# out of the estimate, so together they must cover every comparison.
+TRAINING_BLOCKS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("l.email = r.email", ("email",)),
+    ("l.first = r.first AND l.last = r.last", ("first", "last")),
+    ("l.phone = r.phone", ("phone",)),
+    ("l.postcode = r.postcode AND l.birth_date = r.birth_date", ("postcode", "birth_date")),
+)
+# Rules believed to find matches only, to estimate how often two random records match.
+DETERMINISTIC: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("l.email = r.email AND l.first = r.first", ("email", "first")),
+    ("l.phone = r.phone AND l.first = r.first AND l.last = r.last", ("phone", "first", "last")),
+    (
+        "l.first = r.first AND l.last = r.last AND l.birth_date = r.birth_date",
+        ("first", "last", "birth_date"),
+    ),
+    (
+        "l.first = r.first AND l.last = r.last AND l.postcode = r.postcode",
+        ("first", "last", "postcode"),
+    ),
+)
+
+
+def settings(
+    link_type: str = "dedupe_only",
+    blocking: Sequence[str] = BLOCKING_RULES,
+    *,
+    term_frequencies: bool = True,
+) -> dict[str, Any]:
+    """Return the untrained model as a Splink settings dictionary.
+
+    Without `term_frequencies` (small workspaces, where two records of one person already
+    make a name "frequent"), agreement weighs the same whatever the value.
+    """
+    found = comparisons()
+    if not term_frequencies:
+        for comparison in found:
+            for level in comparison["comparison_levels"]:
+                level.pop("tf_adjustment_column", None)
+                level.pop("tf_adjustment_weight", None)
+    return {
+        "link_type": link_type,
+        "unique_id_column_name": "unique_id",
+        "comparisons": found,
+        "blocking_rules_to_generate_predictions": [
+            {"blocking_rule": rule, "sql_dialect": "duckdb"} for rule in blocking
+        ],
+        "retain_matching_columns": False,
+        "retain_intermediate_calculation_columns": True,
+        "max_iterations": 20,
+        "em_convergence": 0.001,
+    }
+
+
+def quiet_splink() -> None:
+    """Keep Splink's progress chatter out of the CLI's output."""
+    for name in ("splink", "splink.internals"):
+        logging.getLogger(name).setLevel(logging.ERROR)

@@ -1,0 +1,792 @@
+"""Resolve contacts: match the standardized records of all sources, cluster them into people,
+and turn each cluster into one golden contact with field-level lineage.
+
+The store keeps the truth; the work happens on Arrow/Polars frames and in DuckDB (Splink):
+records are read once, matched and clustered in memory, and only what changed is written
+back (links of records that moved, golden contacts whose records changed, contacts merged
+away, review pairs), in one transaction, so a failed run changes nothing.
+
+Golden contact ids are stable: a cluster keeps the id most of its records already had. A
+contact whose records all went elsewhere is not deleted; it is kept with `merged_into_id`
+set, so ids users hold keep answering and an unmerge can bring it back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from time import perf_counter
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Connection, text
+
+from rolodex.model import Contact, ContactPoint
+from rolodex.model.base import table
+from rolodex.resolve import model as m
+from rolodex.resolve.cluster import ClusterSettings, cluster_records
+from rolodex.resolve.matcher import Matcher
+from rolodex.resolve.survivorship import GOLDEN_FIELDS, contact_points, golden_values
+from rolodex.store.bulk import ConnectionBulk
+
+RESOLVED_BY = "resolve"
+
+_TEXT = (
+    "salutation",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "suffix",
+    "full_name",
+    "email",
+    "email2",
+    "phone",
+    "mobile",
+    "work_phone",
+    "company_name",
+    "job_title",
+    "department",
+    "street",
+    "street2",
+    "city",
+    "region",
+    "postcode",
+    "country",
+    "gender",
+    "language",
+    "lifecycle_stage",
+    "owner",
+    "linkedin",
+    "twitter",
+    "email_key",
+    "phone_key",
+    "first_name_key",
+    "last_name_key",
+    "company_key",
+    "company_domain",
+    "street_key",
+)
+_ACTIVITY = ("order", "ticket", "interaction", "event", "consent")
+
+
+@dataclass(frozen=True)
+class ResolveOptions:
+    """How resolve decides (the workspace's `[resolve]` settings)."""
+
+    threshold: float = 0.8
+    candidate: float = 0.2
+    review_low: float = 0.3
+    max_group: int = 300
+    max_emails: int = 4
+    max_phones: int = 4
+    u_pairs: int = 2_000_000
+    seed: int = 42
+
+
+@dataclass
+class ResolveSummary:
+    """What a resolve run found and changed."""
+
+    records: int = 0
+    candidate_pairs: int = 0
+    rescored_pairs: int = 0
+    clusters: int = 0
+    multi_record_clusters: int = 0
+    largest_cluster: int = 0
+    records_moved: int = 0
+    contacts_created: int = 0
+    contacts_merged_away: int = 0
+    contacts_updated: int = 0
+    review_pending: int = 0
+    refused: dict[str, int] = field(default_factory=dict)
+    trained: bool = False
+    training: dict[str, Any] | None = None
+    dry_run: bool = False
+    mode: str = "full"
+    pending: int = 0  # incremental runs: records new or changed since the last run
+    examples: list[dict[str, Any]] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def read_records(conn: Connection, record_ids: Sequence[int] | None = None) -> pl.DataFrame:
+    """Read the accepted contact records with their current link, trust and time, as Arrow.
+
+    Text is cast in SQL so both databases hand over the same types.
+    """
+    cols = ", ".join(f"CAST(r.{c} AS TEXT) AS {c}" for c in _TEXT)
+    where = ""
+    if record_ids is not None:
+        ids = ", ".join(str(int(i)) for i in record_ids) or "NULL"
+        where = f" AND r.source_record_id IN ({ids})"
+    sql = (
+        f"SELECT r.source_record_id, {cols}, CAST(r.birth_date AS TEXT) AS birth_date,"
+        " CAST(r.custom AS TEXT) AS custom, CAST(r.flags AS TEXT) AS flags,"
+        " CAST(coalesce(r.source_updated_at, s.updated_at, s.created_at) AS TEXT) AS updated_at,"
+        " CAST(s.updated_at AS TEXT) AS stored_at,"
+        " src.trust_rank, src.name AS source, s.external_id, l.contact_id"
+        " FROM contact_record r JOIN source_record s ON s.id = r.source_record_id"
+        " JOIN source src ON src.id = s.source_id"
+        " LEFT JOIN contact_link l ON l.source_record_id = r.source_record_id"
+        f" WHERE s.status = 'accepted'{where} ORDER BY r.source_record_id"
+    )
+    schema = {
+        "source_record_id": pl.Int64,
+        **dict.fromkeys(_TEXT, pl.Utf8),
+        "birth_date": pl.Utf8,
+        "custom": pl.Utf8,
+        "flags": pl.Utf8,
+        "updated_at": pl.Utf8,
+        "stored_at": pl.Utf8,
+        "trust_rank": pl.Int64,
+        "source": pl.Utf8,
+        "external_id": pl.Utf8,
+        "contact_id": pl.Int64,
+    }
+    frame = pl.read_database(text(sql), conn, schema_overrides=schema)
+    if frame.is_empty():
+        frame = pl.DataFrame(schema=schema)
+    return frame.with_columns(
+        pl.col("flags").str.json_path_match("$.email.tags").alias("email_tags"),
+        pl.col("birth_date").str.slice(0, 10).str.to_date(strict=False),
+        *(
+            pl.col(c)
+            .str.slice(0, 19)
+            .str.replace("T", " ")
+            .str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False)
+            for c in ("updated_at", "stored_at")
+        ),
+    )
+
+
+def latest_model(conn: Connection) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """Return the workspace's current contact model and its training info, if trained."""
+    row = conn.execute(
+        text(
+            "SELECT model, info FROM match_model WHERE entity = 'contact' ORDER BY id DESC LIMIT 1"
+        )
+    ).first()
+    if row is None:
+        return None
+    model, info = row
+    if isinstance(model, str):
+        model = json.loads(model)
+    if isinstance(info, str):
+        info = json.loads(info)
+    return model, info or {}
+
+
+def decisions(conn: Connection) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """Return the pairs people said are the same customer, and the pairs they said are not."""
+    same: list[tuple[int, int]] = []
+    different: list[tuple[int, int]] = []
+    for left, right, is_same in conn.execute(
+        text("SELECT left_record_id, right_record_id, same FROM match_decision")
+    ):
+        (same if is_same else different).append((int(left), int(right)))
+    return same, different
+
+
+def last_run(conn: Connection) -> tuple[int, datetime] | None:
+    """Return the newest record id the last resolve saw and when it finished."""
+    row = conn.execute(
+        text(
+            "SELECT max_record_id, CAST(finished_at AS TEXT) FROM resolve_run"
+            " ORDER BY id DESC LIMIT 1"
+        )
+    ).first()
+    if row is None:
+        return None
+    finished = datetime.fromisoformat(str(row[1]).replace(" ", "T")[:26])
+    return int(row[0]), finished.replace(tzinfo=None)
+
+
+def resolve_contacts(
+    conn: Connection,
+    *,
+    options: ResolveOptions,
+    actor: str,
+    now: datetime,
+    retrain: bool = False,
+    dry_run: bool = False,
+    full: bool = False,
+) -> ResolveSummary:
+    """Match contact records, cluster them and bring golden contacts in line.
+
+    After a first run, only records that arrived or changed since the last run are matched
+    (against every stored record), and only the contacts they touch are re-clustered;
+    `full` (or `retrain`) matches everything again.
+
+    Args:
+        conn: a connection inside the caller's transaction; nothing is written on dry runs.
+        options: thresholds and caps.
+        actor: who runs it, for merge events.
+        now: the run's timestamp.
+        retrain: train a new model even if the workspace has one (implies `full`).
+        dry_run: compute and report what would change, write nothing.
+        full: match every record, not only the new and changed ones.
+
+    Returns:
+        Counts, timings and examples of merges.
+    """
+    summary = ResolveSummary(dry_run=dry_run)
+    clock = _Clock(summary.seconds)
+    records = read_records(conn)
+    summary.records = len(records)
+    clock.lap("read")
+    if records.is_empty():
+        return summary
+    newest = int(records["source_record_id"].max())  # type: ignore[arg-type]
+    previous = last_run(conn)
+    stored = None if retrain else latest_model(conn)
+    incremental = not full and stored is not None and previous is not None
+    summary.mode = "incremental" if incremental else "full"
+    features = m.features(records)
+    with Matcher(features, stored[0] if stored else None) as matcher:
+        if stored is None:
+            info = matcher.train(seed=options.seed, u_pairs=options.u_pairs)
+            summary.trained = True
+            summary.training = info.__dict__
+            clock.lap("train")
+            if not dry_run:
+                conn.execute(
+                    text(
+                        "INSERT INTO match_model (entity, model, info, trained_at)"
+                        " VALUES ('contact', :model, :info, :now)"
+                    ),
+                    {
+                        "model": json.dumps(matcher.model()),
+                        "info": json.dumps(info.__dict__),
+                        "now": now,
+                    },
+                )
+        else:
+            summary.training = stored[1]
+        rescored: list[pl.DataFrame] = []
+
+        def score(pairs: Sequence[tuple[int, int]]) -> list[float]:
+            found = matcher.score(pairs)
+            rescored.append(found)
+            lookup = {
+                (a, b): p
+                for a, b, p in zip(found["left"], found["right"], found["probability"], strict=True)
+            }
+            return [lookup.get((min(a, b), max(a, b)), 0.0) for a, b in pairs]
+
+        if incremental:
+            assert previous is not None
+            edges, records = _incremental_edges(matcher, records, previous, options, summary)
+        else:
+            edges = matcher.predict(options.candidate)
+        summary.candidate_pairs = len(edges)
+        clock.lap("predict")
+        same, different = decisions(conn)
+        ids = records["source_record_id"].to_list()
+        inside = set(ids)
+        identifiers = {
+            int(i): {"email": e, "phone": p}
+            for i, e, p in records.select("source_record_id", "email_key", "phone_key").iter_rows()
+            if e is not None or p is not None
+        }
+        result = cluster_records(
+            ids,
+            edges.select("left", "right", "probability").iter_rows(),
+            settings=ClusterSettings(
+                threshold=options.threshold,
+                max_group=options.max_group,
+                max_identifiers={"email": options.max_emails, "phone": options.max_phones},
+                candidate=options.candidate,
+            ),
+            score=score,
+            identifiers=identifiers,
+            must_link=[(a, b) for a, b in same if a in inside and b in inside],
+            cannot_link=[(a, b) for a, b in different if a in inside and b in inside],
+        )
+        clock.lap("cluster")
+    summary.rescored_pairs = result.rescored_pairs
+    summary.refused = dict(result.refused)
+    scored = pl.concat([edges, *rescored], how="vertical_relaxed").unique(
+        ["left", "right"], keep="first"
+    )
+    plan = _plan(records, result.cluster_of, result.probability, scored, options)
+    summary.clusters = plan.clusters
+    summary.multi_record_clusters = plan.multi
+    summary.largest_cluster = plan.largest
+    summary.records_moved = len(plan.moved)
+    summary.examples = plan.examples(records)
+    if dry_run:
+        summary.contacts_created = len(plan.new_clusters)
+        summary.contacts_merged_away = len(plan.retired)
+        summary.review_pending = len(plan.review)
+        return summary
+    db = ConnectionBulk(conn)
+    contact_of = _assign_new_ids(db, plan)
+    summary.contacts_created = len(plan.new_clusters)
+    _write_links(db, plan, contact_of, now=now)
+    touched = {contact_of[c] for c in plan.touched}
+    summary.contacts_updated = write_golden(db, sorted(touched), now=now)
+    summary.contacts_merged_away = _retire(db, plan, contact_of, actor=actor, now=now)
+    follow_activity(db, [r for r, _ in plan.moved] + plan.unlinked)
+    summary.review_pending = _write_review(
+        db, plan.review, now=now, scope=None if not incremental else set(ids)
+    )
+    clock.lap("write")
+    conn.execute(
+        text(
+            "INSERT INTO resolve_run (mode, max_record_id, summary, finished_at)"
+            " VALUES (:mode, :top, :summary, :now)"
+        ),
+        {
+            "mode": summary.mode,
+            "top": newest if previous is None else max(newest, previous[0]),
+            "summary": json.dumps(
+                {k: v for k, v in asdict(summary).items() if k not in ("examples", "training")},
+                default=str,
+            ),
+            "now": now,
+        },
+    )
+    return summary
+
+
+def _incremental_edges(
+    matcher: Matcher,
+    records: pl.DataFrame,
+    previous: tuple[int, datetime],
+    options: ResolveOptions,
+    summary: ResolveSummary,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Score the new and changed records against all, and return the edges plus the records
+    whose clusters they touch (every record of a touched contact, so it is re-clustered
+    whole)."""
+    top, finished = previous
+    pending_frame = records.filter(
+        (pl.col("source_record_id") > top)
+        | pl.col("contact_id").is_null()
+        | (pl.col("stored_at") > finished)
+    )
+    pending = pending_frame["source_record_id"].to_list()
+    summary.pending = len(pending)
+    found = matcher.score(matcher.candidates(pending))
+    edges = found.filter(pl.col("probability") >= options.candidate)
+    touched_records = set(pending) | set(edges["left"].to_list()) | set(edges["right"].to_list())
+    contacts = (
+        records.filter(pl.col("source_record_id").is_in(list(touched_records)))["contact_id"]
+        .drop_nulls()
+        .unique()
+        .to_list()
+    )
+    affected = records.filter(
+        pl.col("source_record_id").is_in(list(touched_records))
+        | pl.col("contact_id").is_in(contacts)
+    )
+    # Pairs inside the touched contacts, so their current members are judged together.
+    inner: list[tuple[int, int]] = []
+    groups = (
+        affected.filter(pl.col("contact_id").is_not_null())
+        .group_by("contact_id")
+        .agg(pl.col("source_record_id").sort())
+    )
+    have = set(zip(edges["left"].to_list(), edges["right"].to_list(), strict=True))
+    for members in groups["source_record_id"].to_list():
+        if len(members) < 2 or len(members) > options.max_group:
+            continue
+        inner.extend(
+            (a, b) for i, a in enumerate(members) for b in members[i + 1 :] if (a, b) not in have
+        )
+    if inner:
+        edges = pl.concat([edges, matcher.score(inner)], how="vertical_relaxed")
+    return edges, affected
+
+
+class _Clock:
+    def __init__(self, seconds: dict[str, float]) -> None:
+        self.seconds = seconds
+        self.last = perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = perf_counter()
+        self.seconds[name] = self.seconds.get(name, 0.0) + now - self.last
+        self.last = now
+
+
+@dataclass
+class _Plan:
+    """What the clusters mean for the store: which contact each cluster becomes."""
+
+    cluster_of: dict[int, int]
+    contact_for: dict[int, int]  # cluster -> existing contact id it keeps
+    new_clusters: list[int]  # clusters that need a new contact
+    moved: list[tuple[int, int]]  # (record, old contact) for linked records that move
+    unlinked: list[int]  # records that had no contact yet
+    touched: set[int]  # clusters whose golden contact must be rebuilt
+    retired: dict[int, int]  # old contact -> cluster that took most of its records
+    probability: dict[int, float]
+    evidence: dict[int, dict[str, Any]]
+    review: list[dict[str, Any]]
+    clusters: int = 0
+    multi: int = 0
+    largest: int = 0
+
+    def examples(self, records: pl.DataFrame, limit: int = 5) -> list[dict[str, Any]]:
+        """Describe a few clusters that join records of different contacts."""
+        names = {
+            int(r): " ".join(x for x in (f, la) if x) or (e or "")
+            for r, f, la, e in records.select(
+                "source_record_id", "first_name", "last_name", "email"
+            ).iter_rows()
+        }
+        members: dict[int, list[int]] = defaultdict(list)
+        for record, cluster in self.cluster_of.items():
+            members[cluster].append(record)
+        moved = {r for r, _ in self.moved}
+        shown = []
+        for cluster in sorted(self.touched):
+            group = members[cluster]
+            if len(group) > 1 and any(r in moved for r in group):
+                shown.append({"records": sorted(group), "names": sorted({names[r] for r in group})})
+            if len(shown) >= limit:
+                break
+        return shown
+
+
+def _plan(
+    records: pl.DataFrame,
+    cluster_of: Mapping[int, int],
+    probability: Mapping[int, float],
+    scored: pl.DataFrame,
+    options: ResolveOptions,
+) -> _Plan:
+    """Give each cluster a contact id (the one most of its records have) and list changes."""
+    current = {
+        int(r): (int(c) if c is not None else None)
+        for r, c in records.select("source_record_id", "contact_id").iter_rows()
+    }
+    members: dict[int, list[int]] = defaultdict(list)
+    for record, cluster in cluster_of.items():
+        members[cluster].append(record)
+    votes: list[tuple[int, int, int]] = []  # (-count, contact, cluster)
+    for cluster, group in members.items():
+        counts = Counter(current[r] for r in group if current.get(r) is not None)
+        votes.extend((-n, contact, cluster) for contact, n in counts.items() if contact is not None)
+    votes.sort()
+    contact_for: dict[int, int] = {}
+    taken: set[int] = set()
+    for _, contact, cluster in votes:
+        if cluster not in contact_for and contact not in taken:
+            contact_for[cluster] = contact
+            taken.add(contact)
+    new_clusters = sorted(c for c in members if c not in contact_for)
+    moved = [
+        (r, old)
+        for r, old in current.items()
+        if old is not None and contact_for.get(cluster_of[r]) != old
+    ]
+    unlinked = [r for r, old in current.items() if old is None]
+    touched = {cluster_of[r] for r, _ in moved} | {cluster_of[r] for r in unlinked}
+    touched |= set(new_clusters)
+    # A contact that kept its id but lost records must be rebuilt too.
+    losers = {old for _, old in moved}
+    touched |= {c for c, contact in contact_for.items() if contact in losers}
+    all_old = {c for c in current.values() if c is not None}
+    retired_old = all_old - taken
+    retired: dict[int, int] = {}
+    for old in retired_old:
+        targets = Counter(cluster_of[r] for r, c in current.items() if c == old)
+        retired[old] = min(targets, key=lambda c: (-targets[c], c))
+    evidence, review = _evidence(scored, cluster_of, options)
+    sizes = [len(g) for g in members.values()]
+    return _Plan(
+        cluster_of=dict(cluster_of),
+        contact_for=contact_for,
+        new_clusters=new_clusters,
+        moved=moved,
+        unlinked=unlinked,
+        touched=touched,
+        retired=retired,
+        probability=dict(probability),
+        evidence=evidence,
+        review=review,
+        clusters=len(members),
+        multi=sum(1 for s in sizes if s > 1),
+        largest=max(sizes, default=0),
+    )
+
+
+def _evidence(
+    scored: pl.DataFrame, cluster_of: Mapping[int, int], options: ResolveOptions
+) -> tuple[dict[int, dict[str, Any]], list[dict[str, Any]]]:
+    """Pick each record's strongest pair inside its cluster, and the uncertain pairs between
+    clusters that a person should look at."""
+    if scored.is_empty():
+        return {}, []
+    weights = [c for c in scored.columns if c.startswith("w_")]
+    keyed = pl.DataFrame(
+        {"record": list(cluster_of), "cluster": list(cluster_of.values())},
+        schema={"record": pl.Int64, "cluster": pl.Int64},
+    )
+    frame = scored.join(
+        keyed.rename({"record": "left", "cluster": "cl"}), on="left", how="left"
+    ).join(keyed.rename({"record": "right", "cluster": "cr"}), on="right", how="left")
+    inside = frame.filter(pl.col("cl") == pl.col("cr"))
+    both = pl.concat(
+        [
+            inside.select(
+                pl.col("left").alias("record"),
+                pl.col("right").alias("other"),
+                "probability",
+                *weights,
+            ),
+            inside.select(
+                pl.col("right").alias("record"),
+                pl.col("left").alias("other"),
+                "probability",
+                *weights,
+            ),
+        ]
+    )
+    best = both.sort(["record", "probability", "other"], descending=[False, True, False]).unique(
+        "record", keep="first"
+    )
+    evidence = {
+        int(row["record"]): {
+            "record": int(row["other"]),
+            "probability": round(float(row["probability"]), 6),
+            "weights": {w[2:]: round(float(row[w] or 0.0), 3) for w in weights},
+        }
+        for row in best.iter_rows(named=True)
+    }
+    band = frame.filter(
+        (pl.col("cl") != pl.col("cr"))
+        & (pl.col("probability") >= options.review_low)
+        & (pl.col("probability") < options.threshold)
+    )
+    review = [
+        {
+            "left": int(row["left"]),
+            "right": int(row["right"]),
+            "probability": float(row["probability"]),
+            "evidence": {w[2:]: round(float(row[w] or 0.0), 3) for w in weights},
+        }
+        for row in band.iter_rows(named=True)
+    ]
+    return evidence, review
+
+
+def _assign_new_ids(db: ConnectionBulk, plan: _Plan) -> dict[int, int]:
+    """Map every cluster to its contact id, reserving ids for the new ones."""
+    contact_of = dict(plan.contact_for)
+    fresh = db.reserve_ids(table(Contact), len(plan.new_clusters))
+    contact_of.update(zip(plan.new_clusters, fresh, strict=True))
+    if fresh:
+        stamp = db.stamp(datetime.now(UTC))
+        db.executemany(
+            "INSERT INTO contact (id, created_at, updated_at) VALUES (?, ?, ?)",
+            [(c, stamp, stamp) for c in fresh],
+        )
+    return contact_of
+
+
+def _write_links(
+    db: ConnectionBulk, plan: _Plan, contact_of: Mapping[int, int], *, now: datetime
+) -> None:
+    """Point moved and new records at their contact; refresh probability and evidence of the
+    records of rebuilt contacts."""
+    stamp = db.stamp(now)
+    rows = [
+        (
+            contact_of[plan.cluster_of[r]],
+            plan.probability.get(r),
+            json.dumps(plan.evidence[r]) if r in plan.evidence else None,
+            RESOLVED_BY,
+            stamp,
+            r,
+        )
+        for r, cluster in plan.cluster_of.items()
+        if cluster in plan.touched and r not in plan.unlinked
+    ]
+    if rows:
+        db.executemany(
+            "UPDATE contact_link SET contact_id = ?, match_probability = ?, evidence = ?,"
+            " linked_by = ?, linked_at = ? WHERE source_record_id = ?",
+            rows,
+        )
+    if plan.unlinked:
+        db.executemany(
+            "INSERT INTO contact_link (source_record_id, contact_id, match_probability,"
+            " evidence, linked_by, linked_at) VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    r,
+                    contact_of[plan.cluster_of[r]],
+                    plan.probability.get(r),
+                    json.dumps(plan.evidence[r]) if r in plan.evidence else None,
+                    RESOLVED_BY,
+                    stamp,
+                )
+                for r in plan.unlinked
+            ],
+        )
+
+
+def write_golden(db: ConnectionBulk, contact_ids: Sequence[int], *, now: datetime) -> int:
+    """Rebuild the golden values, lineage and contact points of `contact_ids` from their
+    linked records (survivorship), and clear their merged-away mark."""
+    if not contact_ids:
+        return 0
+    conn = db.conn
+    done = 0
+    for start in range(0, len(contact_ids), 20_000):
+        part = list(contact_ids[start : start + 20_000])
+        ids = ", ".join(str(int(c)) for c in part)
+        linked = [
+            int(r)
+            for (r,) in conn.execute(
+                text(f"SELECT source_record_id FROM contact_link WHERE contact_id IN ({ids})")
+            )
+        ]
+        records = read_records(conn, linked)
+        frame = records.rename({"contact_id": "cluster"})
+        golden = golden_values(frame)
+        points = contact_points(frame)
+        _update_contacts(db, golden, now=now)
+        conn.execute(text(f"DELETE FROM contact_point WHERE contact_id IN ({ids})"))
+        if not points.is_empty():
+            db.ingest(
+                table(ContactPoint),
+                points.rename({"cluster": "contact_id"})
+                .select(
+                    "contact_id",
+                    "kind",
+                    "label",
+                    "value",
+                    "is_primary",
+                    "street",
+                    "street2",
+                    "city",
+                    "region",
+                    "postcode",
+                    "country",
+                    "source_record_id",
+                )
+                .to_arrow(),
+            )
+        # Contacts left without records (all moved away) are handled by the caller.
+        done += golden.height
+    return done
+
+
+def _update_contacts(db: ConnectionBulk, golden: pl.DataFrame, *, now: datetime) -> None:
+    """Write golden values and lineage onto existing contact rows."""
+    stamp = db.stamp(now)
+    lineage_cols = [f"{f}__from" for f in GOLDEN_FIELDS if f"{f}__from" in golden.columns]
+    rows = []
+    for row in golden.iter_rows(named=True):
+        lineage = {
+            col[: -len("__from")]: int(row[col]) for col in lineage_cols if row[col] is not None
+        }
+        values = []
+        for name in GOLDEN_FIELDS:
+            value = row.get(name)
+            if name == "custom" and isinstance(value, str):
+                value = value if value not in ("", "{}") else None
+            if name == "birth_date" and value is not None and not db.is_postgres:
+                value = str(value)
+            values.append(value)
+        rows.append((*values, json.dumps(lineage), stamp, int(row["cluster"])))
+    assignments = ", ".join(f"{name} = ?" for name in GOLDEN_FIELDS)
+    db.executemany(
+        f"UPDATE contact SET {assignments}, lineage = ?, updated_at = ?,"
+        " merged_into_id = NULL WHERE id = ?",
+        rows,
+    )
+
+
+def _retire(
+    db: ConnectionBulk, plan: _Plan, contact_of: Mapping[int, int], *, actor: str, now: datetime
+) -> int:
+    """Mark contacts that lost all their records as merged into the contact that took most,
+    with a merge event that says which records moved (so an unmerge can restore them)."""
+    if not plan.retired:
+        return 0
+    stamp = db.stamp(now)
+    moved_from: dict[int, list[int]] = defaultdict(list)
+    for record, old in plan.moved:
+        moved_from[old].append(record)
+    for old, cluster in sorted(plan.retired.items()):
+        survivor = contact_of[cluster]
+        db.execute("DELETE FROM contact_point WHERE contact_id = ?", [old])
+        db.execute("UPDATE contact SET merged_into_id = ? WHERE id = ?", [survivor, old])
+        db.execute(
+            "UPDATE contact SET merged_into_id = ? WHERE merged_into_id = ?", [survivor, old]
+        )
+        db.execute(
+            "INSERT INTO merge_event (action, contact_id, other_contact_id, actor, reason,"
+            " details, occurred_at) VALUES ('merge', ?, ?, ?, ?, ?, ?)",
+            [
+                survivor,
+                old,
+                actor,
+                "matched by resolve",
+                json.dumps({"records": sorted(moved_from.get(old, []))}),
+                stamp,
+            ],
+        )
+    return len(plan.retired)
+
+
+def follow_activity(db: ConnectionBulk, record_ids: Iterable[int]) -> None:
+    """Point orders, tickets, interactions, events and consents of `record_ids` at the
+    contacts those records are linked to now."""
+    ids = sorted(set(record_ids))
+    for start in range(0, len(ids), 20_000):
+        part = ", ".join(str(int(r)) for r in ids[start : start + 20_000])
+        for name in _ACTIVITY:
+            db.execute(
+                f'UPDATE "{name}" SET contact_id = (SELECT l.contact_id FROM contact_link l'
+                f' WHERE l.source_record_id = "{name}".customer_record_id)'
+                f" WHERE customer_record_id IN ({part})"
+            )
+
+
+def _write_review(
+    db: ConnectionBulk,
+    review: list[dict[str, Any]],
+    *,
+    now: datetime,
+    scope: set[int] | None,
+) -> int:
+    """Queue the uncertain pairs nobody decided yet; drop pending ones this run re-judged
+    (all of them on a full run, those among `scope`'s records on an incremental one)."""
+    stamp = db.stamp(now)
+    if scope is None:
+        db.execute("DELETE FROM match_review WHERE status = 'pending'")
+    else:
+        ids = sorted(scope)
+        for start in range(0, len(ids), 20_000):
+            part = ", ".join(str(i) for i in ids[start : start + 20_000])
+            db.execute(
+                "DELETE FROM match_review WHERE status = 'pending' AND"
+                f" (left_record_id IN ({part}) OR right_record_id IN ({part}))"
+            )
+    decided = {
+        (int(a), int(b))
+        for a, b in db.query("SELECT left_record_id, right_record_id FROM match_review")
+    } | {
+        (int(a), int(b))
+        for a, b in db.query("SELECT left_record_id, right_record_id FROM match_decision")
+    }
+    rows = [
+        (r["left"], r["right"], r["probability"], json.dumps(r["evidence"]), "pending", stamp)
+        for r in review
+        if (r["left"], r["right"]) not in decided
+    ]
+    if rows:
+        db.executemany(
+            "INSERT INTO match_review (left_record_id, right_record_id, probability, evidence,"
+            " status, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+    return len(rows)

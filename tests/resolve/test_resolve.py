@@ -1,0 +1,253 @@
+"""Resolve end to end on both databases: matching with hard negatives, golden records with
+lineage, merge and unmerge round trips, stickiness, the review queue, explain, dry runs."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from rolodex.config import ResolveSettings, Settings
+from rolodex.exceptions import InputError
+from rolodex.workspace import Workspace
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture
+def two_sources(ws: Workspace) -> Workspace:
+    """A CRM export and a shop export of the same people, plus hard negatives."""
+    ws.import_file(DATA / "crm.csv", source="crm", kind="contacts")
+    ws.import_file(DATA / "shop.csv", source="shop", kind="contacts")
+    return ws
+
+
+def _links(ws: Workspace, tmp_path: Path) -> dict[str, int]:
+    out = tmp_path / "links.csv"
+    ws.export("links", out)
+    with out.open(newline="", encoding="utf-8") as fh:
+        return {
+            f"{r['source']}:{r['external_id']}": int(r["contact_id"]) for r in csv.DictReader(fh)
+        }
+
+
+def _query(ws: Workspace, sql: str, **params: object) -> list[tuple[object, ...]]:
+    with ws.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text(sql), params)]
+
+
+def _record(ws: Workspace, source: str, external_id: str) -> int:
+    rows = _query(
+        ws,
+        "SELECT r.id FROM source_record r JOIN source s ON s.id = r.source_id"
+        " WHERE s.name = :s AND r.external_id = :e",
+        s=source,
+        e=external_id,
+    )
+    return int(str(rows[0][0]))
+
+
+def test_resolve_joins_the_same_people_and_keeps_hard_negatives_apart(
+    two_sources: Workspace, tmp_path: Path
+) -> None:
+    summary = two_sources.resolve()
+    links = _links(two_sources, tmp_path)
+    for crm, shop in (("c1", "s1"), ("c2", "s2"), ("c7", "s3"), ("c8", "s4")):
+        assert links[f"crm:{crm}"] == links[f"shop:{shop}"], (crm, shop)
+    # A household (same address and landline) and colleagues on a role mailbox stay apart.
+    assert links["crm:c3"] != links["crm:c4"]
+    assert links["crm:c5"] != links["crm:c6"]
+    assert len(set(links.values())) == 9
+    assert summary.records == 13
+    assert summary.clusters == 9
+    assert summary.contacts_merged_away == 4
+    assert summary.trained
+    live = _query(two_sources, "SELECT count(*) FROM contact WHERE merged_into_id IS NULL")
+    assert live == [(9,)]
+
+
+def test_golden_values_carry_lineage_and_points_are_distinct(
+    two_sources: Workspace, tmp_path: Path
+) -> None:
+    two_sources.resolve()
+    contact = _links(two_sources, tmp_path)["crm:c1"]
+    found = two_sources.explain(contact)
+    ids = {r["source_record_id"] for r in found["records"]}
+    assert ids == {_record(two_sources, "crm", "c1"), _record(two_sources, "shop", "s1")}
+    values = {v["field"]: v for v in found["values"]}
+    assert values["first_name"]["value"] == "Jane"
+    assert values["city"]["value"] == "London"
+    assert all(v["source_record_id"] in ids for v in found["values"])
+    assert {v["source"] for v in found["values"]} <= {"crm", "shop"}
+    # Both addresses share one Gmail match key (dots and +tag folded): one email point.
+    points = _query(
+        two_sources,
+        "SELECT kind, value, is_primary FROM contact_point WHERE contact_id = :c ORDER BY kind",
+        c=contact,
+    )
+    emails = [p for p in points if p[0] == "email"]
+    phones = [p for p in points if p[0] == "phone"]
+    assert len(emails) == 1
+    assert len(phones) == 1
+    assert phones[0][1] == "+442079460001"
+    assert sum(1 for p in points if p[0] == "address" and p[2]) == 1
+    # Every record says why it belongs.
+    assert all(r["probability"] and r["probability"] > 0.8 for r in found["records"])
+    assert all(r["deciding_fields"] for r in found["records"])
+
+
+def test_model_is_stored_and_reused_until_retrained(two_sources: Workspace) -> None:
+    first = two_sources.resolve()
+    second = two_sources.resolve()
+    assert first.trained
+    assert not second.trained
+    assert second.records_moved == 0
+    assert second.contacts_merged_away == 0
+    third = two_sources.resolve(retrain=True)
+    assert third.trained
+    assert _query(two_sources, "SELECT count(*) FROM match_model") == [(2,)]
+
+
+def test_dry_run_reports_and_changes_nothing(two_sources: Workspace, tmp_path: Path) -> None:
+    before = _links(two_sources, tmp_path)
+    summary = two_sources.resolve(dry_run=True)
+    assert summary.dry_run
+    assert summary.records_moved == 4
+    assert summary.examples
+    assert any("Jane Doe" in e["names"] for e in summary.examples)
+    assert _links(two_sources, tmp_path) == before
+    assert _query(two_sources, "SELECT count(*) FROM merge_event") == [(0,)]
+    assert _query(two_sources, "SELECT count(*) FROM match_model") == [(0,)]
+
+
+def test_merge_then_unmerge_restores_the_previous_state(
+    two_sources: Workspace, tmp_path: Path
+) -> None:
+    two_sources.resolve()
+    before = _links(two_sources, tmp_path)
+    contacts_before = tmp_path / "before.csv"
+    two_sources.export("contacts", contacts_before)
+    john, mary = before["crm:c3"], before["crm:c4"]
+    done = two_sources.merge(john, mary, reason="same person, says the customer")
+    merged = _links(two_sources, tmp_path)
+    assert merged["crm:c3"] == merged["crm:c4"] == john
+    assert two_sources.explain(mary)["contact_id"] == john  # the old id redirects
+    assert done["records"] == [_record(two_sources, "crm", "c4")]
+
+    two_sources.unmerge(john, _record(two_sources, "crm", "c4"), reason="two people after all")
+    assert _links(two_sources, tmp_path) == before  # Mary gets her own id back
+    contacts_after = tmp_path / "after.csv"
+    two_sources.export("contacts", contacts_after)
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "updated_at"} for r in rows]  # noqa: E731
+    with contacts_before.open() as a, contacts_after.open() as b:
+        assert strip(list(csv.DictReader(a))) == strip(list(csv.DictReader(b)))
+    actions = _query(two_sources, "SELECT action, actor, reason FROM merge_event ORDER BY id")
+    assert actions[-2:] == [
+        ("merge", "test", "same person, says the customer"),
+        ("unmerge", "test", "two people after all"),
+    ]
+
+
+def test_manual_decisions_are_sticky(two_sources: Workspace, tmp_path: Path) -> None:
+    two_sources.resolve()
+    links = _links(two_sources, tmp_path)
+    # A user merges the role-mailbox colleagues and splits the Jane Doe records.
+    two_sources.merge(links["crm:c5"], links["crm:c6"])
+    two_sources.unmerge(links["crm:c1"], _record(two_sources, "shop", "s1"))
+    two_sources.resolve()
+    two_sources.resolve(retrain=True)
+    after = _links(two_sources, tmp_path)
+    assert after["crm:c5"] == after["crm:c6"]
+    assert after["crm:c1"] != after["shop:s1"]
+
+
+def test_merge_and_unmerge_refuse_nonsense(two_sources: Workspace, tmp_path: Path) -> None:
+    two_sources.resolve()
+    links = _links(two_sources, tmp_path)
+    with pytest.raises(InputError, match="already one contact"):
+        two_sources.merge(links["crm:c1"], links["shop:s1"])
+    with pytest.raises(InputError, match="does not exist"):
+        two_sources.merge(links["crm:c1"], 999_999)
+    with pytest.raises(InputError, match="not linked to contact"):
+        two_sources.unmerge(links["crm:c1"], _record(two_sources, "crm", "c3"))
+    with pytest.raises(InputError, match="only record"):
+        two_sources.unmerge(links["crm:c3"], _record(two_sources, "crm", "c3"))
+
+
+@pytest.fixture
+def wide_band(db_url: str) -> Iterator[Workspace]:
+    """A workspace whose review band is wide enough to hold the household pair."""
+    settings = Settings(
+        db="sqlite:///unused.db",
+        resolve=ResolveSettings(threshold=0.99, candidate=1e-9, review_low=1e-9),
+    )
+    ws = Workspace(db_url, settings=settings, actor="reviewer")
+    ws.init()
+    ws.import_file(DATA / "crm.csv", source="crm", kind="contacts")
+    ws.import_file(DATA / "shop.csv", source="shop", kind="contacts")
+    yield ws
+    ws.close()
+
+
+def test_review_queue_accept_merges_and_reject_keeps_apart(
+    wide_band: Workspace, tmp_path: Path
+) -> None:
+    summary = wide_band.resolve()
+    pairs = wide_band.review()
+    assert summary.review_pending == len(pairs) > 0
+    john, mary = _record(wide_band, "crm", "c3"), _record(wide_band, "crm", "c4")
+    household = next(
+        p
+        for p in pairs
+        if {p["left"]["source_record_id"], p["right"]["source_record_id"]} == {john, mary}
+    )
+    assert household["left"]["last_name"] == household["right"]["last_name"] == "Miller"
+    assert household["evidence"]["name"] < 0  # same last name, another first name
+    others = [p for p in pairs if p["id"] != household["id"]]
+    wide_band.review_decide(household["id"], accept=False, reason="household")
+    assert wide_band.review(status="rejected")[0]["id"] == household["id"]
+    with pytest.raises(InputError, match="no pending review pair"):
+        wide_band.review_decide(household["id"], accept=True)
+    if others:
+        chosen = others[0]
+        done = wide_band.review_decide(chosen["id"], accept=True)
+        links = _links(wide_band, tmp_path)
+        left = chosen["left"]
+        right = chosen["right"]
+        assert (
+            links[f"{left['source']}:{left['external_id']}"]
+            == links[f"{right['source']}:{right['external_id']}"]
+        )
+        assert done["accepted"]
+    # A later resolve keeps the rejected pair apart and does not queue it again.
+    wide_band.resolve()
+    links = _links(wide_band, tmp_path)
+    assert links["crm:c3"] != links["crm:c4"]
+    again = wide_band.review()
+    assert all(
+        {p["left"]["source_record_id"], p["right"]["source_record_id"]} != {john, mary}
+        for p in again
+    )
+
+
+def test_incremental_run_matches_only_new_records(two_sources: Workspace, tmp_path: Path) -> None:
+    first = two_sources.resolve()
+    assert first.mode == "full"
+    two_sources.import_file(DATA / "late.csv", source="late", kind="contacts")
+    later = two_sources.resolve()
+    assert later.mode == "incremental"
+    assert later.pending == 2
+    links = _links(two_sources, tmp_path)
+    assert links["late:z1"] == links["crm:c4"]  # the same Mary Miller
+    assert links["late:z2"] not in {v for k, v in links.items() if k != "late:z2"}
+    # Contacts nobody touched keep their links; a full run agrees with the incremental one.
+    assert links["crm:c1"] == links["shop:s1"]
+    full = two_sources.resolve(full=True)
+    assert full.mode == "full"
+    assert full.records_moved == 0
+    assert _links(two_sources, tmp_path) == links
+    runs = _query(two_sources, "SELECT mode FROM resolve_run ORDER BY id")
+    assert runs == [("full",), ("incremental",), ("full",)]
