@@ -17,7 +17,8 @@ from sqlalchemy import Connection, text
 from rolodex.exceptions import InputError
 from rolodex.model import Contact
 from rolodex.model.base import table
-from rolodex.resolve.run import GOLDEN_FIELDS, follow_activity, write_golden
+from rolodex.resolve.run import follow_activity, write_golden
+from rolodex.resolve.survivorship import GOLDEN_FIELDS
 from rolodex.store.bulk import ConnectionBulk
 
 

@@ -126,7 +126,7 @@ FIRST_NAMES_AGREE = (
 
 def comparisons() -> list[dict[str, Any]]:
     """Return the model's comparisons, each as a Splink comparison dictionary."""
-    name = {
+    name: dict[str, Any] = {
         "output_column_name": "name",
         "comparison_description": "first and last name together",
         "comparison_levels": [
@@ -162,7 +162,7 @@ def comparisons() -> list[dict[str, Any]]:
             _ELSE,
         ],
     }
-    email = {
+    email: dict[str, Any] = {
         "output_column_name": "email",
         "comparison_description": "email match key (role mailboxes count as missing)",
         "comparison_levels": [
@@ -184,7 +184,7 @@ def comparisons() -> list[dict[str, Any]]:
             _ELSE,
         ],
     }
-    phone = {
+    phone: dict[str, Any] = {
         "output_column_name": "phone",
         "comparison_description": "phone number, E.164",
         "comparison_levels": [
@@ -205,7 +205,7 @@ def comparisons() -> list[dict[str, Any]]:
             _ELSE,
         ],
     }
-    address = {
+    address: dict[str, Any] = {
         "output_column_name": "address",
         "comparison_description": "street, postcode and city",
         "comparison_levels": [
@@ -234,7 +234,7 @@ def comparisons() -> list[dict[str, Any]]:
             _ELSE,
         ],
     }
-    company = {
+    company: dict[str, Any] = {
         "output_column_name": "company",
         "comparison_description": "company match key or its domain",
         "comparison_levels": [
@@ -251,7 +251,7 @@ def comparisons() -> list[dict[str, Any]]:
             _ELSE,
         ],
     }
-    birth = {
+    birth: dict[str, Any] = {
         "output_column_name": "birth_date",
         "comparison_description": "date of birth",
         "comparison_levels": [
@@ -261,15 +261,14 @@ def comparisons() -> list[dict[str, Any]]:
             _ELSE,
         ],
     }
-    found = [name, email, phone, address, company, birth]
+    found: list[dict[str, Any]] = [name, email, phone, address, company, birth]
     for comparison in found:
-        levels = [
-            dict(level) for level in comparison["comparison_levels"]
-        ]  # copies: _ELSE is shared
+        # Copies: the "else" level is one shared dictionary.
+        levels = [dict(level) for level in comparison["comparison_levels"]]
         comparison["comparison_levels"] = levels
         real = [level for level in levels if not level.get("is_null_level")]
-        name = comparison["output_column_name"]
-        for level, m_prior, u_prior in zip(real, PRIOR_M[name], PRIOR_U[name], strict=True):
+        label = str(comparison["output_column_name"])
+        for level, m_prior, u_prior in zip(real, PRIOR_M[label], PRIOR_U[label], strict=True):
             level["m_probability"] = m_prior
             level["u_probability"] = u_prior
     return found
