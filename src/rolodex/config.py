@@ -87,14 +87,14 @@ class CleanSettings(BaseModel):
 class ResolveSettings(BaseModel):
     """How resolve matches and merges (`[resolve]` in rolodex.toml, `ROLODEX_RESOLVE__*`)."""
 
-    threshold: float = Field(default=0.8, gt=0, lt=1)
+    threshold: float = Field(default=0.1, gt=0, lt=1)
     """Two groups of records become one customer when their mean match probability is at
     least this."""
 
-    candidate: float = Field(default=0.2, gt=0, lt=1)
+    candidate: float = Field(default=0.05, gt=0, lt=1)
     """Pairs scored below this are not considered at all."""
 
-    review_low: float = Field(default=0.3, gt=0, lt=1)
+    review_low: float = Field(default=0.03, gt=0, lt=1)
     """Pairs between this and `threshold` that stay apart go to the review queue."""
 
     max_group: int = Field(default=300, ge=2)

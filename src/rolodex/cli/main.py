@@ -613,15 +613,22 @@ def demo(
             for file_name, source, kind in SAMPLE_SOURCES:
                 summaries.append(ws.import_file(data / file_name, source=source, kind=kind))
             print_summaries(summaries)
+            resolved = ws.resolve()
             counts = ws.counts()
             out.print(
+                f"Resolve matched {resolved.records:,} contact records across sources into"
+                f" {resolved.clusters:,} customers ({resolved.multi_record_clusters:,} seen in"
+                f" several records); {resolved.review_pending:,} uncertain pairs wait in"
+                " `rolodex review list`."
+            )
+            out.print(
                 f"Workspace now holds {counts['source_record']:,} source records from"
-                f" {counts['source']} sources: {counts['contact']:,} contacts (one per contact"
-                f" record until matching runs), {counts['order']:,} orders,"
+                f" {counts['source']} sources, {counts['order']:,} orders,"
                 f" {counts['ticket']:,} tickets, {counts['event']:,} events."
             )
             print_scorecard(ws.quality())
             out.print(f"Try: rolodex --db {db} export quarantine --out quarantine.csv")
+            out.print(f"     rolodex --db {db} explain 1")
 
 
 def main() -> None:

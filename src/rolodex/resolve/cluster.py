@@ -56,6 +56,9 @@ _SCALE = 2**32
 # Rounds of bulk merging before a group still merging is handed to the heap.
 _ROUNDS = 16
 _TABLE = ("g", "x", "y", "s", "k")
+# Shared empties for records without capped identifiers or user splits; never mutated.
+_NO_VALUES: dict[str, set[str]] = {}
+_NOBODY: set[int] = set()
 _EDGE_SCHEMA = pl.Schema({"l": pl.Int64, "r": pl.Int64, "p": pl.Float64})
 _EDGE_TYPE = pa.struct([("l", pa.int64()), ("r", pa.int64()), ("p", pa.float64())])
 
@@ -577,7 +580,8 @@ def _agglomerate_groups(
 
 def _values(record: Mapping[str, str | None], caps: Mapping[str, int]) -> dict[str, set[str]]:
     """Return the capped identifiers a record holds."""
-    return {kind: {value} for kind in caps if (value := record.get(kind)) is not None}
+    found = {kind: {value} for kind in caps if (value := record.get(kind)) is not None}
+    return found or _NO_VALUES
 
 
 class _Cluster:
@@ -624,7 +628,7 @@ def _agglomerate(
         forbidden[a].add(b)
         forbidden[b].add(a)
     owner = {
-        i: _Cluster(i, next(serials), [i], values.get(i, {}), forbidden.get(i, set()))
+        i: _Cluster(i, next(serials), [i], values.get(i, _NO_VALUES), forbidden.get(i, _NOBODY))
         for i in members
     }
     for a, b in must:
@@ -706,14 +710,12 @@ def _refusal(one: _Cluster, two: _Cluster, caps: Mapping[str, int]) -> str | Non
 
 def _merge(one: _Cluster, two: _Cluster, serial: int) -> _Cluster:
     """Return the union of two clusters, summing their links to every neighbour."""
-    kinds = one.values.keys() | two.values.keys()
-    node = _Cluster(
-        min(one.key, two.key),
-        serial,
-        one.members + two.members,
-        {k: one.values.get(k, set()) | two.values.get(k, set()) for k in sorted(kinds)},
-        one.cannot | two.cannot,
-    )
+    # Sets are shared, never changed in place: fewer allocations, fewer GC passes.
+    values = dict(one.values)
+    for kind, theirs in two.values.items():
+        values[kind] = values[kind] | theirs if kind in values else theirs
+    cannot = one.cannot | two.cannot if one.cannot and two.cannot else one.cannot or two.cannot
+    node = _Cluster(min(one.key, two.key), serial, one.members + two.members, values, cannot)
     for old in (one, two):
         for other, cell in old.links.items():
             if other is one or other is two:

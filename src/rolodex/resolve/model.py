@@ -31,6 +31,7 @@ FEATURES = (
     "first",
     "last",
     "name",
+    "name_any",
     "initial",
     "email",
     "email_local",
@@ -78,6 +79,16 @@ def features(records: pl.DataFrame) -> pl.DataFrame:
         pl.when(first.is_not_null() & last.is_not_null())
         .then(pl.concat_str(first, pl.lit(" "), last))
         .alias("name"),
+        # The name's letters whatever the order or split ("Garrido Ortega, José" in one
+        # field, "José" + "Garrido Ortega" in two): the smaller of both concatenations.
+        pl.when(first.is_not_null() | last.is_not_null())
+        .then(
+            pl.min_horizontal(
+                pl.concat_str(first.fill_null(""), last.fill_null("")),
+                pl.concat_str(last.fill_null(""), first.fill_null("")),
+            )
+        )
+        .alias("name_any"),
         first.str.slice(0, 1).alias("initial"),
         email.alias("email"),
         email.str.split("@").list.first().alias("email_local"),
@@ -142,7 +153,10 @@ def comparisons() -> list[dict[str, Any]]:
                 tf_adjustment_column="name",
                 tf_adjustment_weight=1.0,
             ),
-            _level("first_l = last_r AND last_l = first_r", "swapped first and last"),
+            _level(
+                "(first_l = last_r AND last_l = first_r) OR name_any_l = name_any_r",
+                "swapped first and last, or split differently",
+            ),
             _level(
                 "(first_l = first_r AND jaro_winkler_similarity(last_l, last_r) >= 0.9)"
                 " OR (last_l = last_r AND jaro_winkler_similarity(first_l, first_r) >= 0.9)",
@@ -154,12 +168,19 @@ def comparisons() -> list[dict[str, Any]]:
                 "both names near misses",
             ),
             _level(
-                "last_l = last_r AND (first_l IS NULL OR first_r IS NULL OR initial_l = initial_r)",
-                "same last name, first name missing or same initial",
+                "last_l = last_r AND (first_l IS NULL OR first_r IS NULL"
+                " OR ((length(first_l) = 1 OR length(first_r) = 1) AND initial_l = initial_r))",
+                "same last name, first name missing or an initial",
             ),
             _level("first_l = first_r", "same first name, other last name (married?)"),
-            _level("last_l = last_r", "same last name, other first name (household?)"),
-            _ELSE,
+            _level(
+                "last_l = last_r",
+                "same last name, other first name (household?)",
+                fix_m_probability=True,
+            ),
+            # Different first and last names: swaps, splits, nicknames and typos have levels
+            # of their own, so what is left is almost never one person.
+            {**_ELSE, "fix_m_probability": True},
         ],
     }
     email: dict[str, Any] = {
@@ -167,9 +188,10 @@ def comparisons() -> list[dict[str, Any]]:
         "comparison_description": "email match key (role mailboxes count as missing)",
         "comparison_levels": [
             _null("email"),
-            _level("email_l = email_r", "same address", tf_adjustment_column="email"),
+            _level("email_l = email_r", "same address"),
             _level(
-                "email_local_l = email_local_r AND length(email_local_l) >= 5",
+                f"email_local_l = email_local_r AND length(email_local_l) >= 5"
+                f" AND {FIRST_NAMES_AGREE}",
                 "same mailbox name at another domain",
             ),
             _level(
@@ -192,11 +214,11 @@ def comparisons() -> list[dict[str, Any]]:
             _level(
                 f"phone_l = phone_r AND {FIRST_NAMES_AGREE}",
                 "same number",
-                tf_adjustment_column="phone",
             ),
             _level(
                 "phone_l = phone_r",
                 "same number, another first name (a shared line: household, office)",
+                fix_m_probability=True,
             ),
             _level(
                 "right(phone_l, 7) = right(phone_r, 7)",
@@ -223,6 +245,7 @@ def comparisons() -> list[dict[str, Any]]:
             _level(
                 "street_l = street_r AND (postcode_l = postcode_r OR city_l = city_r)",
                 "same street address, another first name (household, office)",
+                fix_m_probability=True,
             ),
             _level(
                 "jaro_winkler_similarity(street_l, street_r) >= 0.88"
@@ -278,7 +301,7 @@ def comparisons() -> list[dict[str, Any]]:
 # small workspace, too small for expectation maximisation, matches with. Training replaces
 # them wherever the data supports it.
 PRIOR_M: dict[str, tuple[float, ...]] = {
-    "name": (0.7, 0.02, 0.12, 0.06, 0.03, 0.03, 0.002, 0.018),
+    "name": (0.7, 0.02, 0.12, 0.06, 0.03, 0.048, 0.002, 0.005),
     "email": (0.6, 0.05, 0.05, 0.05, 0.25),
     "phone": (0.7, 0.003, 0.05, 0.247),
     "address": (0.5, 0.003, 0.1, 0.15, 0.1, 0.147),
@@ -302,7 +325,7 @@ BLOCKING_RULES: tuple[str, ...] = (
     "l.email = r.email",
     "l.phone = r.phone",
     "l.first = r.first AND l.last = r.last",
-    "l.first = r.last AND l.last = r.first",
+    "l.name_any = r.name_any",
     "l.last = r.last AND l.postcode = r.postcode",
     "l.first = r.first AND l.postcode = r.postcode",
     "l.email_local = r.email_local AND length(l.email_local) >= 5",

@@ -76,9 +76,9 @@ _ACTIVITY = ("order", "ticket", "interaction", "event", "consent")
 class ResolveOptions:
     """How resolve decides (the workspace's `[resolve]` settings)."""
 
-    threshold: float = 0.8
-    candidate: float = 0.2
-    review_low: float = 0.3
+    threshold: float = 0.1
+    candidate: float = 0.05
+    review_low: float = 0.03
     max_group: int = 300
     max_emails: int = 4
     max_phones: int = 4

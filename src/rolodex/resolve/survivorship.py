@@ -331,34 +331,38 @@ def _prepare(records: pl.DataFrame) -> _Records:
         *(text(name) for name in _TEXT_COLUMNS),
         present("birth_date", pl.Date()),
         pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"),
-        *_flagged(present("flags", pl.String())),
+        present("flags", pl.String()),
     )
+    frame = frame.with_columns(_flagged(frame.get_column("flags"))).drop("flags")
     grouped = frame.select(
         (pl.col("cluster").diff() > 0)
         | ((pl.col("cluster").diff() == 0) & (pl.col("source_record_id").diff() > 0))
     ).to_series()
     if grouped.fill_null(True).all():
         return _Records(frame.with_columns(pl.col("_row").alias("_pos")), None)
-    order = frame.select(pl.arg_sort_by("cluster", "source_record_id")).to_series()
+    order = frame.select(_pack(frame, ["cluster", "source_record_id"]).arg_sort()).to_series()
     # Where each record stands in cluster order: within a cluster, its id's rank.
     position = order.arg_sort().cast(pl.Int64).alias("_pos")
     return _Records(frame.with_columns(position), order)
 
 
-def _flagged(flags: pl.Expr) -> list[pl.Expr]:
+def _flagged(flags: pl.Series) -> list[pl.Series]:
     """One 0/1 column per field: 1 where the clean stage flagged it invalid or suspicious.
 
     Most records carry no such flag, so only the JSON that mentions one is decoded.
     """
     schema = pl.Struct({key: pl.Struct({"flag": pl.String()}) for key in _FLAG_KEYS})
-    doubtful = pl.any_horizontal(flags.str.contains(flag, literal=True) for flag in _BAD_FLAGS)
-    decoded = pl.when(doubtful).then(flags).str.json_decode(schema)
+    doubtful = pl.select(
+        pl.any_horizontal(flags.str.contains(flag, literal=True) for flag in _BAD_FLAGS)
+    ).to_series()
+    rows = doubtful.fill_null(False).arg_true()
+    decoded = flags.gather(rows).str.json_decode(schema)
     return [
-        decoded.struct.field(key)
-        .struct.field("flag")
-        .is_in(_BAD_FLAGS)
-        .fill_null(False)
-        .cast(pl.Int8)
+        pl.zeros(flags.len(), pl.Int8, eager=True)
+        .scatter(
+            rows,
+            decoded.struct.field(key).struct.field("flag").is_in(_BAD_FLAGS).fill_null(False),
+        )
         .alias(f"_bad_{key}")
         for key in _FLAG_KEYS
     ]
@@ -404,15 +408,14 @@ def _lower(value: pl.Expr) -> pl.Expr:
 
 
 def _ill_written(value: pl.Expr) -> pl.Expr:
-    """Score a spelling: 1 for ALL CAPS or all lower case, 1 for stray spaces (0 is best)."""
-    lower, upper = value.str.to_lowercase(), value.str.to_uppercase()
-    flat = (lower != upper) & ((value == lower) | (value == upper))
-    stray = (
-        value.str.starts_with(" ")
-        | value.str.ends_with(" ")
-        | value.str.contains("  ", literal=True)
-    )
-    return flat.cast(pl.Int8) + stray.cast(pl.Int8)
+    """Score a spelling: 1 unless it mixes upper and lower case, 1 for stray spaces (0 best).
+
+    Spellings only compete within one value (the same letters but for case and spaces), so
+    text without letters, flat in every spelling, loses to none.
+    """
+    mixed = value.str.contains(r"\p{Lu}") & value.str.contains(r"\p{Ll}")
+    stray = value.str.contains(r"^\s|\s$|\s\s")
+    return (~mixed).cast(pl.Int8) + stray.cast(pl.Int8)
 
 
 class _Build(Protocol):
@@ -560,12 +563,8 @@ _ADDRESS_TEXT: Final = pl.concat_str(
 
 def _names(prepared: _Records, rule: Sequence[Strategy], *, keyed: bool = False) -> pl.DataFrame:
     """Name candidates: records with any part of a name, compared on first, middle and last."""
-    parts = pl.concat_str(
-        [_fold(pl.col(name)).fill_null("") for name in _NAME_PARTS], separator="\x1f"
-    )
-    key = pl.when(_SPELLED != "").then(parts).otherwise(_fold(pl.col("full_name"))).hash()
     flags = ["name", *NAME_FIELDS]
-    ranks = _text_ranks(_NAME_TEXT, key, rule, keyed)
+    ranks = _text_ranks(_NAME_TEXT, _fold(_NAME_TEXT).hash(), rule, keyed)
     return _unit(prepared, NAME_FIELDS, NAME_FIELDS, flags, ranks)
 
 
@@ -663,9 +662,10 @@ def _custom(prepared: _Records, rule: Sequence[Strategy]) -> pl.DataFrame:
 
     Each key is a small survivorship of its own (the rule over the records that have it), so
     a trusted record's key wins while keys only a weaker record has are kept. Values are
-    decoded and re-encoded by Polars: a key whose values mix JSON types across records is
-    kept as text. ``custom__from`` is the best-ranked record, by the rule's trust and
-    recency, that gave a key; ``custom__lineage`` names the record of each key.
+    decoded and re-encoded by Polars, so a key whose values mix JSON types across records is
+    kept as text, and a key set to null counts as absent. ``custom__from`` is the best-ranked
+    record, by the rule's trust and recency, that gave a key; ``custom__lineage`` names the
+    record of each key.
     """
     empty = pl.DataFrame(
         schema={
@@ -675,46 +675,65 @@ def _custom(prepared: _Records, rule: Sequence[Strategy]) -> pl.DataFrame:
             "custom__lineage": pl.String,
         }
     )
-    rows = prepared.frame.filter(pl.col("custom").str.starts_with("{")).select(*_BASE, "custom")
+    rows = (
+        prepared.frame.lazy()
+        .filter(pl.col("custom").str.starts_with("{"))
+        .select(*_BASE, "custom")
+        .collect()
+    )
     if rows.is_empty():
         return empty
+    if prepared.order is not None:
+        rows = rows.sort("_pos")
     decoded = rows.get_column("custom").str.json_decode(infer_schema_length=None)
     fields = decoded.dtype.fields if isinstance(decoded.dtype, pl.Struct) else []
-    names = {f"_k{i}": f.name for i, f in enumerate(fields) if f.dtype != pl.Null}
-    if not names:
+    kept = sorted((f.name, i) for i, f in enumerate(fields) if f.dtype != pl.Null)
+    if not kept:
         return empty
-    values = decoded.struct.rename_fields([f"_k{i}" for i in range(len(fields))]).struct.unnest()
+    slots = [f"_k{i}" for i in range(len(fields))]
+    values = decoded.struct.rename_fields(slots).struct.unnest()
     # `{"v":X}` -> `X`: each value's JSON text, whatever its type.
     encoded = [
-        pl.when(pl.col(slot).is_not_null())
-        .then(pl.struct(pl.col(slot).alias("v")).struct.json_encode().str.slice(5))
+        pl.when(pl.col(f"_k{i}").is_not_null())
+        .then(pl.struct(pl.col(f"_k{i}").alias("v")).struct.json_encode().str.slice(5))
         .str.strip_suffix("}")
-        .alias(slot)
-        for slot in names
+        .alias(str(place))  # keys numbered in name order, which is the merged object's
+        for place, (_, i) in enumerate(kept)
     ]
     text = pl.col("value")
+    # One number per (cluster, key), in that order, so the windows run on sorted groups.
+    nth_cluster = (pl.col("cluster") != pl.col("cluster").shift()).fill_null(True).cum_sum()
     long = (
         pl.concat([rows.drop("custom"), values.select(encoded)], how="horizontal")
-        .unpivot(index=list(_BASE), variable_name="_field", value_name="value")
+        .with_columns(nth_cluster.cast(pl.Int64).alias("_group") * len(kept))
+        .unpivot(index=[*_BASE, "_group"], variable_name="_field", value_name="value")
         .filter(pl.col("value").is_not_null())
         .with_columns(
+            pl.col("_field").cast(pl.Int32),
+            pl.col("_group") + pl.col("_field").cast(pl.Int64),
             pl.lit(0, pl.Int8).alias("_slot"),
             pl.lit(0, pl.Int8).alias("_bad"),
             pl.lit(0, pl.Int8).alias("_missing"),
             *_text_ranks(text, _fold(text).hash(), rule, keyed=False),
         )
+        .sort("_group", maintain_order=True)
+        .with_columns(pl.col("_group").set_sorted())
     )
-    group = ("cluster", "_field")
-    prefix = pl.col("_field").replace_strict({s: json.dumps(n) for s, n in names.items()}) + ":"
+    winners = _winners(_order(long, rule, group=("_group",)), ("_group",))
     by_record = [f"_{s}" for s in dict.fromkeys(rule) if s in ("trust", "recent")]
+    prefix = pl.col("_field").replace_strict(
+        {place: json.dumps(name) + ":" for place, (name, _) in enumerate(kept)},
+        return_dtype=pl.String,
+    )
     return (
-        _winners(_order(long, rule, group=group), group)
-        .with_columns(prefix.alias("_prefix"))
-        .sort("cluster", "_prefix")
+        winners.with_columns(
+            prefix.alias("_prefix"), _pack(winners, [*by_record, "_pos"]).alias("_credit")
+        )
+        .with_columns(pl.col("cluster").set_sorted())
         .group_by("cluster", maintain_order=True)
         .agg(
             ("{" + (pl.col("_prefix") + pl.col("value")).str.join(",") + "}").alias("custom"),
-            pl.col("source_record_id").sort_by(*by_record, "_pos").first().alias("custom__from"),
+            pl.col("source_record_id").get(pl.col("_credit").arg_min()).alias("custom__from"),
             (
                 "{"
                 + (pl.col("_prefix") + pl.col("source_record_id").cast(pl.String)).str.join(",")
