@@ -4,7 +4,7 @@ lineage, merge and unmerge round trips, stickiness, the review queue, explain, d
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -37,6 +37,10 @@ def _links(ws: Workspace, tmp_path: Path) -> dict[str, int]:
 def _query(ws: Workspace, sql: str, **params: object) -> list[tuple[object, ...]]:
     with ws.engine.connect() as conn:
         return [tuple(r) for r in conn.execute(text(sql), params)]
+
+
+def _without_times(rows: Iterable[dict[str, str]]) -> list[dict[str, str]]:
+    return [{k: v for k, v in r.items() if k != "updated_at"} for r in rows]
 
 
 def _record(ws: Workspace, source: str, external_id: str) -> int:
@@ -141,9 +145,8 @@ def test_merge_then_unmerge_restores_the_previous_state(
     assert _links(two_sources, tmp_path) == before  # Mary gets her own id back
     contacts_after = tmp_path / "after.csv"
     two_sources.export("contacts", contacts_after)
-    strip = lambda rows: [{k: v for k, v in r.items() if k != "updated_at"} for r in rows]  # noqa: E731
     with contacts_before.open() as a, contacts_after.open() as b:
-        assert strip(list(csv.DictReader(a))) == strip(list(csv.DictReader(b)))
+        assert _without_times(csv.DictReader(a)) == _without_times(csv.DictReader(b))
     actions = _query(two_sources, "SELECT action, actor, reason FROM merge_event ORDER BY id")
     assert actions[-2:] == [
         ("merge", "test", "same person, says the customer"),
