@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -16,10 +16,12 @@ from rolodex.exceptions import ConfigError, TransientError
 from rolodex.maintain.quality import Scorecard, scorecard
 from rolodex.model.base import utcnow
 from rolodex.pipeline.imports import ImportSummary, Preview, Progress, import_file, preview_file
+from rolodex.pipeline.match import match_record
 from rolodex.pipeline.reclean import RecleanSummary, reclean
 from rolodex.pipeline.undo import UndoSummary, undo_batch
 from rolodex.resolve.manual import explain, merge, review_decide, review_list, unmerge
-from rolodex.resolve.run import ResolveOptions, ResolveSummary, resolve_contacts
+from rolodex.resolve.realtime import Scorer
+from rolodex.resolve.run import ResolveOptions, ResolveSummary, latest_model, resolve_contacts
 from rolodex.share.export import ExportFormat, ExportKind, export
 from rolodex.store import migrate, repo
 from rolodex.store.audit import append_audit
@@ -60,6 +62,8 @@ class Workspace:
         self.url = normalize_url(url or self.settings.db)
         self.actor = actor or self.settings.actor
         self._engine: Engine | None = None
+        # The single-record scorer, kept per trained model (parsing it costs per call).
+        self._scorer: tuple[int | None, Scorer | None] = (None, None)
 
     @property
     def engine(self) -> Engine:
@@ -249,6 +253,35 @@ class Workspace:
                     },
                 )
             return summary
+
+    def match(self, record: Mapping[str, Any], *, limit: int = 5) -> list[dict[str, Any]]:
+        """Score one incoming contact (canonical field names: first_name, email, phone, ...)
+        against the store with the trained model; return candidate contacts, best first.
+
+        Uses the same model, term frequencies and thresholds as `resolve`, so a record gets
+        the same decision one at a time as in a batch. Changes nothing.
+
+        Examples:
+            >>> ws.match({"first_name": "Jane", "last_name": "Doe", "email": "jane@x.com"})
+            [{'contact_id': 12, 'probability': 0.97, 'decision': 'match', ...}]
+        """
+        options = ResolveOptions(**self.settings.resolve.model_dump())
+        with self._ready().connect() as conn:
+            trained = conn.execute(
+                text("SELECT max(id) FROM match_model WHERE entity = 'contact'")
+            ).scalar()
+            if trained is not None and self._scorer[0] != trained:
+                stored = latest_model(conn)
+                assert stored is not None
+                self._scorer = (int(trained), Scorer(stored[0]))
+            return match_record(
+                conn,
+                record,
+                clean=self.settings.clean,
+                options=options,
+                scorer=self._scorer[1] if trained is not None else None,
+                limit=limit,
+            )
 
     def explain(self, contact_id: int) -> dict[str, Any]:
         """Say which records make a contact, why each belongs, where each value came from."""

@@ -254,3 +254,48 @@ def test_incremental_run_matches_only_new_records(two_sources: Workspace, tmp_pa
     assert _links(two_sources, tmp_path) == links
     runs = _query(two_sources, "SELECT mode FROM resolve_run ORDER BY id")
     assert runs == [("full",), ("incremental",), ("full",)]
+
+
+def test_single_record_match_agrees_with_the_batch(two_sources: Workspace, tmp_path: Path) -> None:
+    two_sources.resolve()
+    links = _links(two_sources, tmp_path)
+    found = two_sources.match(
+        {"first_name": "Jane", "last_name": "Doe", "email": "Jane.Doe+news@gmail.com"}
+    )
+    assert found[0]["contact_id"] == links["crm:c1"]
+    assert found[0]["decision"] == "match"
+    # A stranger finds nobody; the household member is not taken for her husband.
+    assert two_sources.match({"first_name": "Zoe", "last_name": "Quist"}) == []
+    mary = two_sources.match(
+        {"first_name": "Mary", "last_name": "Miller", "email": "mary.miller@hotmail.com"}
+    )
+    assert mary[0]["contact_id"] == links["crm:c4"]
+    assert all(c["decision"] != "match" for c in mary if c["contact_id"] == links["crm:c3"])
+
+
+def test_python_scores_equal_splink_scores(two_sources: Workspace) -> None:
+    """The single-record scorer and the batch (Splink in DuckDB) give every pair the same
+    probability, so real-time and batch decisions agree."""
+    from itertools import combinations
+
+    from rolodex.resolve import model as m
+    from rolodex.resolve.matcher import Matcher
+    from rolodex.resolve.realtime import Scorer, feature_rows
+    from rolodex.resolve.run import latest_model, read_records
+
+    two_sources.resolve()
+    with two_sources.engine.connect() as conn:
+        records = read_records(conn)
+        stored = latest_model(conn)
+        tf = {(c, v): float(t) for c, v, t in conn.execute(text("SELECT * FROM match_tf"))}
+    assert stored is not None
+    features = m.features(records)
+    rows = {r["unique_id"]: r for r in feature_rows(features)}
+    pairs = list(combinations(sorted(rows), 2))
+    scorer = Scorer(stored[0])
+    with Matcher(features, stored[0]) as matcher:
+        batch = matcher.score(pairs)
+    assert len(batch) == len(pairs) == 78
+    for left, right, probability in batch.select("left", "right", "probability").iter_rows():
+        weights = scorer.weights(rows[left], rows[right], lambda c, v: tf.get((c, v)))
+        assert scorer.probability(weights) == pytest.approx(probability, abs=1e-9), (left, right)

@@ -218,3 +218,14 @@ class ResolveRun(Base):
     max_record_id: Mapped[int] = mapped_column(Integer)  # the newest record it saw
     summary: Mapped[dict[str, object] | None] = mapped_column(JSON)
     finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class MatchTermFrequency(Base):
+    """How common a matching value is (names, postcodes, cities), as of the last full resolve:
+    what single-record matching weighs agreement by, as the batch did."""
+
+    __tablename__ = "match_tf"
+
+    column: Mapped[str] = mapped_column(String(20), primary_key=True)
+    value: Mapped[str] = mapped_column(String(500), primary_key=True)
+    tf: Mapped[float] = mapped_column(Float)

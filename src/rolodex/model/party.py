@@ -131,6 +131,12 @@ class ContactRecord(Base):
     """The standardized view of one contact source record (derived; the raw row stays as is)."""
 
     __tablename__ = "contact_record"
+    # Single-record matching (an API create, a web form) looks records up by these keys.
+    __table_args__ = (
+        Index(None, "email_key"),
+        Index(None, "phone_key"),
+        Index(None, "last_name_key", "first_name_key"),
+    )
 
     source_record_id: Mapped[int] = mapped_column(ForeignKey("source_record.id"), primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("source.id"))

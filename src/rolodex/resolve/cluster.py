@@ -401,12 +401,14 @@ def _linkage_rounds(
 ) -> tuple[pl.Series, pl.Series]:
     """Run average linkage on groups without user merges, all groups at once, in polars.
 
-    Each round merges every two clusters that are each other's best link at or above the
-    threshold (ties to the smallest key). Average linkage is reducible (a merged cluster is
-    never more similar to a third than the better of its parts), so merging such mutual pairs
-    together gives the same clusters as merging the single best pair at a time. Per-cluster
-    maxima are scattered into position-long columns and read back by gather, which costs far
-    less than joins. Groups still merging after `rounds` are left to the heap.
+    Each round merges, in every group, the clusters that are each other's best link (ties to
+    the smallest key) at the group's highest linkage, if that clears the threshold. Average
+    linkage is reducible (a merged cluster is never more similar to a third than the better of
+    its parts), so these merges are exactly the heap's next ones, taken together. Merging
+    mutual pairs at lower levels too would save rounds but, on exactly tied linkages, pick
+    partners by keys the heap would already have changed. Per-cluster maxima are scattered
+    into position-long columns and read back by gather, which costs far less than joins.
+    Groups still merging after `rounds` are left to the heap.
 
     Returns:
         The cluster (smallest position) of every position, and the unfinished groups.
@@ -438,6 +440,8 @@ def _linkage_rounds(
             _per_position(n, y.filter(to_x), x.filter(to_x), "min", n),
         )
         mutual = linked.filter((best.gather(x) == y) & (best.gather(y) == x))
+        level = _per_position(n, mutual["g"], mutual["link"], "max", 2.0)
+        mutual = mutual.filter(pl.col("link") == level.gather(mutual["g"]))
         renamed = _positions(n).scatter(mutual["y"], mutual["x"])
         touched = _full(n, False).scatter(mutual["x"], True).scatter(mutual["y"], True)
         hit = touched.gather(table["x"]) | touched.gather(table["y"])
@@ -653,11 +657,13 @@ def _agglomerate(
         cell[1] += 1
 
     alive = {c.key: c for c in owner.values()}
+    # Linkage as the bulk path computes it (exact integer sum over count, then the scale), so
+    # both paths rank merges alike. Links below the threshold never enter the heap.
     heap = [
-        entry
+        _entry(c, other, linkage)
         for c in alive.values()
-        for other in c.links
-        if c.key < other.key and (entry := _entry(c, other, threshold)) is not None
+        for other, (total, count) in c.links.items()
+        if c.key < other.key and (linkage := total / count / _SCALE) >= threshold
     ]
     heapq.heapify(heap)
     while heap:
@@ -675,21 +681,14 @@ def _agglomerate(
         node = _merge(left, right, next(serials))
         del alive[ka], alive[kb]
         alive[node.key] = node
-        for other in node.links:
-            entry = _entry(node, other, threshold)
-            if entry is not None:
-                heapq.heappush(heap, entry)
+        for other, (total, count) in node.links.items():
+            if (linkage := total / count / _SCALE) >= threshold:
+                heapq.heappush(heap, _entry(node, other, linkage))
     return {i: c.key for c in alive.values() for i in c.members}
 
 
-def _entry(
-    one: _Cluster, two: _Cluster, threshold: float
-) -> tuple[float, int, int, int, int] | None:
-    """Return the heap entry for merging two clusters, or None if they are not linked enough."""
-    total, count = one.links[two]
-    linkage = float(total) / float(count) / _SCALE  # as polars computes it in the bulk path
-    if linkage < threshold:
-        return None
+def _entry(one: _Cluster, two: _Cluster, linkage: float) -> tuple[float, int, int, int, int]:
+    """Return the heap entry for merging two clusters: best linkage, then smallest keys."""
     lo, hi = (one, two) if one.key < two.key else (two, one)
     return (-linkage, lo.key, hi.key, lo.serial, hi.serial)
 

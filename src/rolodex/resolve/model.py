@@ -20,6 +20,7 @@ trained model is a JSON document kept in the workspace and reused until a retrai
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -44,19 +45,34 @@ FEATURES = (
     "company",
     "company_domain",
     "birth_date",
+    "ident",
 )
 
 _LETTERS = r"[^a-z0-9]"
 
+# Custom fields that identify a person wherever they appear: national, tax and social
+# security numbers, passport, customer and member numbers.
+IDENTIFIER_NAMES = re.compile(
+    r"(^|_)(ssn|soc(ial)?_?sec(urity)?(_?(id|no|num(ber)?))?|national_?id|tax_?(id|no|number)"
+    r"|passport(_?(no|number))?|customer_?(no|number|num)|member_?(no|number|id)"
+    r"|kunden_?(nr|nummer)|steuer_?id|nif|nie|dni|nir|siren|insee|bsn)($|_)"
+)
 
-def features(records: pl.DataFrame) -> pl.DataFrame:
+
+def identifier_fields(names: Sequence[str]) -> list[str]:
+    """Pick the custom fields whose names say they hold a personal identifier."""
+    return [n for n in names if IDENTIFIER_NAMES.search(n.lower())]
+
+
+def features(records: pl.DataFrame, identifiers: Sequence[str] = ()) -> pl.DataFrame:
     """Build the model's columns from standardized contact records.
 
     Args:
         records: `source_record_id` plus any of the contact_record columns (first_name_key,
             last_name_key, email_key, phone_key, postcode, city, street_key, company_key,
-            company_domain, birth_date) and `email_tags` (the clean stage's tags of the email:
-            "role", "free", ...).
+            company_domain, birth_date), `email_tags` (the clean stage's tags of the email:
+            "role", "free", ...) and `custom` (JSON text of the custom fields).
+        identifiers: custom fields holding personal identifiers (`identifier_fields`).
 
     Returns:
         One row per record with the columns in `FEATURES`.
@@ -104,6 +120,7 @@ def features(records: pl.DataFrame) -> pl.DataFrame:
         col("company_key").alias("company"),
         col("company_domain").alias("company_domain"),
         col("birth_date").str.slice(0, 10).alias("birth_date"),
+        _identifier(col("custom"), identifiers).alias("ident"),
     )
     # Empty strings are no evidence.
     return frame.with_columns(
@@ -111,6 +128,16 @@ def features(records: pl.DataFrame) -> pl.DataFrame:
         for c in FEATURES
         if c not in ("unique_id", "email_free")
     )
+
+
+def _identifier(custom: pl.Expr, names: Sequence[str]) -> pl.Expr:
+    """The first identifier custom field a record has, letters and digits only ("1804974.0"
+    as a number in JSON reads 1804974)."""
+    paths = [custom.str.json_path_match(f"$.{name}") for name in names if name.isidentifier()]
+    if not paths:
+        return pl.lit(None, pl.Utf8)
+    found = pl.coalesce(paths)
+    return found.str.replace(r"\.0+$", "").str.to_lowercase().str.replace_all(r"[^a-z0-9]", "")
 
 
 def _null(*columns: str) -> dict[str, Any]:
@@ -177,6 +204,7 @@ def comparisons() -> list[dict[str, Any]]:
                 "last_l = last_r",
                 "same last name, other first name (household?)",
                 fix_m_probability=True,
+                fix_u_probability=True,
             ),
             # Different first and last names: swaps, splits, nicknames and typos have levels
             # of their own, so what is left is almost never one person.
@@ -188,7 +216,13 @@ def comparisons() -> list[dict[str, Any]]:
         "comparison_description": "email match key (role mailboxes count as missing)",
         "comparison_levels": [
             _null("email"),
-            _level("email_l = email_r", "same address"),
+            _level(f"email_l = email_r AND {FIRST_NAMES_AGREE}", "same address"),
+            _level(
+                "email_l = email_r",
+                "same address, another first name (a shared family or team mailbox)",
+                fix_m_probability=True,
+                fix_u_probability=True,
+            ),
             _level(
                 f"email_local_l = email_local_r AND length(email_local_l) >= 5"
                 f" AND {FIRST_NAMES_AGREE}",
@@ -219,6 +253,7 @@ def comparisons() -> list[dict[str, Any]]:
                 "phone_l = phone_r",
                 "same number, another first name (a shared line: household, office)",
                 fix_m_probability=True,
+                fix_u_probability=True,
             ),
             _level(
                 "right(phone_l, 7) = right(phone_r, 7)",
@@ -246,6 +281,7 @@ def comparisons() -> list[dict[str, Any]]:
                 "street_l = street_r AND (postcode_l = postcode_r OR city_l = city_r)",
                 "same street address, another first name (household, office)",
                 fix_m_probability=True,
+                fix_u_probability=True,
             ),
             _level(
                 "jaro_winkler_similarity(street_l, street_r) >= 0.88"
@@ -284,7 +320,17 @@ def comparisons() -> list[dict[str, Any]]:
             _ELSE,
         ],
     }
-    found: list[dict[str, Any]] = [name, email, phone, address, company, birth]
+    ident: dict[str, Any] = {
+        "output_column_name": "ident",
+        "comparison_description": "a personal identifier (tax, social security, customer no.)",
+        "comparison_levels": [
+            _null("ident"),
+            _level("ident_l = ident_r", "same identifier"),
+            _level("damerau_levenshtein(ident_l, ident_r) <= 1", "one character off"),
+            _ELSE,
+        ],
+    }
+    found: list[dict[str, Any]] = [name, email, phone, address, company, birth, ident]
     for comparison in found:
         # Copies: the "else" level is one shared dictionary.
         levels = [dict(level) for level in comparison["comparison_levels"]]
@@ -302,21 +348,23 @@ def comparisons() -> list[dict[str, Any]]:
 # them wherever the data supports it.
 PRIOR_M: dict[str, tuple[float, ...]] = {
     "name": (0.7, 0.02, 0.12, 0.06, 0.03, 0.048, 0.002, 0.005),
-    "email": (0.6, 0.05, 0.05, 0.05, 0.25),
-    "phone": (0.7, 0.003, 0.05, 0.247),
-    "address": (0.5, 0.003, 0.1, 0.15, 0.1, 0.147),
+    "email": (0.6, 0.0005, 0.05, 0.05, 0.05, 0.2495),
+    "phone": (0.7, 0.001, 0.05, 0.249),
+    "address": (0.5, 0.002, 0.1, 0.15, 0.1, 0.148),
     "company": (0.7, 0.3),
     "birth_date": (0.9, 0.05, 0.05),
+    "ident": (0.9, 0.05, 0.05),
 }
 # How often two different people reach each level: used until the workspace holds enough
 # records to sample non-matches (a sample of a few hundred records is full of duplicates).
 PRIOR_U: dict[str, tuple[float, ...]] = {
-    "name": (0.0005, 0.00005, 0.001, 0.0005, 0.002, 0.01, 0.005, 0.98095),
-    "email": (0.00005, 0.0002, 0.0005, 0.6, 0.39925),
-    "phone": (0.0001, 0.0003, 0.0005, 0.9991),
-    "address": (0.0005, 0.001, 0.0005, 0.01, 0.03, 0.958),
+    "name": (0.0005, 0.00005, 0.001, 0.0005, 0.002, 0.01, 0.004, 0.98195),
+    "email": (0.00005, 0.0005, 0.0002, 0.0005, 0.6, 0.39875),
+    "phone": (0.0001, 0.001, 0.0005, 0.9984),
+    "address": (0.0005, 0.002, 0.0005, 0.01, 0.03, 0.957),
     "company": (0.02, 0.98),
     "birth_date": (0.0003, 0.003, 0.9967),
+    "ident": (0.00001, 0.0001, 0.99989),
 }
 
 
@@ -335,6 +383,7 @@ BLOCKING_RULES: tuple[str, ...] = (
     "l.street = r.street AND l.postcode = r.postcode",
     "l.birth_date = r.birth_date AND l.postcode = r.postcode",
     "l.birth_date = r.birth_date AND l.city = r.city",
+    "l.ident = r.ident",
 )
 
 # Rules that train m, as (blocking rule, its key columns): each leaves its own comparisons
@@ -343,6 +392,7 @@ TRAINING_BLOCKS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("l.email = r.email", ("email",)),
     ("l.first = r.first AND l.last = r.last", ("first", "last")),
     ("l.phone = r.phone", ("phone",)),
+    ("l.ident = r.ident", ("ident",)),
     ("l.postcode = r.postcode AND l.birth_date = r.birth_date", ("postcode", "birth_date")),
 )
 # Rules believed to find matches only, to estimate how often two random records match.

@@ -24,11 +24,12 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection, text
 
-from rolodex.model import Contact, ContactPoint
+from rolodex.model import Contact, ContactPoint, MatchTermFrequency
 from rolodex.model.base import table
 from rolodex.resolve import model as m
 from rolodex.resolve.cluster import ClusterSettings, cluster_records
 from rolodex.resolve.matcher import Matcher
+from rolodex.resolve.realtime import TF_COLUMNS
 from rolodex.resolve.survivorship import GOLDEN_FIELDS, contact_points, golden_values
 from rolodex.store.bulk import ConnectionBulk
 
@@ -161,6 +162,17 @@ def read_records(conn: Connection, record_ids: Sequence[int] | None = None) -> p
     )
 
 
+def identifier_fields(conn: Connection) -> list[str]:
+    """Return the contact custom fields that hold personal identifiers (by their names)."""
+    names = [
+        str(n)
+        for (n,) in conn.execute(
+            text("SELECT name FROM custom_field_definition WHERE entity = 'contact' ORDER BY id")
+        )
+    ]
+    return m.identifier_fields(names)
+
+
 def latest_model(conn: Connection) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """Return the workspace's current contact model and its training info, if trained."""
     row = conn.execute(
@@ -243,7 +255,7 @@ def resolve_contacts(
     stored = None if retrain else latest_model(conn)
     incremental = not full and stored is not None and previous is not None
     summary.mode = "incremental" if incremental else "full"
-    features = m.features(records)
+    features = m.features(records, identifier_fields(conn))
     with Matcher(features, stored[0] if stored else None) as matcher:
         if stored is None:
             info = matcher.train(seed=options.seed, u_pairs=options.u_pairs)
@@ -332,6 +344,8 @@ def resolve_contacts(
     summary.review_pending = _write_review(
         db, plan.review, now=now, scope=None if not incremental else set(ids)
     )
+    if not incremental:
+        write_term_frequencies(db, features)
     clock.lap("write")
     conn.execute(
         text(
@@ -735,6 +749,23 @@ def _retire(
             ],
         )
     return len(plan.retired)
+
+
+def write_term_frequencies(db: ConnectionBulk, features: pl.DataFrame) -> None:
+    """Keep how common each name, postcode and city is, as Splink counted them this run, for
+    single-record matching."""
+    db.execute("DELETE FROM match_tf")
+    for column in TF_COLUMNS:
+        values = features.get_column(column).drop_nulls()
+        if values.is_empty():
+            continue
+        counts = values.value_counts(name="n")
+        frame = counts.select(
+            pl.lit(column).alias("column"),
+            pl.col(column).alias("value"),
+            (pl.col("n").cast(pl.Float64) / len(values)).alias("tf"),
+        )
+        db.ingest(table(MatchTermFrequency), frame.to_arrow())
 
 
 def follow_activity(db: ConnectionBulk, record_ids: Iterable[int]) -> None:

@@ -229,7 +229,7 @@ def contact_points(
         Columns cluster, kind (email, phone, address, social), label (mobile or work for
         phones, linkedin or twitter for handles), value, is_primary (exactly one per cluster
         and kind), street, street2, city, region, postcode, country (addresses only) and
-        source_record_id; per cluster the kinds in that order, each primary first.
+        source_record_id. Kinds come in that order, each in cluster order, primary first.
 
     Raises:
         InputError: ``cluster`` or ``source_record_id`` is missing or null.
@@ -246,13 +246,7 @@ def contact_points(
     )
     points = []
     for kind, columns, build, rule in kinds:
-        best = pl.col("_order").min()
-        distinct = (
-            _order(build(prepared, rule, keyed=True), rule)
-            .with_columns((pl.col("_order") == best.over("cluster")).alias("is_primary"))
-            .filter(pl.col("_order") == best.over("cluster", "_key"))
-            .sort("cluster", "_order")
-        )
+        distinct = _distinct(_order(build(prepared, rule, keyed=True), rule))
         if kind == "address":
             read = _read(prepared, distinct, ADDRESS_FIELDS).with_columns(
                 pl.lit(None, pl.String).alias("label"), _ADDRESS_TEXT.alias("value")
@@ -274,8 +268,7 @@ def contact_points(
                 "source_record_id",
             )
         )
-    # Each kind is in (cluster, rank) order: a stable sort by cluster groups the kinds.
-    return pl.concat(points).sort("cluster", maintain_order=True)
+    return pl.concat(points)
 
 
 def _rules(rules: Mapping[str, Sequence[Strategy]] | None) -> dict[str, tuple[Strategy, ...]]:
@@ -386,7 +379,11 @@ def _candidates(
 def _text_ranks(
     text: pl.Expr, key: pl.Expr, rule: Sequence[Strategy], keyed: bool
 ) -> list[pl.Expr]:
-    """The rank inputs drawn from the text that `rule` needs (and the key, when `keyed`)."""
+    """The rank inputs drawn from the text that `rule` needs (and the key, when `keyed`).
+
+    Keys are 64-bit hashes of the compared form: integers group many times faster than text,
+    and two different values of one cluster sharing a hash is vanishingly unlikely.
+    """
     inputs = []
     if keyed or "frequent" in rule:
         inputs.append(key.alias("_key"))
@@ -404,7 +401,7 @@ def _fold(value: pl.Expr) -> pl.Expr:
 
 def _lower(value: pl.Expr) -> pl.Expr:
     """Compare an email, address or handle ignoring case."""
-    return value.str.strip_chars().str.to_lowercase()
+    return value.str.to_lowercase()
 
 
 def _ill_written(value: pl.Expr) -> pl.Expr:
@@ -550,7 +547,9 @@ def _unit(
 _NAME_PARTS: Final = ("first_name", "middle_name", "last_name")
 _SPELLED: Final = pl.concat_str([pl.col(n) for n in _NAME_PARTS], separator=" ", ignore_nulls=True)
 # The name as people read it: its parts, or the full name when it has none.
-_NAME_TEXT: Final = pl.when(_SPELLED != "").then(_SPELLED).otherwise(pl.col("full_name"))
+_NAME_TEXT: Final = (
+    pl.when(_SPELLED != "").then(_SPELLED).otherwise(pl.col("full_name")).fill_null("")
+)
 # The address on one line, as singletons.py renders it: "street, postcode city, country".
 _ADDRESS_TEXT: Final = pl.concat_str(
     pl.col("street") + ", ",
@@ -626,6 +625,21 @@ def _pack(frame: pl.DataFrame, ranks: Sequence[str]) -> pl.Expr:
 def _winners(ordered: pl.DataFrame, group: Sequence[str] = ("cluster",)) -> pl.DataFrame:
     """Keep the best candidate of each group (one, as `_order` has no ties in a group)."""
     return ordered.filter(pl.col("_order") == pl.col("_order").min().over(*group))
+
+
+def _distinct(ordered: pl.DataFrame) -> pl.DataFrame:
+    """Keep the best candidate of each (cluster, key), in (cluster, rank) order.
+
+    Sorted by key, duplicates sit side by side and the first of each run is the best; the
+    best of a cluster, first once re-sorted by rank, is its primary.
+    """
+    first = (pl.col("cluster") != pl.col("cluster").shift()).fill_null(True)
+    return (
+        ordered.sort("cluster", "_key", "_order")
+        .filter(first | (pl.col("_key") != pl.col("_key").shift()))
+        .sort("cluster", "_order")
+        .with_columns(first.alias("is_primary"))
+    )
 
 
 def _read(prepared: _Records, chosen: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:

@@ -82,6 +82,21 @@ def upgrade() -> None:
         )
         op.create_index(op.f(f"ix_{name}_right_record_id"), name, ["right_record_id"], unique=False)
     op.create_index(op.f("ix_match_review_status"), "match_review", ["status"], unique=False)
+    op.create_table(
+        "match_tf",
+        sa.Column("column", sa.String(length=20), nullable=False),
+        sa.Column("value", sa.String(length=500), nullable=False),
+        sa.Column("tf", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("column", "value", name=op.f("pk_match_tf")),
+    )
+    # Single-record matching looks records up by these keys.
+    op.create_index(op.f("ix_contact_record_email_key"), "contact_record", ["email_key"])
+    op.create_index(op.f("ix_contact_record_phone_key"), "contact_record", ["phone_key"])
+    op.create_index(
+        op.f("ix_contact_record_last_name_key_first_name_key"),
+        "contact_record",
+        ["last_name_key", "first_name_key"],
+    )
     op.add_column("contact_link", sa.Column("evidence", sa.JSON(), nullable=True))
     op.add_column("contact", sa.Column("lineage", sa.JSON(), nullable=True))
     op.add_column("contact", sa.Column("merged_into_id", sa.Integer(), nullable=True))
@@ -95,6 +110,13 @@ def downgrade() -> None:
         batch.drop_column("lineage")
     with op.batch_alter_table("contact_link") as batch:
         batch.drop_column("evidence")
+    for index in (
+        "ix_contact_record_last_name_key_first_name_key",
+        "ix_contact_record_phone_key",
+        "ix_contact_record_email_key",
+    ):
+        op.drop_index(op.f(index), table_name="contact_record")
+    op.drop_table("match_tf")
     op.drop_index(op.f("ix_match_review_status"), table_name="match_review")
     for name in ("match_review", "match_decision"):
         op.drop_index(op.f(f"ix_{name}_right_record_id"), table_name=name)

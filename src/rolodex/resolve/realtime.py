@@ -1,0 +1,240 @@
+"""Score one incoming record against the store, in milliseconds, with the trained model.
+
+Batch resolve scores pairs in DuckDB through Splink; one record at a time (an API create, a
+web form) cannot pay for that. This module evaluates the same comparison levels in Python,
+with the same parameters and the same term frequencies (kept by the last full resolve in
+`match_tf`), so a pair gets the same probability either way (the tests compare them). The
+candidate records come from indexed lookups on the standardized view, and a record is judged
+against every record of a candidate contact, as clustering judges a record joining a cluster.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
+
+from rolodex.resolve.model import FEATURES
+
+Row = Mapping[str, Any]
+Predicate = Callable[[Row, Row], bool]
+# Columns whose agreement is adjusted by how common the value is (Splink's term frequencies).
+TF_COLUMNS = ("name", "postcode", "city")
+
+
+def _jw(a: Any, b: Any) -> float:
+    return float(JaroWinkler.similarity(a, b)) if a is not None and b is not None else 0.0
+
+
+def _eq(a: Any, b: Any) -> bool:
+    return a is not None and b is not None and a == b
+
+
+def _first_names_agree(a: Row, b: Row) -> bool:
+    """Python twin of `model.FIRST_NAMES_AGREE`."""
+    fa, fb = a["first"], b["first"]
+    if fa is None or fb is None:
+        return True
+    return (
+        _jw(fa, fb) >= 0.88
+        or _eq(fa, b["last"])
+        or _eq(fb, a["last"])
+        or ((len(fa) == 1 or len(fb) == 1) and _eq(a["initial"], b["initial"]))
+    )
+
+
+def _missing(*columns: str) -> Predicate:
+    return lambda a, b: any(a[c] is None or b[c] is None for c in columns)
+
+
+def _name_missing(a: Row, b: Row) -> bool:
+    return (a["first"] is None or b["first"] is None) and (a["last"] is None or b["last"] is None)
+
+
+def _same_place(a: Row, b: Row) -> bool:
+    return _eq(a["postcode"], b["postcode"]) or _eq(a["city"], b["city"])
+
+
+# Per comparison: its null test, then one predicate per level, most specific first, in the
+# order of `model.comparisons()` (the "else" level is what is left).
+LEVELS: dict[str, tuple[Predicate, tuple[Predicate, ...]]] = {
+    "name": (
+        _name_missing,
+        (
+            lambda a, b: _eq(a["name"], b["name"]),
+            lambda a, b: (
+                (_eq(a["first"], b["last"]) and _eq(a["last"], b["first"]))
+                or _eq(a["name_any"], b["name_any"])
+            ),
+            lambda a, b: (
+                (_eq(a["first"], b["first"]) and _jw(a["last"], b["last"]) >= 0.9)
+                or (_eq(a["last"], b["last"]) and _jw(a["first"], b["first"]) >= 0.9)
+            ),
+            lambda a, b: _jw(a["first"], b["first"]) >= 0.88 and _jw(a["last"], b["last"]) >= 0.88,
+            lambda a, b: (
+                _eq(a["last"], b["last"])
+                and (
+                    a["first"] is None
+                    or b["first"] is None
+                    or (
+                        (len(a["first"]) == 1 or len(b["first"]) == 1)
+                        and _eq(a["initial"], b["initial"])
+                    )
+                )
+            ),
+            lambda a, b: _eq(a["first"], b["first"]),
+            lambda a, b: _eq(a["last"], b["last"]),
+        ),
+    ),
+    "email": (
+        _missing("email"),
+        (
+            lambda a, b: _eq(a["email"], b["email"]) and _first_names_agree(a, b),
+            lambda a, b: _eq(a["email"], b["email"]),
+            lambda a, b: (
+                _eq(a["email_local"], b["email_local"])
+                and len(a["email_local"]) >= 5
+                and _first_names_agree(a, b)
+            ),
+            lambda a, b: (
+                _eq(a["email_domain"], b["email_domain"])
+                and _jw(a["email_local"], b["email_local"]) >= 0.9
+            ),
+            lambda a, b: bool(a["email_free"]) and bool(b["email_free"]),
+        ),
+    ),
+    "phone": (
+        _missing("phone"),
+        (
+            lambda a, b: _eq(a["phone"], b["phone"]) and _first_names_agree(a, b),
+            lambda a, b: _eq(a["phone"], b["phone"]),
+            lambda a, b: a["phone"][-7:] == b["phone"][-7:],
+        ),
+    ),
+    "address": (
+        lambda a, b: (
+            (a["postcode"] is None or b["postcode"] is None)
+            and (a["city"] is None or b["city"] is None)
+        ),
+        (
+            lambda a, b: (
+                _eq(a["street"], b["street"]) and _same_place(a, b) and _first_names_agree(a, b)
+            ),
+            lambda a, b: _eq(a["street"], b["street"]) and _same_place(a, b),
+            lambda a, b: _jw(a["street"], b["street"]) >= 0.88 and _same_place(a, b),
+            lambda a, b: _eq(a["postcode"], b["postcode"]),
+            lambda a, b: _eq(a["city"], b["city"]),
+        ),
+    ),
+    "company": (
+        lambda a, b: (
+            (a["company"] is None or b["company"] is None)
+            and (a["company_domain"] is None or b["company_domain"] is None)
+        ),
+        (
+            lambda a, b: (
+                _eq(a["company"], b["company"]) or _eq(a["company_domain"], b["company_domain"])
+            ),
+        ),
+    ),
+    "birth_date": (
+        _missing("birth_date"),
+        (
+            lambda a, b: _eq(a["birth_date"], b["birth_date"]),
+            lambda a, b: DamerauLevenshtein.distance(a["birth_date"], b["birth_date"]) <= 1,
+        ),
+    ),
+    "ident": (
+        _missing("ident"),
+        (
+            lambda a, b: _eq(a["ident"], b["ident"]),
+            lambda a, b: DamerauLevenshtein.distance(a["ident"], b["ident"]) <= 1,
+        ),
+    ),
+}
+
+
+class _Level:
+    def __init__(self, level: Mapping[str, Any]) -> None:
+        self.m = float(level.get("m_probability") or 0.0)
+        self.u = float(level.get("u_probability") or 0.0)
+        self.tf_column: str | None = level.get("tf_adjustment_column")
+        self.tf_weight = float(level.get("tf_adjustment_weight", 1.0))
+        self.weight = math.log2(self.m / self.u) if self.m > 0 and self.u > 0 else 0.0
+
+
+class Scorer:
+    """The trained model's comparisons evaluated in Python."""
+
+    def __init__(self, model: Mapping[str, Any]) -> None:
+        prior = float(model["probability_two_random_records_match"])
+        self.prior_weight = math.log2(prior / (1.0 - prior))
+        self.comparisons: list[tuple[str, list[_Level]]] = []
+        for comparison in model["comparisons"]:
+            name = str(comparison["output_column_name"])
+            levels = [
+                _Level(lvl)
+                for lvl in comparison["comparison_levels"]
+                if not lvl.get("is_null_level")
+            ]
+            if len(levels) != len(LEVELS[name][1]) + 1:
+                raise ValueError(f"stored model's {name!r} levels differ from this version's")
+            self.comparisons.append((name, levels))
+
+    def weights(
+        self, left: Row, right: Row, tf: Callable[[str, Any], float | None]
+    ) -> dict[str, float]:
+        """Return each comparison's match weight for a pair of feature rows."""
+        out: dict[str, float] = {}
+        for name, levels in self.comparisons:
+            missing, tests = LEVELS[name]
+            if missing(left, right):
+                out[name] = 0.0
+                continue
+            chosen = levels[-1]
+            for level, test in zip(levels, tests, strict=False):
+                if test(left, right):
+                    chosen = level
+                    break
+            weight = chosen.weight
+            if chosen.tf_column is not None and chosen is not levels[-1]:
+                values = [tf(chosen.tf_column, side[chosen.tf_column]) for side in (left, right)]
+                known = [v for v in values if v is not None]
+                if known and chosen.u > 0:
+                    weight += chosen.tf_weight * (math.log2(chosen.u) - math.log2(max(known)))
+            out[name] = weight
+        return out
+
+    def probability(self, weights: Mapping[str, float]) -> float:
+        """Turn comparison weights into a match probability (prior included)."""
+        total = self.prior_weight + sum(weights.values())
+        if total > 60:
+            return 1.0
+        odds = math.pow(2.0, total)
+        return odds / (1.0 + odds)
+
+
+def feature_rows(frame: Any) -> list[dict[str, Any]]:
+    """Return `model.features` rows as dictionaries with every feature column."""
+    rows: list[dict[str, Any]] = frame.select(list(FEATURES)).to_dicts()
+    return rows
+
+
+def lookup_sql(row: Row) -> list[tuple[str, Sequence[Any]]]:
+    """Return the indexed lookups that find candidate records for one feature row."""
+    out: list[tuple[str, Sequence[Any]]] = []
+    select = "SELECT source_record_id FROM contact_record WHERE "
+    if row["email"] is not None:
+        out.append((select + "email_key = ?", [row["email"]]))
+    if row["phone"] is not None:
+        out.append((select + "phone_key = ?", [row["phone"]]))
+    if row["first"] is not None and row["last"] is not None:
+        out.append(
+            (select + "last_name_key = ? AND first_name_key = ?", [row["last"], row["first"]])
+        )
+        out.append(
+            (select + "last_name_key = ? AND first_name_key = ?", [row["first"], row["last"]])
+        )
+    return out
