@@ -112,6 +112,12 @@ class ResolveSettings(BaseModel):
     seed: int = 42
     """Makes training repeatable."""
 
+    survivorship: dict[
+        str, list[Literal["trust", "recent", "complete", "frequent", "valid", "longest"]]
+    ] = Field(default_factory=dict)
+    """Per golden field (or "name", "address" for those units), the strategies that pick its
+    value, in order: `email = ["valid", "recent"]`. Fields not named keep the defaults."""
+
 
 class Settings(BaseSettings):
     """Everything Rolodex can be configured with."""

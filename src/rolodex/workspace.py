@@ -283,6 +283,9 @@ class Workspace:
                 limit=limit,
             )
 
+    def _rules(self) -> dict[str, Any]:
+        return dict(self.settings.resolve.survivorship)
+
     def explain(self, contact_id: int) -> dict[str, Any]:
         """Say which records make a contact, why each belongs, where each value came from."""
         with self._ready().connect() as conn:
@@ -291,7 +294,15 @@ class Workspace:
     def merge(self, first: int, second: int, *, reason: str | None = None) -> dict[str, Any]:
         """Merge contact `second` into `first`, for good (later resolves keep it)."""
         with self._ready().begin() as conn:
-            done = merge(conn, first, second, actor=self.actor, reason=reason, now=utcnow())
+            done = merge(
+                conn,
+                first,
+                second,
+                actor=self.actor,
+                reason=reason,
+                now=utcnow(),
+                rules=self._rules(),
+            )
             append_audit(
                 conn,
                 actor=self.actor,
@@ -305,7 +316,15 @@ class Workspace:
     def unmerge(self, contact: int, record: int, *, reason: str | None = None) -> dict[str, Any]:
         """Split source record `record` out of `contact`, for good."""
         with self._ready().begin() as conn:
-            done = unmerge(conn, contact, record, actor=self.actor, reason=reason, now=utcnow())
+            done = unmerge(
+                conn,
+                contact,
+                record,
+                actor=self.actor,
+                reason=reason,
+                now=utcnow(),
+                rules=self._rules(),
+            )
             append_audit(
                 conn,
                 actor=self.actor,
@@ -327,7 +346,13 @@ class Workspace:
         """Accept (merge) or reject (keep apart) a review pair; kept as a label."""
         with self._ready().begin() as conn:
             done = review_decide(
-                conn, review_id, accept=accept, actor=self.actor, reason=reason, now=utcnow()
+                conn,
+                review_id,
+                accept=accept,
+                actor=self.actor,
+                reason=reason,
+                now=utcnow(),
+                rules=self._rules(),
             )
             append_audit(
                 conn,

@@ -299,3 +299,47 @@ def test_python_scores_equal_splink_scores(two_sources: Workspace) -> None:
     for left, right, probability in batch.select("left", "right", "probability").iter_rows():
         weights = scorer.weights(rows[left], rows[right], lambda c, v: tf.get((c, v)))
         assert scorer.probability(weights) == pytest.approx(probability, abs=1e-9), (left, right)
+
+
+def test_orders_follow_their_customer_through_merges_and_unmerges(
+    two_sources: Workspace, tmp_path: Path
+) -> None:
+    summary = two_sources.import_file(DATA / "shop_orders.csv", source="shop", kind="orders")
+    assert summary.accepted == 3
+
+    def order_contact(order: str) -> int:
+        rows = _query(
+            two_sources,
+            'SELECT o.contact_id FROM "order" o JOIN source_record r ON r.id = o.source_record_id'
+            " WHERE r.external_id = :o",
+            o=order,
+        )
+        return int(str(rows[0][0]))
+
+    two_sources.resolve()
+    links = _links(two_sources, tmp_path)
+    jane = links["crm:c1"]
+    assert order_contact("o1") == jane == links["shop:s1"]
+    assert order_contact("o2") == links["crm:c2"]
+    split = two_sources.unmerge(jane, _record(two_sources, "shop", "s1"))
+    assert order_contact("o1") == split["new_contact"] != jane
+    two_sources.merge(jane, split["new_contact"])
+    assert order_contact("o1") == jane
+
+
+@pytest.mark.parametrize(("rule", "first_name"), [("longest", "Robert"), ("recent", "Bob")])
+def test_survivorship_rules_come_from_the_settings(
+    db_url: str, tmp_path: Path, rule: str, first_name: str
+) -> None:
+    settings = Settings.model_validate(
+        {"db": "sqlite:///unused.db", "resolve": {"survivorship": {"name": [rule]}}}
+    )
+    with Workspace(db_url, settings=settings, actor="test") as ws:
+        ws.init()
+        ws.import_file(DATA / "crm.csv", source="crm", kind="contacts")
+        ws.import_file(DATA / "shop.csv", source="shop", kind="contacts")
+        ws.resolve()
+        contact = _links(ws, tmp_path)["crm:c2"]
+        values = {v["field"]: v for v in ws.explain(contact)["values"]}
+        assert values["first_name"]["value"] == first_name
+        assert values["last_name"]["source_record_id"] == values["first_name"]["source_record_id"]

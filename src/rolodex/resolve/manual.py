@@ -8,7 +8,7 @@ saying who, when and why, with what is needed to undo it.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -18,8 +18,11 @@ from rolodex.exceptions import InputError
 from rolodex.model import Contact
 from rolodex.model.base import table
 from rolodex.resolve.run import follow_activity, write_golden
-from rolodex.resolve.survivorship import GOLDEN_FIELDS
+from rolodex.resolve.survivorship import GOLDEN_FIELDS, Strategy
 from rolodex.store.bulk import ConnectionBulk
+
+Rules = Mapping[str, Sequence[Strategy]] | None
+"""Survivorship rules over the defaults (the workspace's `[resolve.survivorship]`)."""
 
 
 def current_contact(conn: Connection, contact_id: int) -> int:
@@ -120,7 +123,14 @@ def _golden_row(conn: Connection, contact_id: int) -> dict[str, Any]:
 
 
 def merge(
-    conn: Connection, first: int, second: int, *, actor: str, reason: str | None, now: datetime
+    conn: Connection,
+    first: int,
+    second: int,
+    *,
+    actor: str,
+    reason: str | None,
+    now: datetime,
+    rules: Rules = None,
 ) -> dict[str, Any]:
     """Merge contact `second` into contact `first`; sticky for later resolves.
 
@@ -166,7 +176,7 @@ def merge(
         ),
         {"keep": keep, "gone": gone},
     )
-    write_golden(db, [keep], now=now)
+    write_golden(db, [keep], now=now, rules=rules)
     follow_activity(db, moving)
     conn.execute(
         text(
@@ -192,7 +202,14 @@ def merge(
 
 
 def unmerge(
-    conn: Connection, contact: int, record: int, *, actor: str, reason: str | None, now: datetime
+    conn: Connection,
+    contact: int,
+    record: int,
+    *,
+    actor: str,
+    reason: str | None,
+    now: datetime,
+    rules: Rules = None,
 ) -> dict[str, Any]:
     """Split one source record out of a contact; sticky for later resolves.
 
@@ -236,7 +253,7 @@ def unmerge(
         ),
         {"target": target, "actor": actor, "now": now, "r": record},
     )
-    write_golden(db, [holder, target], now=now)
+    write_golden(db, [holder, target], now=now, rules=rules)
     follow_activity(db, [record])
     event = _event(
         conn,
@@ -405,7 +422,14 @@ def _side(conn: Connection, record: int) -> dict[str, Any]:
 
 
 def review_decide(
-    conn: Connection, review_id: int, *, accept: bool, actor: str, reason: str | None, now: datetime
+    conn: Connection,
+    review_id: int,
+    *,
+    accept: bool,
+    actor: str,
+    reason: str | None,
+    now: datetime,
+    rules: Rules = None,
 ) -> dict[str, Any]:
     """Accept (merge the two contacts) or reject (keep apart, for good) one review pair.
 
@@ -446,5 +470,6 @@ def review_decide(
                 actor=actor,
                 reason=reason or f"review {review_id} accepted",
                 now=now,
+                rules=rules,
             )
     return result

@@ -30,7 +30,7 @@ from rolodex.resolve import model as m
 from rolodex.resolve.cluster import ClusterSettings, cluster_records
 from rolodex.resolve.matcher import Matcher
 from rolodex.resolve.realtime import TF_COLUMNS
-from rolodex.resolve.survivorship import GOLDEN_FIELDS, contact_points, golden_values
+from rolodex.resolve.survivorship import GOLDEN_FIELDS, Strategy, contact_points, golden_values
 from rolodex.store.bulk import ConnectionBulk
 
 RESOLVED_BY = "resolve"
@@ -85,6 +85,7 @@ class ResolveOptions:
     max_phones: int = 4
     u_pairs: int = 2_000_000
     seed: int = 42
+    survivorship: Mapping[str, Sequence[Strategy]] = field(default_factory=dict)
 
 
 @dataclass
@@ -338,7 +339,9 @@ def resolve_contacts(
     summary.contacts_created = len(plan.new_clusters)
     _write_links(db, plan, contact_of, now=now)
     touched = {contact_of[c] for c in plan.touched}
-    summary.contacts_updated = write_golden(db, sorted(touched), now=now)
+    summary.contacts_updated = write_golden(
+        db, sorted(touched), now=now, rules=options.survivorship
+    )
     summary.contacts_merged_away = _retire(db, plan, contact_of, actor=actor, now=now)
     follow_activity(db, [r for r, _ in plan.moved] + plan.unlinked)
     summary.review_pending = _write_review(
@@ -645,9 +648,16 @@ def _write_links(
         )
 
 
-def write_golden(db: ConnectionBulk, contact_ids: Sequence[int], *, now: datetime) -> int:
+def write_golden(
+    db: ConnectionBulk,
+    contact_ids: Sequence[int],
+    *,
+    now: datetime,
+    rules: Mapping[str, Sequence[Strategy]] | None = None,
+) -> int:
     """Rebuild the golden values, lineage and contact points of `contact_ids` from their
-    linked records (survivorship), and clear their merged-away mark."""
+    linked records (survivorship, with `rules` over the defaults), and clear their
+    merged-away mark."""
     if not contact_ids:
         return 0
     conn = db.conn
@@ -663,7 +673,7 @@ def write_golden(db: ConnectionBulk, contact_ids: Sequence[int], *, now: datetim
         ]
         records = read_records(conn, linked)
         frame = records.rename({"contact_id": "cluster"})
-        golden = golden_values(frame)
+        golden = golden_values(frame, rules)
         points = contact_points(frame)
         _update_contacts(db, golden, now=now)
         conn.execute(text(f"DELETE FROM contact_point WHERE contact_id IN ({ids})"))

@@ -377,7 +377,7 @@ def _candidates(
 
 
 def _text_ranks(
-    text: pl.Expr, key: pl.Expr, rule: Sequence[Strategy], keyed: bool
+    text: pl.Expr, key: pl.Expr, rule: Sequence[Strategy], keyed: bool, *, spelled: bool = True
 ) -> list[pl.Expr]:
     """The rank inputs drawn from the text that `rule` needs (and the key, when `keyed`).
 
@@ -388,7 +388,9 @@ def _text_ranks(
     if keyed or "frequent" in rule:
         inputs.append(key.alias("_key"))
     if "frequent" in rule:
-        inputs.append(_ill_written(text).alias("_ill"))
+        # A date has one spelling: nothing to prefer among equal ones.
+        ill = _ill_written(text) if spelled else pl.lit(0, pl.Int8)
+        inputs.append(ill.alias("_ill"))
     if "longest" in rule:
         inputs.append(-text.str.len_chars().cast(pl.Int64).alias("_short"))
     return inputs
@@ -427,14 +429,16 @@ def _single(name: str) -> _Build:
     """Candidates for a field of its own: every record with a value."""
 
     def build(prepared: _Records, rule: Sequence[Strategy], *, keyed: bool = False) -> pl.DataFrame:
+        spelled = prepared.frame.schema[name] == pl.String
         value = pl.col(name).cast(pl.String)
+        key = _fold(value).hash() if spelled else pl.col(name).hash()
         return _candidates(
             prepared,
             pl.col(name).is_not_null(),
             [
                 pl.col(f"_bad_{name}").alias("_bad"),
                 pl.lit(0, pl.Int8).alias("_missing"),
-                *_text_ranks(value, _fold(value).hash(), rule, keyed),
+                *_text_ranks(value, key, rule, keyed, spelled=spelled),
             ],
         )
 
