@@ -19,6 +19,7 @@ from rolodex.pipeline.imports import ImportSummary, Preview, Progress, import_fi
 from rolodex.pipeline.match import match_record
 from rolodex.pipeline.reclean import RecleanSummary, reclean
 from rolodex.pipeline.undo import UndoSummary, undo_batch
+from rolodex.resolve.companies import resolve_companies
 from rolodex.resolve.manual import explain, merge, review_decide, review_list, unmerge
 from rolodex.resolve.realtime import Scorer
 from rolodex.resolve.run import ResolveOptions, ResolveSummary, latest_model, resolve_contacts
@@ -238,6 +239,10 @@ class Workspace:
                 full=full,
             )
             if not dry_run:
+                companies = resolve_companies(conn, actor=self.actor, now=utcnow())
+                summary.companies = companies.companies
+                summary.companies_merged_away = companies.merged_away
+                summary.contacts_with_company = companies.contacts_linked
                 append_audit(
                     conn,
                     actor=self.actor,

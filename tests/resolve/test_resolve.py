@@ -343,3 +343,32 @@ def test_survivorship_rules_come_from_the_settings(
         values = {v["field"]: v for v in ws.explain(contact)["values"]}
         assert values["first_name"]["value"] == first_name
         assert values["last_name"]["source_record_id"] == values["first_name"]["source_record_id"]
+
+
+def test_companies_are_resolved_and_contacts_linked_to_them(ws: Workspace) -> None:
+    ws.import_file(DATA / "crm.csv", source="crm", kind="contacts")
+    ws.import_file(DATA / "companies.csv", source="crm", kind="companies")
+    summary = ws.resolve()
+    assert summary.companies == 3
+    assert summary.companies_merged_away == 2
+    live = _query(
+        ws, "SELECT id, name, domain FROM company WHERE merged_into_id IS NULL ORDER BY id"
+    )
+    names = {str(r[1]) for r in live}
+    assert len(live) == 3
+    assert "Bright Labs LLC" in names
+    assert len(names & {"Acme Tools Inc.", "ACME Tools"}) == 1
+    assert len(names & {"Müller GmbH", "Mueller GmbH"}) == 1
+    by_name = {
+        str(first): str(company)
+        for first, company in _query(
+            ws,
+            "SELECT c.first_name, k.name FROM contact c JOIN company k ON k.id = c.company_id"
+            " WHERE c.merged_into_id IS NULL",
+        )
+    }
+    # Robert by his work email's domain, Alice and Carl by the company name, Hans by a
+    # name key that folds the umlaut; the others have no company.
+    assert by_name.keys() == {"Robert", "Alice", "Carl", "Hans"}
+    assert by_name["Alice"] == by_name["Carl"] == "Bright Labs LLC"
+    assert summary.contacts_with_company == 4

@@ -350,6 +350,12 @@ def resolve(
             f" {summary.contacts_created:,} contacts and merge away"
             f" {summary.contacts_merged_away:,}; {summary.review_pending:,} pairs to review."
         )
+        if summary.companies:
+            out.print(
+                f"Companies: {summary.companies:,} after matching"
+                f" ({summary.companies_merged_away:,} merged away);"
+                f" {summary.contacts_with_company:,} contacts linked to their company."
+            )
         if summary.refused:
             out.print(
                 "Merges refused: "

@@ -52,6 +52,8 @@ class Company(TimestampMixin, Base):
     founded_year: Mapped[int | None] = mapped_column(Integer)
     company_type: Mapped[str | None] = mapped_column(String(100))
     custom: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Set when this company was merged into another: the id keeps answering, redirected.
+    merged_into_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class Contact(TimestampMixin, Base):

@@ -401,14 +401,13 @@ def _linkage_rounds(
 ) -> tuple[pl.Series, pl.Series]:
     """Run average linkage on groups without user merges, all groups at once, in polars.
 
-    Each round merges, in every group, the clusters that are each other's best link (ties to
-    the smallest key) at the group's highest linkage, if that clears the threshold. Average
-    linkage is reducible (a merged cluster is never more similar to a third than the better of
-    its parts), so these merges are exactly the heap's next ones, taken together. Merging
-    mutual pairs at lower levels too would save rounds but, on exactly tied linkages, pick
-    partners by keys the heap would already have changed. Per-cluster maxima are scattered
-    into position-long columns and read back by gather, which costs far less than joins.
-    Groups still merging after `rounds` are left to the heap.
+    Each round makes, in every group at once, the merge the heap would make next: the
+    highest linkage at or above the threshold, ties to the smallest keys. One merge per group
+    and round keeps the two paths identical even on exactly tied linkages (merging several
+    mutual best pairs per round, as reducibility allows, would break such ties by keys the
+    heap had already changed); most groups need a handful of merges, and those needing more
+    than `rounds` are left to the heap. Per-group maxima and minima are scattered into
+    position-long columns and read back by gather, which costs far less than joins.
 
     Returns:
         The cluster (smallest position) of every position, and the unfinished groups.
@@ -430,20 +429,15 @@ def _linkage_rounds(
         if linked.is_empty():
             return cluster, linked["g"]
         table = table.filter(_full(n, False).scatter(linked["g"], True).gather(table["g"]))
-        x, y, link = linked["x"], linked["y"], linked["link"]
-        top = _larger(
-            _per_position(n, x, link, "max", -1.0), _per_position(n, y, link, "max", -1.0)
-        )
-        to_y, to_x = link == top.gather(x), link == top.gather(y)
-        best = _smaller(
-            _per_position(n, x.filter(to_y), y.filter(to_y), "min", n),
-            _per_position(n, y.filter(to_x), x.filter(to_x), "min", n),
-        )
-        mutual = linked.filter((best.gather(x) == y) & (best.gather(y) == x))
-        level = _per_position(n, mutual["g"], mutual["link"], "max", 2.0)
-        mutual = mutual.filter(pl.col("link") == level.gather(mutual["g"]))
-        renamed = _positions(n).scatter(mutual["y"], mutual["x"])
-        touched = _full(n, False).scatter(mutual["x"], True).scatter(mutual["y"], True)
+        # The heap's next merge in each group: highest linkage, then smallest keys.
+        level = _per_position(n, linked["g"], linked["link"], "max", 2.0)
+        best = linked.filter(pl.col("link") == level.gather(linked["g"]))
+        first = _per_position(n, best["g"], best["x"], "min", n)
+        best = best.filter(pl.col("x") == first.gather(best["g"]))
+        second = _per_position(n, best["g"], best["y"], "min", n)
+        best = best.filter(pl.col("y") == second.gather(best["g"]))
+        renamed = _positions(n).scatter(best["y"], best["x"])
+        touched = _full(n, False).scatter(best["x"], True).scatter(best["y"], True)
         hit = touched.gather(table["x"]) | touched.gather(table["y"])
         moved = table.filter(hit)
         moved = (
@@ -471,16 +465,6 @@ def _linkage_rounds(
         cluster = renamed.gather(cluster)
     table = table.with_columns(link=pl.col("s") / pl.col("k") / _SCALE)
     return cluster, table.filter(pl.col("link") >= threshold)["g"].unique()
-
-
-def _larger(one: pl.Series, two: pl.Series) -> pl.Series:
-    """Return the elementwise maximum."""
-    return one.zip_with(one >= two, two)
-
-
-def _smaller(one: pl.Series, two: pl.Series) -> pl.Series:
-    """Return the elementwise minimum."""
-    return one.zip_with(one <= two, two)
 
 
 def _per_position(n: int, where: pl.Series, values: pl.Series, how: str, fill: Any) -> pl.Series:

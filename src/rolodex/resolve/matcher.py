@@ -16,6 +16,7 @@ from typing import Any
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 
 from rolodex.resolve import model as m
 
@@ -188,7 +189,10 @@ class Matcher:
                     **{f"w_{name}": pl.Float64 for name in names},
                 }
             )
-        frame = pl.from_arrow(scored.as_duckdbpyrelation().arrow())
+        arrow = scored.as_duckdbpyrelation().arrow()
+        if isinstance(arrow, pa.RecordBatchReader):
+            arrow = arrow.read_all()  # also when it holds no batch at all
+        frame = pl.from_arrow(arrow)
         assert isinstance(frame, pl.DataFrame)
         return frame.select(
             pl.col("unique_id_l").cast(pl.Int64).alias("left"),

@@ -109,6 +109,9 @@ class ResolveSummary:
     dry_run: bool = False
     mode: str = "full"
     pending: int = 0  # incremental runs: records new or changed since the last run
+    companies: int = 0  # golden companies after company resolution
+    companies_merged_away: int = 0
+    contacts_with_company: int = 0
     examples: list[dict[str, Any]] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
 

@@ -101,9 +101,14 @@ def upgrade() -> None:
     op.add_column("contact", sa.Column("lineage", sa.JSON(), nullable=True))
     op.add_column("contact", sa.Column("merged_into_id", sa.Integer(), nullable=True))
     op.create_index(op.f("ix_contact_merged_into_id"), "contact", ["merged_into_id"])
+    op.add_column("company", sa.Column("merged_into_id", sa.Integer(), nullable=True))
+    op.create_index(op.f("ix_company_merged_into_id"), "company", ["merged_into_id"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_company_merged_into_id"), table_name="company")
+    with op.batch_alter_table("company") as batch:
+        batch.drop_column("merged_into_id")
     op.drop_index(op.f("ix_contact_merged_into_id"), table_name="contact")
     with op.batch_alter_table("contact") as batch:
         batch.drop_column("merged_into_id")
