@@ -12,7 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from rolodex.collect.fields import Kind
 from rolodex.config import Settings, get_settings
-from rolodex.exceptions import ConfigError, TransientError
+from rolodex.exceptions import ConfigError, InputError, TransientError
 from rolodex.maintain.quality import Scorecard, scorecard
 from rolodex.model.base import utcnow
 from rolodex.pipeline.imports import ImportSummary, Preview, Progress, import_file, preview_file
@@ -286,6 +286,25 @@ class Workspace:
                 options=options,
                 scorer=self._scorer[1] if trained is not None else None,
                 limit=limit,
+            )
+
+    def set_source_trust(self, source: str, rank: int) -> None:
+        """Set how far a source is trusted when golden values disagree (lower: more trusted;
+        every source starts at 100). Takes effect on the next resolve, merge or unmerge."""
+        with self._ready().begin() as conn:
+            done = conn.execute(
+                text("UPDATE source SET trust_rank = :rank WHERE name = :name"),
+                {"rank": rank, "name": source},
+            ).rowcount
+            if not done:
+                raise InputError(f"no source named {source!r} (see `rolodex import list`)")
+            append_audit(
+                conn,
+                actor=self.actor,
+                action="source trust",
+                entity="source",
+                entity_id=source,
+                details={"trust_rank": rank},
             )
 
     def _rules(self) -> dict[str, Any]:

@@ -327,9 +327,12 @@ def test_orders_follow_their_customer_through_merges_and_unmerges(
     assert order_contact("o1") == jane
 
 
-@pytest.mark.parametrize(("rule", "first_name"), [("longest", "Robert"), ("recent", "Bob")])
+@pytest.mark.parametrize(
+    ("rule", "trusted", "first_name"),
+    [("longest", "shop", "Robert"), ("trust", "shop", "Bob"), ("trust", "crm", "Robert")],
+)
 def test_survivorship_rules_come_from_the_settings(
-    db_url: str, tmp_path: Path, rule: str, first_name: str
+    db_url: str, tmp_path: Path, rule: str, trusted: str, first_name: str
 ) -> None:
     settings = Settings.model_validate(
         {"db": "sqlite:///unused.db", "resolve": {"survivorship": {"name": [rule]}}}
@@ -338,11 +341,14 @@ def test_survivorship_rules_come_from_the_settings(
         ws.init()
         ws.import_file(DATA / "crm.csv", source="crm", kind="contacts")
         ws.import_file(DATA / "shop.csv", source="shop", kind="contacts")
+        ws.set_source_trust(trusted, 10)
         ws.resolve()
         contact = _links(ws, tmp_path)["crm:c2"]
         values = {v["field"]: v for v in ws.explain(contact)["values"]}
         assert values["first_name"]["value"] == first_name
         assert values["last_name"]["source_record_id"] == values["first_name"]["source_record_id"]
+        with pytest.raises(InputError, match="no source named"):
+            ws.set_source_trust("nowhere", 1)
 
 
 def test_companies_are_resolved_and_contacts_linked_to_them(ws: Workspace) -> None:

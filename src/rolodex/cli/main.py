@@ -450,6 +450,21 @@ def unmerge_(
         )
 
 
+source_app = typer.Typer(no_args_is_help=True, help="The systems data comes from.")
+app.add_typer(source_app, name="source")
+
+
+@source_app.command("trust")
+def source_trust(
+    name: Annotated[str, typer.Argument(help="Source name, as given to import --source.")],
+    rank: Annotated[int, typer.Argument(help="Lower is trusted more; every source starts at 100.")],
+) -> None:
+    """Set how far a source is trusted when golden values disagree."""
+    with handled(), workspace() as ws:
+        ws.set_source_trust(name, rank)
+        out.print(f"Source {name!r} now has trust rank {rank}; the next resolve applies it.")
+
+
 review_app = typer.Typer(no_args_is_help=True, help="Pairs in the uncertain band.")
 app.add_typer(review_app, name="review")
 

@@ -22,9 +22,12 @@ Steps:
 3. Average-linkage agglomeration inside each group, starting from user merges, refusing merges
    that would join a user split or exceed an identifier cap.
 
-Groups whose answer is plain (every pair at or above the threshold, or every pair below it, no
-user merges or splits, no cap within reach) are settled in bulk; only the rest run the
-per-group heap in Python.
+Step 3 runs in bulk, in polars, for every group at once: a group whose pairs all clear the
+threshold is one cluster, and the others make, round by round, the merge the heap would make
+next. The bulk result stands unless it joins a user split or breaks a cap; those groups, groups
+with user merges and the few still merging after a number of rounds run a heap in Python,
+which refuses such merges and counts them. Both paths rank merges on exact integer sums, so
+they agree to the bit, ties included.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 import pyarrow as pa
@@ -72,7 +75,7 @@ class ClusterSettings:
     """How eagerly records are merged into one person."""
 
     threshold: float = 0.9
-    """Merge two clusters only if the mean match probability over all their pairs is this."""
+    """Merge two clusters only if the mean match probability over their pairs is at least this."""
     max_group: int = 300
     """Groups bigger than this are not fully rescored: k records cost k(k-1)/2 model pairs."""
     max_identifiers: Mapping[str, int] = field(default_factory=_default_caps)
@@ -106,7 +109,9 @@ class ClusterResult:
     cluster_of: dict[int, int]
     """Record id -> cluster id, the smallest record id in the cluster."""
     probability: dict[int, float]
-    """Record id -> mean match probability to the rest of its cluster (1.0 alone)."""
+    """Record id -> mean match probability to the rest of its cluster.
+
+    Averaged over the pairs known; 1.0 for a record alone or joined by user merges only."""
     groups: int = 0
     """Candidate groups of two or more records."""
     rescored_pairs: int = 0
@@ -178,7 +183,7 @@ def cluster_records(
     )
     caps = dict(settings.max_identifiers) if identifiers is not None else {}
     broken = _broken(cluster, group, cannot, identifiers or {}, caps, index.key_list)
-    careful = pl.concat([must["g"], lagging, broken]).unique().sort()
+    careful = pl.concat([must["g"], lagging, broken])
 
     refused: Counter[str] = Counter()
     moves = _agglomerate_groups(
@@ -241,15 +246,9 @@ def _positions(n: int) -> pl.Series:
     return pl.int_range(n, eager=True, dtype=pl.Int64)
 
 
-def _full(n: int, value: Any) -> pl.Series:
+def _full(n: int, value: bool | int | float) -> pl.Series:
     """Return an n-long column of one value, to scatter per-position results into."""
-    dtype = (
-        pl.Boolean
-        if isinstance(value, bool)
-        else pl.Float64
-        if isinstance(value, float)
-        else pl.Int64
-    )
+    dtype = {bool: pl.Boolean, int: pl.Int64, float: pl.Float64}[type(value)]
     return pl.repeat(value, n, eager=True, dtype=dtype)
 
 
@@ -467,7 +466,9 @@ def _linkage_rounds(
     return cluster, table.filter(pl.col("link") >= threshold)["g"].unique()
 
 
-def _per_position(n: int, where: pl.Series, values: pl.Series, how: str, fill: Any) -> pl.Series:
+def _per_position(
+    n: int, where: pl.Series, values: pl.Series, how: Literal["max", "min"], fill: int | float
+) -> pl.Series:
     """Return an n-long column with the max or min of `values` at each position in `where`."""
     frame = pl.DataFrame({"w": where, "v": values})
     reduced = frame.group_by("w").agg(pl.col("v").max() if how == "max" else pl.col("v").min())
@@ -515,11 +516,14 @@ def _mean_within(pairs: pl.DataFrame, cluster: pl.Series) -> pl.Series:
 
 def _rows_by_group(frame: pl.DataFrame, *columns: str) -> dict[int, list[tuple[Any, ...]]]:
     """Collect the rows of a frame sorted by g into Python tuples per group."""
-    lists = [frame[c].to_list() for c in ("g", *columns)]
-    return {
-        g: [row[1:] for row in rows]
-        for g, rows in itertools.groupby(zip(*lists, strict=True), key=itemgetter(0))
-    }
+    rows = list(zip(*(frame[c].to_list() for c in columns), strict=True))
+    runs = frame["g"].rle().struct.unnest()
+    out: dict[int, list[tuple[Any, ...]]] = {}
+    start = 0
+    for length, g in zip(runs["len"].to_list(), runs["value"].to_list(), strict=True):
+        out[g] = rows[start : start + length]
+        start += length
+    return out
 
 
 def _agglomerate_groups(

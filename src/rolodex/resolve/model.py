@@ -38,6 +38,7 @@ FEATURES = (
     "email_local",
     "email_domain",
     "email_free",
+    "email_name",
     "phone",
     "postcode",
     "city",
@@ -107,7 +108,8 @@ def features(records: pl.DataFrame, identifiers: Sequence[str] = ()) -> pl.DataF
         .alias("name_any"),
         first.str.slice(0, 1).alias("initial"),
         email.alias("email"),
-        email.str.split("@").list.first().alias("email_local"),
+        # The mailbox name without separators: jane.doe, jane_doe and janedoe agree.
+        email.str.split("@").list.first().str.replace_all(r"[._\-]", "").alias("email_local"),
         email.str.split("@").list.last().alias("email_domain"),
         pl.when(email.is_null())
         .then(None)
@@ -122,11 +124,27 @@ def features(records: pl.DataFrame, identifiers: Sequence[str] = ()) -> pl.DataF
         col("birth_date").str.slice(0, 10).alias("birth_date"),
         _identifier(col("custom"), identifiers).alias("ident"),
     )
+    # A mailbox that only spells the person's name (jane.doe@, jdoe@) says no more than the
+    # name itself when it turns up at another domain.
+    local, f, la = pl.col("email_local"), pl.col("first"), pl.col("last")
+    frame = frame.with_columns(
+        pl.when(local.is_null())
+        .then(None)
+        .otherwise(
+            local.eq_missing(pl.concat_str(f, la))
+            | local.eq_missing(pl.concat_str(la, f))
+            | local.eq_missing(pl.concat_str(pl.col("initial"), la))
+            | local.eq_missing(f)
+            | local.eq_missing(la)
+        )
+        .fill_null(False)
+        .alias("email_name")
+    )
     # Empty strings are no evidence.
     return frame.with_columns(
         pl.when(pl.col(c).str.len_chars() > 0).then(pl.col(c)).alias(c)
         for c in FEATURES
-        if c not in ("unique_id", "email_free")
+        if c not in ("unique_id", "email_free", "email_name")
     )
 
 
@@ -225,7 +243,7 @@ def comparisons() -> list[dict[str, Any]]:
             ),
             _level(
                 f"email_local_l = email_local_r AND length(email_local_l) >= 5"
-                f" AND {FIRST_NAMES_AGREE}",
+                f" AND NOT email_name_l AND {FIRST_NAMES_AGREE}",
                 "same mailbox name at another domain",
             ),
             _level(

@@ -14,6 +14,7 @@ set, so ids users hold keep answering and an unmerge can bring it back.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -208,15 +209,18 @@ def decisions(conn: Connection) -> tuple[list[tuple[int, int]], list[tuple[int, 
 def last_run(conn: Connection) -> tuple[int, datetime] | None:
     """Return the newest record id the last resolve saw and when it finished."""
     row = conn.execute(
-        text(
-            "SELECT max_record_id, CAST(finished_at AS TEXT) FROM resolve_run"
-            " ORDER BY id DESC LIMIT 1"
-        )
+        text("SELECT max_record_id, finished_at FROM resolve_run ORDER BY id DESC LIMIT 1")
     ).first()
     if row is None:
         return None
-    finished = datetime.fromisoformat(str(row[1]).replace(" ", "T")[:26])
-    return int(row[0]), finished.replace(tzinfo=None)
+    value = row[1]
+    if not isinstance(value, datetime):  # SQLite hands the stored text back
+        value = datetime.fromisoformat(re.sub(r"[+-]\d\d(:?\d\d)?$", "", str(value)))
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    # Compared with record times read to the second: a record stored in the run's last
+    # second counts as changed (matched again) rather than being missed.
+    return int(row[0]), value.replace(microsecond=0)
 
 
 def resolve_contacts(
@@ -385,7 +389,7 @@ def _incremental_edges(
     pending_frame = records.filter(
         (pl.col("source_record_id") > top)
         | pl.col("contact_id").is_null()
-        | (pl.col("stored_at") > finished)
+        | (pl.col("stored_at") >= finished)
     )
     pending = pending_frame["source_record_id"].to_list()
     summary.pending = len(pending)
