@@ -79,6 +79,7 @@ class Matcher:
             u_pairs: random pairs sampled for the non-match statistics; more records need
                 more pairs (same-name strangers grow with size), capped for time.
         """
+        from splink import Linker
         from splink.internals.exceptions import EMTrainingException
 
         n = len(self.records)
@@ -105,10 +106,23 @@ class Matcher:
                 if _pairs_on(self.records, cols) < _MIN_TRAINING_PAIRS:
                     info.skipped.append(rule)
                     continue
+                # A failed EM session can leave the linker without the comparisons it had
+                # set aside: start again from the model as it stood before.
+                before = self.model()
                 try:
-                    training.estimate_parameters_using_expectation_maximisation(rule)
-                except (EMTrainingException, ValueError, ZeroDivisionError):
-                    info.skipped.append(rule)
+                    try:
+                        training.estimate_parameters_using_expectation_maximisation(rule)
+                    except ValueError:
+                        # An m collapsing towards zero: try again without term frequencies.
+                        self._linker = Linker(self._sdf, before, log_level="ERROR")
+                        training = self._linker.training
+                        training.estimate_parameters_using_expectation_maximisation(
+                            rule, estimate_without_term_frequencies=True
+                        )
+                except (EMTrainingException, ValueError, ZeroDivisionError) as exc:
+                    info.skipped.append(f"{rule} ({type(exc).__name__}: {str(exc)[:120]})")
+                    self._linker = Linker(self._sdf, before, log_level="ERROR")
+                    training = self._linker.training
                     continue
                 info.blocks.append(rule)
         return info

@@ -407,8 +407,8 @@ BLOCKING_RULES: tuple[str, ...] = (
 # Rules that train m, as (blocking rule, its key columns): each leaves its own comparisons
 # out of the estimate, so together they must cover every comparison.
 TRAINING_BLOCKS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("l.email = r.email", ("email",)),
     ("l.first = r.first AND l.last = r.last", ("first", "last")),
+    ("l.email = r.email", ("email",)),
     ("l.phone = r.phone", ("phone",)),
     ("l.ident = r.ident", ("ident",)),
     ("l.postcode = r.postcode AND l.birth_date = r.birth_date", ("postcode", "birth_date")),
