@@ -65,6 +65,7 @@ class Workspace:
         self._engine: Engine | None = None
         # The single-record scorer, kept per trained model (parsing it costs per call).
         self._scorer: tuple[int | None, Scorer | None] = (None, None)
+        self._schema_checked = False
 
     @property
     def engine(self) -> Engine:
@@ -119,6 +120,8 @@ class Workspace:
             ConfigError: the database holds an older schema; `rolodex init` upgrades it.
         """
         engine = self.engine
+        if self._schema_checked:
+            return engine
         try:
             current = migrate.current_revision(engine)
         except OperationalError as exc:
@@ -133,6 +136,9 @@ class Workspace:
             raise ConfigError(
                 f"the workspace schema is at revision {current}; run `rolodex init` to upgrade it"
             )
+        # Checked once per Workspace: reading the migration scripts costs milliseconds that
+        # single-record calls (match) cannot spend each time.
+        self._schema_checked = True
         return engine
 
     # --- import -----------------------------------------------------------------------------

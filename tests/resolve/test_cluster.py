@@ -9,13 +9,13 @@ from __future__ import annotations
 import itertools
 import random
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import polars as pl
 import pytest
 
 from rolodex.exceptions import ConfigError
-from rolodex.resolve.cluster import ClusterResult, ClusterSettings, cluster_records
+from rolodex.resolve.cluster import ClusterResult, ClusterSettings, PairScorer, cluster_records
 
 SETTINGS = ClusterSettings()
 Edge = tuple[int, int, float]
@@ -35,6 +35,7 @@ class Scorer:
 
     @property
     def asked(self) -> set[tuple[int, int]]:
+        """Return every pair asked for, smaller id first."""
         return {(min(a, b), max(a, b)) for call in self.calls for a, b in call}
 
 
@@ -51,11 +52,12 @@ def run(
     edges: Iterable[Edge],
     *,
     settings: ClusterSettings = SETTINGS,
-    score: Callable[[Sequence[tuple[int, int]]], Sequence[float]] | None = None,
+    score: PairScorer | None = None,
     identifiers: Mapping[int, Mapping[str, str | None]] | None = None,
     must_link: Iterable[tuple[int, int]] = (),
     cannot_link: Iterable[tuple[int, int]] = (),
 ) -> ClusterResult:
+    """Cluster with default settings, so each test names only what it is about."""
     return cluster_records(
         list(ids),
         list(edges),
@@ -319,7 +321,7 @@ def random_case(
                 edges.append((a, b, p))
     for _ in range(n // 2):  # blocking noise: mostly clear non-matches, some namesakes
         a, b = rng.sample(ids, 2)
-        p = draw(0.3, 0.97) if rng.random() < 0.1 else draw(0.0, 0.3)
+        p = draw(0.3, 0.97) if rng.random() < 0.1 else draw(0.0, 0.25)
         truth.setdefault((min(a, b), max(a, b)), p)
         edges.append((a, b, p))
     return ids, edges, truth, emails
@@ -433,20 +435,26 @@ def sample_pairs(rng: random.Random, pool: Sequence[int], count: int) -> list[tu
 
 
 @pytest.mark.parametrize("ties", [False, True], ids=["distinct", "ties"])
-@pytest.mark.parametrize("seed", range(10))
+@pytest.mark.parametrize("seed", range(40))
 def test_bulk_and_heap_paths_agree_with_a_naive_reference(seed: int, ties: bool) -> None:
     rng = random.Random(seed)
-    ids, edges, truth, emails = random_case(rng, 300, ties=ties)
+    ids, edges, truth, emails = random_case(rng, rng.choice([60, 150, 300]), ties=ties)
     # Split some true pairs and join some strangers, so constraints land inside groups.
-    must = sample_pairs(rng, ids, 6) + rng.sample(sorted(truth), 4)
-    cannot = sample_pairs(rng, ids, 6) + rng.sample(sorted(truth), 10)
-    settings = ClusterSettings(max_group=rng.choice([4, 8, 300]), max_identifiers={"email": 2})
-    identifiers = emails if seed % 3 else None
+    extra_must, extra_cannot = rng.choice([(0, 0), (3, 3), (0, 10)])
+    must = sample_pairs(rng, ids, extra_must) + rng.sample(sorted(truth), extra_must)
+    cannot = sample_pairs(rng, ids, extra_cannot) + rng.sample(sorted(truth), extra_cannot)
+    settings = ClusterSettings(
+        threshold=rng.choice([0.5, 0.8, 0.9, 0.95]),
+        max_group=rng.choice([3, 5, 300]),
+        max_identifiers={"email": rng.choice([1, 2, 3])},
+    )
+    identifiers = emails if rng.random() < 0.6 else None
+    rescore = rng.random() < 0.8
     result = run(
         ids,
         edges,
         settings=settings,
-        score=Scorer(truth),
+        score=Scorer(truth) if rescore else None,
         identifiers=identifiers,
         must_link=must,
         cannot_link=cannot,
@@ -455,7 +463,7 @@ def test_bulk_and_heap_paths_agree_with_a_naive_reference(seed: int, ties: bool)
         ids,
         edges,
         settings=settings,
-        score=Scorer(truth),
+        score=Scorer(truth) if rescore else None,
         identifiers=identifiers,
         must_link=must,
         cannot_link=cannot,
@@ -464,17 +472,63 @@ def test_bulk_and_heap_paths_agree_with_a_naive_reference(seed: int, ties: bool)
     assert result.refused == dict(sorted(refused.items()))
 
 
-def test_shuffled_and_reversed_edges_give_the_same_result() -> None:
+@pytest.mark.parametrize(
+    ("edges", "expected"),
+    [
+        # After 2+5, three merges tie at 0.95. Taking 1+4 first (smallest ids) names that
+        # cluster 1, which then wins 3's tie against 2+5. Making every merge of the top level
+        # at once would have sent 3 to 2+5.
+        (
+            [
+                (2, 5, 0.99),
+                (1, 4, 0.95),
+                (2, 3, 0.95),
+                (3, 4, 0.95),
+                (2, 4, 0.85),
+                (1, 5, 0.85),
+                (4, 5, 0.5),
+            ],
+            [[1, 3, 4], [2, 5]],
+        ),
+        # 3 ties between 4 and 5. Once 1+5 merges first (0.99), 5's cluster is named 1 and
+        # wins. Merging every pair of mutual best partners at once (3+4 at 0.95 alongside
+        # 1+5) would have paired 3 with 4.
+        (
+            [(1, 5, 0.99), (3, 5, 0.95), (3, 4, 0.95), (4, 5, 0.5), (1, 4, 0.5)],
+            [[1, 3, 5], [4]],
+        ),
+    ],
+    ids=["same-level", "lower-level"],
+)
+def test_exact_ties_break_as_one_merge_at_a_time_breaks_them(
+    edges: list[Edge], expected: list[list[int]]
+) -> None:
+    ids = sorted({r for a, b, _ in edges for r in (a, b)})
+    assert clusters(run(ids, edges)) == expected
+
+
+@pytest.mark.parametrize("ties", [False, True], ids=["distinct", "ties"])
+def test_shuffled_and_reversed_edges_give_the_same_result(ties: bool) -> None:
     rng = random.Random(5)
-    ids, edges, truth, emails = random_case(rng, 2000)
-    first = run(ids, edges, score=Scorer(truth), identifiers=emails)
+    ids, edges, truth, emails = random_case(rng, 2000, ties=ties)
+    cannot = rng.sample(sorted(truth), 40)
+    must = rng.sample(sorted(truth), 20)
+    first = run(
+        ids, edges, score=Scorer(truth), identifiers=emails, must_link=must, cannot_link=cannot
+    )
     shuffled = [(b, a, p) if rng.random() < 0.5 else (a, b, p) for a, b, p in edges]
     rng.shuffle(shuffled)
     rng.shuffle(ids)
-    second = run(ids, shuffled, score=Scorer(truth), identifiers=emails)
+    rng.shuffle(must)
+    second = run(
+        ids, shuffled, score=Scorer(truth), identifiers=emails, must_link=must, cannot_link=cannot
+    )
     assert second == first
+    assert len(set(first.cluster_of.values())) < 0.7 * len(ids)  # real merging happened
+    assert first.refused
 
 
+@pytest.mark.slow
 def test_200k_records_every_one_placed_and_no_user_split_broken() -> None:
     rng = random.Random(11)
     ids, edges, truth, emails = random_case(rng, 200_000)

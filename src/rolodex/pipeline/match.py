@@ -70,10 +70,10 @@ def match_record(
         if stored is None:
             raise InputError("no matching model yet: run `rolodex resolve` first")
         scorer = Scorer(stored[0])
-    values = pl.DataFrame(
-        {k: [None if record.get(k) in (None, "") else str(record[k])] for k in _TEXT_FIELDS},
-        schema=dict.fromkeys(_TEXT_FIELDS, pl.Utf8),
-    )
+    # Only the fields given: each cleaning step skips a column that is not there, and one
+    # row pays per step, not per value.
+    given = {k: str(record[k]) for k in _TEXT_FIELDS if record.get(k) not in (None, "")}
+    values = pl.DataFrame({k: [v] for k, v in given.items()}, schema=dict.fromkeys(given, pl.Utf8))
     cleaned = clean_contacts(values, config=clean, region=record.get("region_hint")).values
     frame = cleaned.with_columns(
         pl.lit(-1, pl.Int64).alias("source_record_id"),

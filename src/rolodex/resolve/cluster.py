@@ -543,6 +543,7 @@ def _agglomerate_groups(
     wanted = _full(len(group), False).scatter(groups, True)
 
     def pick(frame: pl.DataFrame, *order: str) -> pl.DataFrame:
+        """Keep the rows of the wanted groups, in a fixed order."""
         return frame.filter(wanted.gather(frame["g"])).sort("g", *order)
 
     inside = wanted.gather(group)

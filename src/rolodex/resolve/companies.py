@@ -213,10 +213,12 @@ def _write_companies(
         [m for m in moved if m[2] not in linked],
     )
     retired = {old for old in current.values() if old is not None} - taken
+    went: dict[int, Counter[int]] = defaultdict(Counter)
+    for r, c in current.items():
+        if c in retired:
+            went[c][company_of[group_of[r]]] += 1
     for old in sorted(retired):
-        survivor = Counter(
-            company_of[group_of[r]] for r, c in current.items() if c == old
-        ).most_common(1)[0][0]
+        survivor = went[old].most_common(1)[0][0]
         db.execute("UPDATE company SET merged_into_id = ? WHERE id = ?", [survivor, old])
         db.execute(
             "INSERT INTO merge_event (action, contact_id, other_contact_id, actor, reason,"

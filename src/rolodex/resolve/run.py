@@ -516,9 +516,13 @@ def _plan(
     touched |= {c for c, contact in contact_for.items() if contact in losers}
     all_old = {c for c in current.values() if c is not None}
     retired_old = all_old - taken
+    records_of: dict[int, list[int]] = defaultdict(list)
+    for r, c in current.items():
+        if c in retired_old:
+            records_of[c].append(r)
     retired: dict[int, int] = {}
     for old in retired_old:
-        targets = Counter(cluster_of[r] for r, c in current.items() if c == old)
+        targets = Counter(cluster_of[r] for r in records_of[old])
         retired[old] = min(targets, key=lambda c: (-targets[c], c))
     evidence, review = _evidence(scored, cluster_of, options)
     sizes = [len(g) for g in members.values()]
