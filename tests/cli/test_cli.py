@@ -182,3 +182,33 @@ def test_clean_command_reports_records_and_scores(cli: CliRunner) -> None:
     assert result.exit_code == 0, result.output
     assert "Cleaned 5 contact records" in result.output
     assert "quality score" in result.output
+
+
+RESOLVE_DATA = Path(__file__).parents[1] / "resolve" / "data"
+
+
+def test_resolve_explain_review_and_merge_commands(cli: CliRunner) -> None:
+    for name, source in (("crm.csv", "crm"), ("shop.csv", "shop")):
+        assert (
+            cli.invoke(app, ["import", str(RESOLVE_DATA / name), "--source", source]).exit_code == 0
+        )
+    dry = cli.invoke(app, ["resolve", "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "would move 4 records" in dry.output
+    result = cli.invoke(app, ["resolve", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)  # the JSON document and nothing else
+    assert summary["records"] == 13
+    assert summary["contacts_merged_away"] == 4
+    explained = cli.invoke(app, ["explain", "1", "--json"])
+    found = json.loads(explained.stdout)
+    assert {r["external_id"] for r in found["records"]} == {"c1", "s1"}
+    merged = cli.invoke(app, ["merge", "3", "4", "--reason", "same household account"])
+    assert merged.exit_code == 0, merged.output
+    assert "Merged contact 4 into 3" in merged.output
+    assert cli.invoke(app, ["merge", "3", "4"]).exit_code == 2  # already one contact
+    listed = cli.invoke(app, ["review", "list", "--json"])
+    assert listed.exit_code == 0
+    assert isinstance(json.loads(listed.stdout), list)
+    assert cli.invoke(app, ["source", "trust", "crm", "10"]).exit_code == 0
+    assert cli.invoke(app, ["source", "trust", "nowhere", "10"]).exit_code == 2

@@ -53,6 +53,9 @@ class Matcher:
         m.quiet_splink()
         self.records = records
         self._con = duckdb.connect()
+        # DuckDB draws a progress bar on stdout for long queries; `--json` output must be
+        # the JSON document alone.
+        self._con.execute("SET enable_progress_bar = false")
         self._api = DuckDBAPI(self._con)
         self._sdf = self._api.register(records.to_arrow(), table_name="records")
         self._pair_tables = 0
