@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -22,7 +22,7 @@ from rolodex.pipeline.undo import UndoSummary, undo_batch
 from rolodex.resolve.companies import resolve_companies
 from rolodex.resolve.manual import explain, merge, review_decide, review_list, unmerge
 from rolodex.resolve.realtime import Scorer
-from rolodex.resolve.run import ResolveOptions, ResolveSummary, latest_model, resolve_contacts
+from rolodex.resolve.run import ResolveSummary, latest_model, resolve_contacts
 from rolodex.share.export import ExportFormat, ExportKind, export
 from rolodex.store import migrate, repo
 from rolodex.store.audit import append_audit
@@ -233,7 +233,7 @@ class Workspace:
         (`rolodex resolve`): after the first run only new and changed records are matched,
         unless `full`; `dry_run` reports what would change and writes nothing.
         """
-        options = ResolveOptions(**self.settings.resolve.model_dump())
+        options = self.settings.resolve
         with self._ready().begin() as conn:
             summary = resolve_contacts(
                 conn,
@@ -276,7 +276,7 @@ class Workspace:
             >>> ws.match({"first_name": "Jane", "last_name": "Doe", "email": "jane@x.com"})
             [{'contact_id': 12, 'probability': 0.97, 'decision': 'match', ...}]
         """
-        options = ResolveOptions(**self.settings.resolve.model_dump())
+        options = self.settings.resolve
         with self._ready().connect() as conn:
             trained = conn.execute(
                 text("SELECT max(id) FROM match_model WHERE entity = 'contact'")
@@ -323,44 +323,31 @@ class Workspace:
 
     def merge(self, first: int, second: int, *, reason: str | None = None) -> dict[str, Any]:
         """Merge contact `second` into `first`, for good (later resolves keep it)."""
-        with self._ready().begin() as conn:
-            done = merge(
-                conn,
-                first,
-                second,
-                actor=self.actor,
-                reason=reason,
-                now=utcnow(),
-                rules=self._rules(),
-            )
-            append_audit(
-                conn,
-                actor=self.actor,
-                action="merge",
-                entity="contact",
-                entity_id=done["contact"],
-                details=done,
-            )
-            return done
+        return self._decide("merge", "contact", merge, first, second, reason=reason)
 
     def unmerge(self, contact: int, record: int, *, reason: str | None = None) -> dict[str, Any]:
         """Split source record `record` out of `contact`, for good."""
+        return self._decide("unmerge", "contact", unmerge, contact, record, reason=reason)
+
+    def _decide(
+        self,
+        action: str,
+        entity: str,
+        decide: Callable[..., dict[str, Any]],
+        *args: int,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Carry out a person's decision and audit it, in one transaction."""
         with self._ready().begin() as conn:
-            done = unmerge(
-                conn,
-                contact,
-                record,
-                actor=self.actor,
-                reason=reason,
-                now=utcnow(),
-                rules=self._rules(),
+            done = decide(
+                conn, *args, actor=self.actor, now=utcnow(), rules=self._rules(), **kwargs
             )
             append_audit(
                 conn,
                 actor=self.actor,
-                action="unmerge",
-                entity="contact",
-                entity_id=done["contact"],
+                action=action,
+                entity=entity,
+                entity_id=done.get("contact", args[0]),
                 details=done,
             )
             return done
@@ -374,25 +361,9 @@ class Workspace:
         self, review_id: int, *, accept: bool, reason: str | None = None
     ) -> dict[str, Any]:
         """Accept (merge) or reject (keep apart) a review pair; kept as a label."""
-        with self._ready().begin() as conn:
-            done = review_decide(
-                conn,
-                review_id,
-                accept=accept,
-                actor=self.actor,
-                reason=reason,
-                now=utcnow(),
-                rules=self._rules(),
-            )
-            append_audit(
-                conn,
-                actor=self.actor,
-                action="review",
-                entity="match_review",
-                entity_id=review_id,
-                details=done,
-            )
-            return done
+        return self._decide(
+            "review", "match_review", review_decide, review_id, accept=accept, reason=reason
+        )
 
     # --- quality ----------------------------------------------------------------------------
 

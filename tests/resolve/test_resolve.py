@@ -214,17 +214,17 @@ def test_review_queue_accept_merges_and_reject_keeps_apart(
     assert wide_band.review(status="rejected")[0]["id"] == household["id"]
     with pytest.raises(InputError, match="no pending review pair"):
         wide_band.review_decide(household["id"], accept=True)
-    if others:
-        chosen = others[0]
-        done = wide_band.review_decide(chosen["id"], accept=True)
-        links = _links(wide_band, tmp_path)
-        left = chosen["left"]
-        right = chosen["right"]
-        assert (
-            links[f"{left['source']}:{left['external_id']}"]
-            == links[f"{right['source']}:{right['external_id']}"]
-        )
-        assert done["accepted"]
+    assert others  # the wide band holds the true pairs too
+    chosen = others[0]
+    done = wide_band.review_decide(chosen["id"], accept=True)
+    links = _links(wide_band, tmp_path)
+    left = chosen["left"]
+    right = chosen["right"]
+    assert (
+        links[f"{left['source']}:{left['external_id']}"]
+        == links[f"{right['source']}:{right['external_id']}"]
+    )
+    assert done["accepted"]
     # A later resolve keeps the rejected pair apart and does not queue it again.
     wide_band.resolve()
     links = _links(wide_band, tmp_path)

@@ -14,10 +14,11 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection, text
 
-from rolodex.config import CleanSettings
+from rolodex.config import CleanSettings, ResolveSettings
+from rolodex.exceptions import InputError
 from rolodex.resolve import model as m
-from rolodex.resolve.realtime import Scorer, feature_rows, lookup_sql
-from rolodex.resolve.run import ResolveOptions, identifier_fields, latest_model, read_records
+from rolodex.resolve.realtime import TF_COLUMNS, Scorer, feature_rows, lookup_sql
+from rolodex.resolve.run import identifier_fields, latest_model, read_records
 
 _TEXT_FIELDS = (
     "salutation",
@@ -49,7 +50,7 @@ def match_record(
     record: Mapping[str, Any],
     *,
     clean: CleanSettings,
-    options: ResolveOptions,
+    options: ResolveSettings,
     scorer: Scorer | None = None,
     limit: int = 5,
 ) -> list[dict[str, Any]]:
@@ -63,7 +64,6 @@ def match_record(
         InputError: no model is trained yet (run `rolodex resolve` first).
     """
     from rolodex.clean.contacts import clean_contacts
-    from rolodex.exceptions import InputError
 
     if scorer is None:
         stored = latest_model(conn)
@@ -86,11 +86,7 @@ def match_record(
     incoming = feature_rows(m.features(frame, identifiers))[0]
     found: set[int] = set()
     for sql, params in lookup_sql(incoming):
-        named = sql.replace("?", ":p0", 1).replace("?", ":p1", 1)
-        rows = conn.execute(
-            text(named + f" LIMIT {_MAX_CANDIDATES}"),
-            {f"p{i}": v for i, v in enumerate(params)},
-        )
+        rows = conn.execute(text(f"{sql} LIMIT {_MAX_CANDIDATES}"), params)
         found.update(int(r[0]) for r in rows)
     if not found:
         return []
@@ -151,9 +147,9 @@ def _records_of(conn: Connection, contacts: set[int]) -> list[int]:
 
 def _term_frequencies(conn: Connection, rows: list[dict[str, Any]]) -> dict[tuple[str, Any], float]:
     """Fetch the stored term frequencies of the values these rows hold."""
-    wanted = {(c, row[c]) for row in rows for c in ("name", "postcode", "city") if row[c]}
+    wanted = {(c, row[c]) for row in rows for c in TF_COLUMNS if row[c]}
     out: dict[tuple[str, Any], float] = {}
-    for column in ("name", "postcode", "city"):
+    for column in TF_COLUMNS:
         values = sorted(v for c, v in wanted if c == column)
         if not values:
             continue

@@ -8,7 +8,6 @@ warnings out of the way, and returns plain Polars frames.
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -226,8 +225,3 @@ def _weight(frame: pl.DataFrame, name: str) -> pl.Expr:
     if f"mw_tf_adj_{name}" in frame.columns:
         weight = weight + pl.col(f"mw_tf_adj_{name}").cast(pl.Float64).fill_null(0.0)
     return weight.alias(f"w_{name}")
-
-
-def probability(weight: float) -> float:
-    """Turn a match weight (log2 Bayes factor) into a probability."""
-    return 1.0 / (1.0 + math.pow(2.0, -weight))

@@ -11,7 +11,7 @@ against every record of a candidate contact, as clustering judges a record joini
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
@@ -223,19 +223,17 @@ def feature_rows(frame: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def lookup_sql(row: Row) -> list[tuple[str, Sequence[Any]]]:
-    """Return the indexed lookups that find candidate records for one feature row."""
-    out: list[tuple[str, Sequence[Any]]] = []
+def lookup_sql(row: Row) -> list[tuple[str, dict[str, Any]]]:
+    """Return the indexed lookups (SQL with named parameters) that find candidate records
+    for one feature row."""
+    out: list[tuple[str, dict[str, Any]]] = []
     select = "SELECT source_record_id FROM contact_record WHERE "
     if row["email"] is not None:
-        out.append((select + "email_key = ?", [row["email"]]))
+        out.append((select + "email_key = :a", {"a": row["email"]}))
     if row["phone"] is not None:
-        out.append((select + "phone_key = ?", [row["phone"]]))
+        out.append((select + "phone_key = :a", {"a": row["phone"]}))
     if row["first"] is not None and row["last"] is not None:
-        out.append(
-            (select + "last_name_key = ? AND first_name_key = ?", [row["last"], row["first"]])
-        )
-        out.append(
-            (select + "last_name_key = ? AND first_name_key = ?", [row["first"], row["last"]])
-        )
+        by_name = select + "last_name_key = :a AND first_name_key = :b"
+        out.append((by_name, {"a": row["last"], "b": row["first"]}))
+        out.append((by_name, {"a": row["first"], "b": row["last"]}))  # swapped
     return out

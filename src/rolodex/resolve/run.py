@@ -25,6 +25,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection, text
 
+from rolodex.config import ResolveSettings
 from rolodex.model import Contact, ContactPoint, MatchTermFrequency
 from rolodex.model.base import table
 from rolodex.resolve import model as m
@@ -72,21 +73,6 @@ _TEXT = (
     "street_key",
 )
 _ACTIVITY = ("order", "ticket", "interaction", "event", "consent")
-
-
-@dataclass(frozen=True)
-class ResolveOptions:
-    """How resolve decides (the workspace's `[resolve]` settings)."""
-
-    threshold: float = 0.1
-    candidate: float = 0.05
-    review_low: float = 0.03
-    max_group: int = 300
-    max_emails: int = 4
-    max_phones: int = 4
-    u_pairs: int = 2_000_000
-    seed: int = 42
-    survivorship: Mapping[str, Sequence[Strategy]] = field(default_factory=dict)
 
 
 @dataclass
@@ -259,7 +245,7 @@ def last_run(conn: Connection) -> tuple[int, datetime] | None:
 def resolve_contacts(
     conn: Connection,
     *,
-    options: ResolveOptions,
+    options: ResolveSettings,
     actor: str,
     now: datetime,
     retrain: bool = False,
@@ -412,7 +398,7 @@ def _incremental_edges(
     matcher: Matcher,
     records: pl.DataFrame,
     previous: tuple[int, datetime],
-    options: ResolveOptions,
+    options: ResolveSettings,
     summary: ResolveSummary,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Score the new and changed records against all, and return the edges plus the records
@@ -514,7 +500,7 @@ def _plan(
     cluster_of: Mapping[int, int],
     probability: Mapping[int, float],
     scored: pl.DataFrame,
-    options: ResolveOptions,
+    options: ResolveSettings,
 ) -> _Plan:
     """Give each cluster a contact id (the one most of its records have) and list changes."""
     current = {
@@ -577,7 +563,7 @@ def _plan(
 
 
 def _evidence(
-    scored: pl.DataFrame, cluster_of: Mapping[int, int], options: ResolveOptions
+    scored: pl.DataFrame, cluster_of: Mapping[int, int], options: ResolveSettings
 ) -> tuple[dict[int, dict[str, Any]], list[dict[str, Any]]]:
     """Pick each record's strongest pair inside its cluster, and the uncertain pairs between
     clusters that a person should look at."""
