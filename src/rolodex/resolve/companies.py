@@ -24,23 +24,11 @@ from sqlalchemy import Connection, text
 
 from rolodex.model import Company
 from rolodex.model.base import table
+from rolodex.resolve.singletons import COMPANY_FIELDS
 from rolodex.store.bulk import ConnectionBulk
 
-_FIELDS = (
-    "name",
-    "domain",
-    "industry",
-    "employee_count",
-    "annual_revenue",
-    "phone",
-    "street",
-    "city",
-    "region",
-    "postcode",
-    "country",
-    "founded_year",
-    "company_type",
-)
+# Golden company fields written by resolve (custom fields stay as the singleton wrote them).
+_FIELDS = tuple(f for f in COMPANY_FIELDS if f != "custom")
 _TEXT = ("name", "domain", "industry", "phone", "street", "city", "region", "postcode",
          "country", "company_type", "name_key", "phone_key")  # fmt: skip
 

@@ -32,6 +32,7 @@ from rolodex.resolve import model as m
 from rolodex.resolve.cluster import ClusterSettings, cluster_records
 from rolodex.resolve.matcher import Matcher
 from rolodex.resolve.realtime import TF_COLUMNS
+from rolodex.resolve.singletons import ACTIVITY_TABLES
 from rolodex.resolve.survivorship import GOLDEN_FIELDS, Strategy, contact_points, golden_values
 from rolodex.store.bulk import ConnectionBulk
 
@@ -72,7 +73,6 @@ _TEXT = (
     "company_domain",
     "street_key",
 )
-_ACTIVITY = ("order", "ticket", "interaction", "event", "consent")
 
 
 @dataclass
@@ -814,7 +814,7 @@ def follow_activity(db: ConnectionBulk, record_ids: Iterable[int]) -> None:
     ids = sorted(set(record_ids))
     for start in range(0, len(ids), 20_000):
         part = ", ".join(str(int(r)) for r in ids[start : start + 20_000])
-        for name in _ACTIVITY:
+        for name in (table(model).name for model in ACTIVITY_TABLES):
             db.execute(
                 f'UPDATE "{name}" SET contact_id = (SELECT l.contact_id FROM contact_link l'
                 f' WHERE l.source_record_id = "{name}".customer_record_id)'

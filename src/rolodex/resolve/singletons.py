@@ -50,7 +50,7 @@ _CONTACT_FIELDS = {
     "owner": "r.owner",
     "custom": "r.custom",
 }
-_COMPANY_FIELDS = {
+COMPANY_FIELDS = {
     name: f"r.{name}"
     for name in (
         "name",
@@ -109,7 +109,7 @@ _ADDRESS_POINT = (
     "(r.street IS NOT NULL OR r.city IS NOT NULL OR r.postcode IS NOT NULL"
     " OR r.country IS NOT NULL)",
 )
-_ACTIVITY_TABLES = (Order, Ticket, Interaction, Event, Consent)
+ACTIVITY_TABLES = (Order, Ticket, Interaction, Event, Consent)
 
 
 def _create_golden(
@@ -126,7 +126,7 @@ def _create_golden(
             "contact_id",
         )
     )
-    fields = _COMPANY_FIELDS if company else _CONTACT_FIELDS
+    fields = COMPANY_FIELDS if company else _CONTACT_FIELDS
     pairs = list(zip(record_ids, db.reserve_ids(golden, len(record_ids)), strict=True))
     staged = db.stage_pairs(pairs)
     stamp = db.stamp(now)
@@ -208,7 +208,7 @@ def _refresh(db: Bulk, record_ids: Sequence[int], *, company: bool, now: datetim
         if company
         else ("contact", "contact_record", "contact_link", "contact_id")
     )
-    fields = _COMPANY_FIELDS if company else _CONTACT_FIELDS
+    fields = COMPANY_FIELDS if company else _CONTACT_FIELDS
     links = db.query_in(
         f"SELECT l.source_record_id, l.{key} FROM {link} l WHERE l.source_record_id IN (?*)"
         f" AND (SELECT count(*) FROM {link} o WHERE o.{key} = l.{key}) = 1",
@@ -276,7 +276,7 @@ def link_unlinked(
 
 def attach_batch_activity(db: Bulk, batch_id: int) -> None:
     """Point the activity rows an import batch wrote at their customers' golden contacts."""
-    for model in _ACTIVITY_TABLES:
+    for model in ACTIVITY_TABLES:
         name = table(model).name
         db.execute(
             f'UPDATE "{name}" SET contact_id = (SELECT l.contact_id FROM contact_link l'
