@@ -288,7 +288,6 @@ class Workspace:
             return match_record(
                 conn,
                 record,
-                clean=self.settings.clean,
                 options=options,
                 scorer=self._scorer[1] if trained is not None else None,
                 limit=limit,

@@ -8,18 +8,26 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
+import polars as pl
 import pytest
 from sqlalchemy import text
 
+from rolodex.clean.contacts import clean_contacts, match_values
+from rolodex.collect.fields import Kind
+from rolodex.collect.rows import RawRow
+from rolodex.pipeline.match import _candidate_rows
+from rolodex.pipeline.replay import batch_preparer
 from rolodex.resolve import model as m
 from rolodex.resolve.matcher import Matcher
 from rolodex.resolve.realtime import Scorer, feature_rows
 from rolodex.resolve.run import ResolveSummary, latest_model, read_records
+from rolodex.store import repo
 from rolodex.workspace import Workspace
 
 BENCHMARKS = Path(__file__).parents[2] / "benchmarks"
@@ -109,3 +117,104 @@ def test_single_record_scores_equal_batch_scores(
     for left, right, probability in batch.select("left", "right", "probability").iter_rows():
         weights = scorer.weights(rows[left], rows[right], lambda c, v: tf.get((c, v)))
         assert scorer.probability(weights) == pytest.approx(probability, abs=1e-9), (left, right)
+
+
+def _canonical_chunks(ws: Workspace) -> Iterator[tuple[str, pl.DataFrame]]:
+    """Each stored batch's raw rows mapped to canonical values again, as the import (and
+    `rolodex clean`) hand them to the clean stage: (source, values)."""
+    with ws.engine.connect() as conn:
+        batches = conn.execute(
+            text(
+                "SELECT DISTINCT r.batch_id, s.name FROM source_record r"
+                " JOIN source s ON s.id = r.source_id WHERE r.kind = 'contacts'"
+                " ORDER BY r.batch_id"
+            )
+        ).all()
+        for batch_id, source in batches:
+            mapping = repo.get_batch(conn, int(batch_id))["mapping"] or {}
+            rows = conn.execute(
+                text(
+                    "SELECT payload, file, row_number FROM source_record"
+                    " WHERE batch_id = :b ORDER BY id"
+                ),
+                {"b": batch_id},
+            ).all()
+            payloads = [json.loads(p) for p, _, _ in rows]
+            preparer = batch_preparer(Kind.CONTACTS, str(rows[0][1]), list(payloads[0]), mapping)
+            chunk = preparer.prepare(
+                [
+                    RawRow(int(n or 0), list(v.values()))
+                    for v, (_, _, n) in zip(payloads, rows, strict=True)
+                ]
+            )
+            yield str(source), chunk.values
+
+
+def test_real_time_cleaning_and_features_equal_the_import(
+    resolved: tuple[Workspace, ResolveSummary],
+) -> None:
+    """`Workspace.match` cleans one record with the single-value standardizers and builds its
+    features in Python; on every record of six messy sources both equal the import's."""
+    ws, _ = resolved
+    seen = 0
+    for source, values in _canonical_chunks(ws):
+        region = ws.settings.clean.region_for(source)
+        cleaned = clean_contacts(values, config=ws.settings.clean, region=region).values
+        batch = cleaned.with_columns(
+            pl.int_range(pl.len()).alias("source_record_id"),
+            pl.col("flags").str.json_path_match("$.email.tags").alias("email_tags"),
+        )
+        expected = feature_rows(m.features(batch))
+        for i, row in enumerate(values.iter_rows(named=True)):
+            given = {k: str(v) for k, v in row.items() if v not in (None, "")}
+            got = match_values(given, region=region)
+            for column in ("email_key", "first_name_key", "last_name_key", "phone_key"):
+                want = batch[column][i] if column in batch.columns else None
+                assert got[column] == want, (source, i, column, given)
+            one = m.feature_row({**got, "source_record_id": i})
+            assert one == expected[i], (source, i, given)
+            seen += 1
+    assert seen > 900
+
+
+def test_stored_candidate_rows_equal_batch_features(
+    resolved: tuple[Workspace, ResolveSummary],
+) -> None:
+    """The real-time match reads its candidates' features straight from SQL; they equal the
+    features batch resolve builds from the same records."""
+    ws, _ = resolved
+    with ws.engine.connect() as conn:
+        records = read_records(conn)
+        expected = {r["unique_id"]: r for r in feature_rows(m.features(records))}
+        got = _candidate_rows(conn, set(expected), [])
+    assert {r["unique_id"] for r, _ in got} == set(expected)
+    for row, contact in got:
+        assert row == expected[row["unique_id"]]
+        assert contact is not None
+
+
+def test_feature_row_reads_identifiers_like_the_columns() -> None:
+    custom = [
+        {"ssn": "123-45-6789"},
+        {"customer_no": 1804974.0},
+        {"customer_no": 42, "ssn": None},
+        {"Tax_ID": "DE 123"},
+        {"ssn": True},
+        {},
+    ]
+    records = pl.DataFrame(
+        {
+            "source_record_id": list(range(len(custom))),
+            "custom": [json.dumps(c) for c in custom],
+            "first_name_key": ["ann", "", None, "bo", "j", None],
+            "last_name_key": ["lee", "x", None, None, "doe", None],
+            "email_key": ["annlee@x.com", "info@y.org", None, "bo@z.de", "jdoe@q.com", None],
+            "email_tags": [None, '["role"]', None, '["free"]', None, None],
+            "city": ["São Paulo", "  ", None, "Köln-Süd", "NYC", None],
+            "postcode": ["sw1a 1aa", "", None, "50667", "10001", None],
+        }
+    )
+    names = m.identifier_fields(["ssn", "customer_no", "Tax_ID", "notes"])
+    expected = feature_rows(m.features(records, names))
+    for i, row in enumerate(records.iter_rows(named=True)):
+        assert m.feature_row(row, names) == expected[i], i

@@ -1,6 +1,10 @@
 """Match one incoming record against the store: clean it as an import would, find candidate
 records by indexed keys, and score it with the trained model against every record of each
 candidate contact (`Workspace.match`; the API's create and web-form intake use it).
+
+Everything here is plain Python over a few rows: the single-value standardizers and
+`model.feature_row` rather than the column functions, whose fixed cost per call is far above
+the 10 ms a real-time match may take. Tests hold both paths equal.
 """
 
 from __future__ import annotations
@@ -11,14 +15,14 @@ from collections.abc import Mapping
 from statistics import fmean
 from typing import Any
 
-import polars as pl
 from sqlalchemy import Connection, text
 
-from rolodex.config import CleanSettings, ResolveSettings
+from rolodex.clean.contacts import match_values
+from rolodex.config import ResolveSettings
 from rolodex.exceptions import InputError
 from rolodex.resolve import model as m
-from rolodex.resolve.realtime import TF_COLUMNS, Scorer, feature_rows, lookup_sql
-from rolodex.resolve.run import identifier_fields, latest_model, read_records
+from rolodex.resolve.realtime import TF_COLUMNS, Scorer, lookup_sql
+from rolodex.resolve.run import identifier_fields, latest_model
 
 _TEXT_FIELDS = (
     "salutation",
@@ -43,13 +47,24 @@ _TEXT_FIELDS = (
     "birth_date",
 )
 _MAX_CANDIDATES = 200
+# The standardized columns the model's features are built from.
+_STORED = (
+    "first_name_key",
+    "last_name_key",
+    "email_key",
+    "phone_key",
+    "postcode",
+    "city",
+    "street_key",
+    "company_key",
+    "company_domain",
+)
 
 
 def match_record(
     conn: Connection,
     record: Mapping[str, Any],
     *,
-    clean: CleanSettings,
     options: ResolveSettings,
     scorer: Scorer | None = None,
     limit: int = 5,
@@ -63,53 +78,31 @@ def match_record(
     Raises:
         InputError: no model is trained yet (run `rolodex resolve` first).
     """
-    from rolodex.clean.contacts import clean_contacts
-
     if scorer is None:
         stored = latest_model(conn)
         if stored is None:
             raise InputError("no matching model yet: run `rolodex resolve` first")
         scorer = Scorer(stored[0])
-    # Only the fields given: each cleaning step skips a column that is not there, and one
-    # row pays per step, not per value.
     given = {k: str(record[k]) for k in _TEXT_FIELDS if record.get(k) not in (None, "")}
-    values = pl.DataFrame({k: [v] for k, v in given.items()}, schema=dict.fromkeys(given, pl.Utf8))
-    cleaned = clean_contacts(values, config=clean, region=record.get("region_hint")).values
-    frame = cleaned.with_columns(
-        pl.lit(-1, pl.Int64).alias("source_record_id"),
-        pl.col("flags").str.json_path_match("$.email.tags").alias("email_tags")
-        if "flags" in cleaned.columns
-        else pl.lit(None, pl.Utf8).alias("email_tags"),
-        pl.lit(json.dumps(record.get("custom") or {})).alias("custom"),
-    )
     identifiers = identifier_fields(conn)
-    incoming = feature_rows(m.features(frame, identifiers))[0]
+    cleaned = match_values(given, region=record.get("region_hint"))
+    incoming = m.feature_row(
+        {**cleaned, "source_record_id": -1, "custom": record.get("custom")}, identifiers
+    )
     found: set[int] = set()
     for sql, params in lookup_sql(incoming):
         rows = conn.execute(text(f"{sql} LIMIT {_MAX_CANDIDATES}"), params)
         found.update(int(r[0]) for r in rows)
     if not found:
         return []
-    contacts = {
-        int(c)
-        for (c,) in conn.execute(
-            text(
-                "SELECT DISTINCT contact_id FROM contact_link WHERE source_record_id IN"
-                f" ({', '.join(str(i) for i in sorted(found))})"
-            )
-        )
-    }
-    if not contacts:
+    stored_rows = _candidate_rows(conn, found, identifiers)
+    if not stored_rows:
         return []
-    stored_records = read_records(conn, _records_of(conn, contacts))
-    stored_rows = feature_rows(m.features(stored_records, identifiers))
-    tf = _term_frequencies(conn, [incoming, *stored_rows])
+    tf = _term_frequencies(conn, [incoming, *(row for row, _ in stored_rows)])
     by_contact: dict[int, list[tuple[float, dict[str, float], int]]] = defaultdict(list)
-    for row, contact in zip(stored_rows, stored_records["contact_id"].to_list(), strict=True):
+    for row, contact in stored_rows:
         weights = scorer.weights(incoming, row, lambda c, v: tf.get((c, v)))
-        by_contact[int(contact)].append(
-            (scorer.probability(weights), weights, int(row["unique_id"]))
-        )
+        by_contact[contact].append((scorer.probability(weights), weights, int(row["unique_id"])))
     out: list[dict[str, Any]] = []
     for contact, scored in by_contact.items():
         linkage = fmean(p for p, _, _ in scored)
@@ -135,14 +128,33 @@ def match_record(
     return out[:limit]
 
 
-def _records_of(conn: Connection, contacts: set[int]) -> list[int]:
-    ids = ", ".join(str(c) for c in sorted(contacts))
-    return [
-        int(r)
-        for (r,) in conn.execute(
-            text(f"SELECT source_record_id FROM contact_link WHERE contact_id IN ({ids})")
-        )
-    ]
+def _candidate_rows(
+    conn: Connection, found: set[int], identifiers: list[str]
+) -> list[tuple[dict[str, Any], int]]:
+    """Feature rows of every accepted record of the contacts the `found` records belong to,
+    each with its contact."""
+    ids = ", ".join(str(i) for i in sorted(found))
+    sql = (
+        f"SELECT r.source_record_id, {', '.join(f'r.{c}' for c in _STORED)},"
+        " CAST(r.birth_date AS TEXT), CAST(r.custom AS TEXT), CAST(r.flags AS TEXT), l.contact_id"
+        " FROM contact_link l JOIN contact_record r ON r.source_record_id = l.source_record_id"
+        " JOIN source_record s ON s.id = l.source_record_id"
+        " WHERE s.status = 'accepted' AND l.contact_id IN"
+        f" (SELECT contact_id FROM contact_link WHERE source_record_id IN ({ids}))"
+        " ORDER BY r.source_record_id"
+    )
+    out = []
+    for row in conn.execute(text(sql)):
+        values = dict(zip(("source_record_id", *_STORED), row, strict=False))
+        birth, custom, flags, contact = row[len(_STORED) + 1 :]
+        email = (json.loads(flags) or {}).get("email") or {} if flags else {}
+        values |= {
+            "birth_date": birth,
+            "custom": custom,
+            "email_tags": ",".join(email.get("tags") or ()),
+        }
+        out.append((m.feature_row(values, identifiers), int(contact)))
+    return out
 
 
 def _term_frequencies(conn: Connection, rows: list[dict[str, Any]]) -> dict[tuple[str, Any], float]:
