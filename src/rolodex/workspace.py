@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -22,7 +23,7 @@ from rolodex.pipeline.undo import UndoSummary, undo_batch
 from rolodex.resolve.companies import resolve_companies
 from rolodex.resolve.manual import explain, merge, review_decide, review_list, unmerge
 from rolodex.resolve.realtime import Scorer
-from rolodex.resolve.run import ResolveSummary, latest_model, resolve_contacts
+from rolodex.resolve.run import ResolveSummary, last_run, latest_model, resolve_contacts
 from rolodex.share.export import ExportFormat, ExportKind, export
 from rolodex.store import migrate, repo
 from rolodex.store.audit import append_audit
@@ -235,6 +236,8 @@ class Workspace:
         """
         options = self.settings.resolve
         with self._ready().begin() as conn:
+            changed: set[int] = set()
+            previous = last_run(conn)
             summary = resolve_contacts(
                 conn,
                 options=options,
@@ -243,9 +246,16 @@ class Workspace:
                 retrain=retrain,
                 dry_run=dry_run,
                 full=full,
+                changed=changed,
             )
             if not dry_run:
-                companies = resolve_companies(conn, actor=self.actor, now=utcnow())
+                companies = resolve_companies(
+                    conn,
+                    actor=self.actor,
+                    now=utcnow(),
+                    contacts=changed if summary.mode == "incremental" else None,
+                    since=previous[1].replace(tzinfo=UTC) if previous is not None else None,
+                )
                 summary.companies = companies.companies
                 summary.companies_merged_away = companies.merged_away
                 summary.contacts_with_company = companies.contacts_linked

@@ -378,3 +378,47 @@ def test_companies_are_resolved_and_contacts_linked_to_them(ws: Workspace) -> No
     assert by_name.keys() == {"Robert", "Alice", "Carl", "Hans"}
     assert by_name["Alice"] == by_name["Carl"] == "Bright Labs LLC"
     assert summary.contacts_with_company == 4
+
+
+def test_incremental_run_links_new_contacts_to_companies(ws: Workspace, tmp_path: Path) -> None:
+    """An incremental run links only the contacts it touched, unless the companies changed:
+    then every contact is linked again."""
+    ws.import_file(DATA / "crm.csv", source="crm", kind="contacts")
+    ws.import_file(DATA / "companies.csv", source="crm", kind="companies")
+    assert ws.resolve().contacts_with_company == 4
+    newcomer = tmp_path / "newcomer.csv"
+    newcomer.write_text(
+        "Id,First Name,Last Name,Email,Account ID\n"
+        "n1,Dana,Ortiz,dana.ortiz@acme-tools.com,\n"
+        "n2,Pia,Lund,pia.lund@zeta-robotics.com,\n"
+        "n3,Ivo,Brandt,ivo.brandt@gmx.de,k4\n",
+        encoding="utf-8",
+    )
+    ws.import_file(newcomer, source="crm", kind="contacts")
+    later = ws.resolve()
+    assert later.mode == "incremental"
+    assert later.contacts_with_company == 6
+
+    def company_of() -> dict[str, str | None]:
+        return {
+            str(first): None if name is None else str(name)
+            for first, name in _query(
+                ws,
+                "SELECT c.first_name, k.name FROM contact c LEFT JOIN company k"
+                " ON k.id = c.company_id WHERE c.merged_into_id IS NULL",
+            )
+        }
+
+    linked = company_of()
+    assert linked["Dana"] == linked["Robert"] is not None  # by her work email's domain
+    assert linked["Pia"] is None
+    assert linked["Ivo"] == linked["Hans"] is not None  # by the source's own company id
+    assert linked["Alice"] == linked["Carl"] == "Bright Labs LLC"  # untouched, kept
+    # A new company changes the companies: every contact is looked at again.
+    zeta = tmp_path / "zeta.csv"
+    zeta.write_text(
+        "Company ID,Company Name,Website\nk9,Zeta Robotics,zeta-robotics.com\n", encoding="utf-8"
+    )
+    ws.import_file(zeta, source="crm", kind="companies")
+    assert ws.resolve().contacts_with_company == 7
+    assert company_of()["Pia"] == "Zeta Robotics"

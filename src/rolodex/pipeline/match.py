@@ -21,7 +21,7 @@ from rolodex.clean.contacts import match_values
 from rolodex.config import ResolveSettings
 from rolodex.exceptions import InputError
 from rolodex.resolve import model as m
-from rolodex.resolve.realtime import TF_COLUMNS, Scorer, lookup_sql
+from rolodex.resolve.realtime import Scorer, lookup_sql, stored_term_frequencies
 from rolodex.resolve.run import identifier_fields, latest_model
 
 _TEXT_FIELDS = (
@@ -98,7 +98,7 @@ def match_record(
     stored_rows = _candidate_rows(conn, found, identifiers)
     if not stored_rows:
         return []
-    tf = _term_frequencies(conn, [incoming, *(row for row, _ in stored_rows)])
+    tf = stored_term_frequencies(conn, [incoming, *(row for row, _ in stored_rows)])
     by_contact: dict[int, list[tuple[float, dict[str, float], int]]] = defaultdict(list)
     for row, contact in stored_rows:
         weights = scorer.weights(incoming, row, lambda c, v: tf.get((c, v)))
@@ -154,22 +154,4 @@ def _candidate_rows(
             "email_tags": ",".join(email.get("tags") or ()),
         }
         out.append((m.feature_row(values, identifiers), int(contact)))
-    return out
-
-
-def _term_frequencies(conn: Connection, rows: list[dict[str, Any]]) -> dict[tuple[str, Any], float]:
-    """Fetch the stored term frequencies of the values these rows hold."""
-    wanted = {(c, row[c]) for row in rows for c in TF_COLUMNS if row[c]}
-    out: dict[tuple[str, Any], float] = {}
-    for column in TF_COLUMNS:
-        values = sorted(v for c, v in wanted if c == column)
-        if not values:
-            continue
-        params = {f"v{i}": v for i, v in enumerate(values)}
-        marks = ", ".join(f":v{i}" for i in range(len(values)))
-        for value, tf in conn.execute(
-            text(f'SELECT value, tf FROM match_tf WHERE "column" = :c AND value IN ({marks})'),
-            {"c": column, **params},
-        ):
-            out[(column, value)] = float(tf)
     return out

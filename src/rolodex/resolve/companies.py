@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -139,15 +139,39 @@ def cluster_companies(records: pl.DataFrame) -> dict[int, int]:
     return {i: sets.find(i) for i in ids}
 
 
-def resolve_companies(conn: Connection, *, actor: str, now: datetime) -> CompanySummary:
-    """Match company records into golden companies and link every contact to its company."""
+def resolve_companies(
+    conn: Connection,
+    *,
+    actor: str,
+    now: datetime,
+    contacts: Collection[int] | None = None,
+    since: datetime | None = None,
+) -> CompanySummary:
+    """Match company records into golden companies and link contacts to their company.
+
+    Every contact is linked again, unless `contacts` names the only ones whose records
+    changed since the last run (at `since`) and no company record arrived or changed since
+    then, nor did resolving move one: then only those (an incremental resolve must not pay
+    for a million contacts).
+    """
     records = _read(conn)
     summary = CompanySummary(records=len(records))
     db = ConnectionBulk(conn)
+    # SQLite keeps record times as text to the second: compare with the same form.
+    stamp = None if since is None else db.stamp(since.replace(microsecond=0))
+    changed = stamp is None or bool(
+        db.query(
+            "SELECT 1 FROM source_record WHERE kind = 'companies'"
+            " AND coalesce(updated_at, created_at) >= ? LIMIT 1",
+            [stamp[:19] if isinstance(stamp, str) else stamp],
+        )
+    )
     if not records.is_empty():
         group_of = cluster_companies(records)
-        _write_companies(db, records, group_of, summary, actor=actor, now=now)
-    summary.contacts_linked = link_contacts(db)
+        changed |= _write_companies(db, records, group_of, summary, actor=actor, now=now)
+    summary.contacts_linked = link_contacts(
+        db, None if changed or contacts is None else contacts, any_company=not records.is_empty()
+    )
     return summary
 
 
@@ -159,7 +183,8 @@ def _write_companies(
     *,
     actor: str,
     now: datetime,
-) -> None:
+) -> bool:
+    """Write the golden companies; tell whether any link, company or domain changed."""
     current = dict(zip(records["source_record_id"], records["company_id"], strict=True))
     members: dict[int, list[int]] = defaultdict(list)
     for record, group in group_of.items():
@@ -230,25 +255,48 @@ def _write_companies(
     golden = ordered.group_by("g", maintain_order=True).agg(
         pl.col(f).drop_nulls().first() for f in _FIELDS
     )
+    domains = dict(db.query("SELECT id, domain FROM company WHERE merged_into_id IS NULL"))
+    changed = bool(moved or retired or fresh) or any(
+        domains.get(company_of[g]) != d for g, d in golden.select("g", "domain").iter_rows()
+    )
     sets = ", ".join(f"{f} = ?" for f in _FIELDS)
     db.executemany(
         f"UPDATE company SET {sets}, merged_into_id = NULL, updated_at = ? WHERE id = ?",
         [(*(row[1:]), stamp, company_of[row[0]]) for row in golden.select("g", *_FIELDS).rows()],
     )
+    return changed
 
 
-def link_contacts(db: ConnectionBulk) -> int:
-    """Point every golden contact at the company its records name; return how many have one.
+def link_contacts(
+    db: ConnectionBulk, contacts: Collection[int] | None = None, *, any_company: bool = True
+) -> int:
+    """Point golden contacts (all, or only `contacts`) at the company their records name;
+    return how many contacts have one.
 
     The source's own company id (company_ref) decides first, then the company's domain
     (from a work email or website), then the company's name key. Set-based: each rule fills
     a scratch table of (contact, company) by joins on indexed keys, then one update.
+    Without any company record there is nothing to join: links are only cleared.
     """
+    db.execute(
+        "CREATE TEMPORARY TABLE IF NOT EXISTS contact_company"
+        " (contact_id BIGINT PRIMARY KEY, company_id BIGINT NOT NULL)"
+    )
     live = "l.contact_id IN (SELECT id FROM contact WHERE merged_into_id IS NULL)"
+    clear = "UPDATE contact SET company_id = NULL WHERE company_id IS NOT NULL"
+    if contacts is not None:
+        db.execute("CREATE TEMPORARY TABLE IF NOT EXISTS contact_scope (id BIGINT PRIMARY KEY)")
+        db.execute("DELETE FROM contact_scope")
+        db.executemany("INSERT INTO contact_scope (id) VALUES (?)", [(c,) for c in contacts])
+        live = (
+            "l.contact_id IN (SELECT s.id FROM contact_scope s JOIN contact c ON c.id = s.id"
+            " WHERE c.merged_into_id IS NULL)"
+        )
+        clear += " AND id IN (SELECT id FROM contact_scope)"
     rules = (
         "SELECT l.contact_id, min(cl.company_id) FROM contact_link l"
         " JOIN contact_record r ON r.source_record_id = l.source_record_id"
-        " JOIN source_record cs ON cs.source_id = r.source_id AND cs.kind = 'company'"
+        " JOIN source_record cs ON cs.source_id = r.source_id AND cs.kind = 'companies'"
         " AND cs.record_key = r.company_ref"
         " JOIN company_link cl ON cl.source_record_id = cs.id"
         f" WHERE r.company_ref IS NOT NULL AND {live} GROUP BY l.contact_id",
@@ -262,12 +310,8 @@ def link_contacts(db: ConnectionBulk) -> int:
         " JOIN company_link cl ON cl.source_record_id = cr.source_record_id"
         f" WHERE r.company_key IS NOT NULL AND {live} GROUP BY l.contact_id",
     )
-    db.execute("UPDATE contact SET company_id = NULL WHERE company_id IS NOT NULL")
-    db.execute(
-        "CREATE TEMPORARY TABLE IF NOT EXISTS contact_company"
-        " (contact_id BIGINT PRIMARY KEY, company_id BIGINT NOT NULL)"
-    )
-    for rule in rules:
+    db.execute(clear)
+    for rule in rules if any_company else ():
         db.execute("DELETE FROM contact_company")
         db.execute(f"INSERT INTO contact_company (contact_id, company_id) {rule}")
         db.execute(

@@ -43,6 +43,34 @@ def _pairs_on(records: pl.DataFrame, columns: Sequence[str]) -> int:
     return int((n * (n - 1) // 2).sum())
 
 
+def blocked_pairs(records: pl.DataFrame, pending: Sequence[int]) -> list[tuple[int, int]]:
+    """Return the pairs the blocking rules find between `pending` records and all `records`
+    (`model.features` columns; only the blocking rules' keys are read).
+
+    Plain DuckDB, no model: incremental resolve finds its candidates over the keys of every
+    stored record, then scores the few pairs found with the stored model.
+    """
+    if not pending:
+        return []
+    found: set[tuple[int, int]] = set()
+    with duckdb.connect() as con:
+        con.execute("SET enable_progress_bar = false")
+        con.register("records", records.to_arrow())
+        ids = pl.DataFrame({"unique_id": list(pending)}, schema={"unique_id": pl.Int64})
+        con.register("pending_ids", ids.to_arrow())
+        con.execute(
+            "CREATE TABLE pend AS SELECT r.* FROM records r"
+            " JOIN pending_ids p ON r.unique_id = p.unique_id"
+        )
+        for rule in m.BLOCKING_RULES:
+            for a, b in con.execute(
+                f"SELECT l.unique_id, r.unique_id FROM pend l"
+                f" JOIN records r ON ({rule}) AND r.unique_id <> l.unique_id"
+            ).fetchall():
+                found.add((min(a, b), max(a, b)))
+    return sorted(found)
+
+
 class Matcher:
     """One model (trained here or loaded) over one frame of `model.features` records."""
 
@@ -169,29 +197,6 @@ class Matcher:
                 return self._tidy(self._linker.inference.predict())
             finally:
                 management.invalidate_cache()  # type: ignore[no-untyped-call]
-
-    def candidates(self, pending: Sequence[int]) -> list[tuple[int, int]]:
-        """Return the pairs the blocking rules find that involve a `pending` record.
-
-        Incremental resolve scores only these, against every stored record.
-        """
-        if not pending:
-            return []
-        ids = pl.DataFrame({"unique_id": list(pending)}, schema={"unique_id": pl.Int64})
-        self._con.register("pending_ids", ids.to_arrow())
-        records = self._sdf.physical_name
-        found: set[tuple[int, int]] = set()
-        try:
-            for rule in m.BLOCKING_RULES:
-                for a, b in self._con.execute(
-                    f"SELECT l.unique_id, r.unique_id FROM pending_ids p"
-                    f" JOIN {records} l ON l.unique_id = p.unique_id"
-                    f" JOIN {records} r ON ({rule}) AND r.unique_id <> l.unique_id"
-                ).fetchall():
-                    found.add((min(a, b), max(a, b)))
-        finally:
-            self._con.unregister("pending_ids")
-        return sorted(found)
 
     def _tidy(self, scored: Any) -> pl.DataFrame:
         names = [str(c["output_column_name"]) for c in m.comparisons()]

@@ -11,10 +11,12 @@ against every record of a candidate contact, as clustering judges a record joini
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import polars as pl
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
+from sqlalchemy import Connection, text
 
 from rolodex.resolve.model import FEATURES
 
@@ -215,6 +217,48 @@ class Scorer:
             return 1.0
         odds = math.pow(2.0, total)
         return odds / (1.0 + odds)
+
+    def score_frame(
+        self,
+        rows: Mapping[int, Row],
+        pairs: Sequence[tuple[int, int]],
+        tf: Mapping[tuple[str, Any], float],
+    ) -> pl.DataFrame:
+        """Score pairs of the feature `rows` (by record id) into the frame `Matcher.score`
+        gives: left < right, probability, weight and one `w_*` column per comparison."""
+        names = [name for name, _ in self.comparisons]
+        data: dict[str, list[Any]] = {
+            k: [] for k in ("left", "right", "probability", "weight", *(f"w_{n}" for n in names))
+        }
+        lookup = tf.get
+        for a, b in pairs:
+            left, right = min(a, b), max(a, b)
+            weights = self.weights(rows[left], rows[right], lambda c, v: lookup((c, v)))
+            data["left"].append(left)
+            data["right"].append(right)
+            data["probability"].append(self.probability(weights))
+            data["weight"].append(self.prior_weight + sum(weights.values()))
+            for name in names:
+                data[f"w_{name}"].append(weights[name])
+        schema = {k: pl.Int64 if k in ("left", "right") else pl.Float64 for k in data}
+        return pl.DataFrame(data, schema=schema)
+
+
+def stored_term_frequencies(conn: Connection, rows: Sequence[Row]) -> dict[tuple[str, Any], float]:
+    """Fetch the term frequencies the last full resolve kept for the values these rows hold."""
+    out: dict[tuple[str, Any], float] = {}
+    for column in TF_COLUMNS:
+        values = sorted({row[column] for row in rows if row[column]})
+        for start in range(0, len(values), 500):
+            part = values[start : start + 500]
+            params = {f"v{i}": v for i, v in enumerate(part)}
+            marks = ", ".join(f":v{i}" for i in range(len(part)))
+            for value, tf in conn.execute(
+                text(f'SELECT value, tf FROM match_tf WHERE "column" = :c AND value IN ({marks})'),
+                {"c": column, **params},
+            ):
+                out[(column, value)] = float(tf)
+    return out
 
 
 def feature_rows(frame: Any) -> list[dict[str, Any]]:

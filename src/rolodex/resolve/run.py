@@ -16,7 +16,8 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from time import perf_counter
@@ -30,11 +31,11 @@ from rolodex.model import Contact, ContactPoint, MatchTermFrequency
 from rolodex.model.base import table
 from rolodex.resolve import model as m
 from rolodex.resolve.cluster import ClusterSettings, cluster_records
-from rolodex.resolve.matcher import Matcher
-from rolodex.resolve.realtime import TF_COLUMNS
+from rolodex.resolve.matcher import Matcher, blocked_pairs
+from rolodex.resolve.realtime import TF_COLUMNS, Scorer, feature_rows
 from rolodex.resolve.singletons import ACTIVITY_TABLES
 from rolodex.resolve.survivorship import GOLDEN_FIELDS, Strategy, contact_points, golden_values
-from rolodex.store.bulk import ConnectionBulk
+from rolodex.store.bulk import ConnectionBulk, read_frame
 
 RESOLVED_BY = "resolve"
 
@@ -169,9 +170,7 @@ def read_records(
         ),
         "contact_id": pl.Int64,
     }
-    frame = pl.read_database(text(sql), conn, schema_overrides=schema)
-    if frame.is_empty():
-        frame = pl.DataFrame(schema=schema)
+    frame = read_frame(conn, sql, schema)
     times = ("stored_at",) if narrow else ("updated_at", "stored_at")
     return frame.with_columns(
         pl.col("flags").str.json_path_match("$.email.tags").alias("email_tags"),
@@ -251,6 +250,7 @@ def resolve_contacts(
     retrain: bool = False,
     dry_run: bool = False,
     full: bool = False,
+    changed: set[int] | None = None,
 ) -> ResolveSummary:
     """Match contact records, cluster them and bring golden contacts in line.
 
@@ -266,47 +266,66 @@ def resolve_contacts(
         retrain: train a new model even if the workspace has one (implies `full`).
         dry_run: compute and report what would change, write nothing.
         full: match every record, not only the new and changed ones.
+        changed: when given, receives the ids of the contacts this run rebuilt or merged
+            away (what the caller's follow-up, linking companies, must look at again).
 
     Returns:
         Counts, timings and examples of merges.
     """
     summary = ResolveSummary(dry_run=dry_run)
     clock = _Clock(summary.seconds)
-    records = read_records(conn, narrow=True)
-    summary.records = len(records)
-    clock.lap("read")
-    if records.is_empty():
-        return summary
-    newest = int(records["source_record_id"].max())  # type: ignore[arg-type]
     previous = last_run(conn)
     stored = None if retrain else latest_model(conn)
     incremental = not full and stored is not None and previous is not None
     summary.mode = "incremental" if incremental else "full"
-    features = m.features(records, identifier_fields(conn))
-    with Matcher(features, stored[0] if stored else None) as matcher:
-        if stored is None:
-            info = matcher.train(seed=options.seed, u_pairs=options.u_pairs)
-            summary.trained = True
-            summary.training = info.__dict__
-            clock.lap("train")
-            if not dry_run:
-                conn.execute(
-                    text(
-                        "INSERT INTO match_model (entity, model, info, trained_at)"
-                        " VALUES ('contact', :model, :info, :now)"
-                    ),
-                    {
-                        "model": json.dumps(matcher.model()),
-                        "info": json.dumps(info.__dict__),
-                        "now": now,
-                    },
-                )
+    identifier_names = identifier_fields(conn)
+    features: pl.DataFrame | None = None
+    with ExitStack() as stack:
+        if incremental:
+            assert stored is not None
+            assert previous is not None
+            found = _incremental(
+                conn, stored[0], previous, identifier_names, options, summary, clock
+            )
+            if found is None:
+                return summary
+            records, edges, score_frame, newest = found
         else:
-            summary.training = stored[1]
+            records = read_records(conn, narrow=True)
+            summary.records = len(records)
+            clock.lap("read")
+            if records.is_empty():
+                return summary
+            newest = int(records["source_record_id"].max())  # type: ignore[arg-type]
+            features = m.features(records, identifier_names)
+            matcher = stack.enter_context(Matcher(features, stored[0] if stored else None))
+            score_frame = matcher.score
+            if stored is None:
+                info = matcher.train(seed=options.seed, u_pairs=options.u_pairs)
+                summary.trained = True
+                summary.training = info.__dict__
+                clock.lap("train")
+                if not dry_run:
+                    conn.execute(
+                        text(
+                            "INSERT INTO match_model (entity, model, info, trained_at)"
+                            " VALUES ('contact', :model, :info, :now)"
+                        ),
+                        {
+                            "model": json.dumps(matcher.model()),
+                            "info": json.dumps(info.__dict__),
+                            "now": now,
+                        },
+                    )
+            else:
+                summary.training = stored[1]
+            edges = matcher.predict(options.candidate)
+            clock.lap("predict")
+        summary.candidate_pairs = len(edges)
         rescored: list[pl.DataFrame] = []
 
         def score(pairs: Sequence[tuple[int, int]]) -> list[float]:
-            found = matcher.score(pairs)
+            found = score_frame(pairs)
             rescored.append(found)
             lookup = {
                 (a, b): p
@@ -314,13 +333,6 @@ def resolve_contacts(
             }
             return [lookup.get((min(a, b), max(a, b)), 0.0) for a, b in pairs]
 
-        if incremental:
-            assert previous is not None
-            edges, records = _incremental_edges(matcher, records, previous, options, summary)
-        else:
-            edges = matcher.predict(options.candidate)
-        summary.candidate_pairs = len(edges)
-        clock.lap("predict")
         same, different = decisions(conn)
         ids = records["source_record_id"].to_list()
         inside = set(ids)
@@ -365,6 +377,10 @@ def resolve_contacts(
     summary.contacts_created = len(plan.new_clusters)
     _write_links(db, plan, contact_of, now=now)
     touched = {contact_of[c] for c in plan.touched}
+    if changed is not None:
+        # Every contact of a record this run looked at: a new or changed record may name
+        # another company even when its contact keeps its records.
+        changed.update(touched, plan.retired, records["contact_id"].drop_nulls().to_list())
     summary.contacts_updated = write_golden(
         db, sorted(touched), now=now, rules=options.survivorship
     )
@@ -373,7 +389,7 @@ def resolve_contacts(
     summary.review_pending = _write_review(
         db, plan.review, now=now, scope=None if not incremental else set(ids)
     )
-    if not incremental:
+    if features is not None:
         write_term_frequencies(db, features)
     clock.lap("write")
     conn.execute(
@@ -394,45 +410,135 @@ def resolve_contacts(
     return summary
 
 
-def _incremental_edges(
-    matcher: Matcher,
-    records: pl.DataFrame,
+# What incremental resolve reads of every stored record: the blocking rules' keys only.
+_KEYS = (
+    "email_key",
+    "phone_key",
+    "first_name_key",
+    "last_name_key",
+    "street_key",
+    "postcode",
+    "city",
+)
+
+
+def _read_keys(conn: Connection, identifiers: Sequence[str]) -> pl.DataFrame:
+    """Read every accepted record's blocking keys, current contact and time of storing.
+
+    A fraction of `read_records`: no names, no flags, custom fields only when some hold
+    identifiers. Role mailboxes keep their email key here; blocking may then find a few
+    pairs more, which scoring with the full features judges as usual.
+    """
+    custom = "CAST(r.custom AS TEXT)" if identifiers else "NULL"
+    sql = (
+        f"SELECT r.source_record_id, {', '.join(f'r.{c}' for c in _KEYS)},"
+        f" CAST(r.birth_date AS TEXT) AS birth_date, {custom} AS custom,"
+        " CAST(s.updated_at AS TEXT) AS stored_at, l.contact_id"
+        " FROM contact_record r JOIN source_record s ON s.id = r.source_record_id"
+        " LEFT JOIN contact_link l ON l.source_record_id = r.source_record_id"
+        " WHERE s.status = 'accepted'"
+    )
+    schema = {
+        "source_record_id": pl.Int64,
+        **dict.fromkeys(_KEYS, pl.Utf8),
+        "birth_date": pl.Utf8,
+        "custom": pl.Utf8,
+        "stored_at": pl.Utf8,
+        "contact_id": pl.Int64,
+    }
+    return read_frame(conn, sql, schema).with_columns(
+        pl.col("stored_at")
+        .str.slice(0, 19)
+        .str.replace("T", " ")
+        .str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False)
+    )
+
+
+def _incremental(
+    conn: Connection,
+    model: dict[str, Any],
     previous: tuple[int, datetime],
+    identifiers: Sequence[str],
     options: ResolveSettings,
     summary: ResolveSummary,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Score the new and changed records against all, and return the edges plus the records
-    whose clusters they touch (every record of a touched contact, so it is re-clustered
-    whole)."""
+    clock: _Clock,
+) -> (
+    tuple[pl.DataFrame, pl.DataFrame, Callable[[Sequence[tuple[int, int]]], pl.DataFrame], int]
+    | None
+):
+    """Find what the new and changed records touch, and score it.
+
+    Blocking runs over the keys of every stored record; the records found, and every record
+    of the contacts they belong to (re-clustered whole), are then read in full and scored
+    with the stored model in Python, with the stored term frequencies: the same scores as
+    batch and real-time matching give.
+
+    Returns:
+        The touched records (as `read_records`), the scored edges at the candidate
+        threshold plus the pairs inside the touched contacts, the scoring function for
+        clustering's rescoring, and the highest record id; None when nothing is stored.
+    """
     top, finished = previous
-    pending_frame = records.filter(
+    keys = _read_keys(conn, identifiers)
+    summary.records = len(keys)
+    if keys.is_empty():
+        return None
+    newest = int(keys["source_record_id"].max())  # type: ignore[arg-type]
+    pending = keys.filter(
         (pl.col("source_record_id") > top)
         | pl.col("contact_id").is_null()
         | (pl.col("stored_at") >= finished)
-    )
-    pending = pending_frame["source_record_id"].to_list()
+    )["source_record_id"].to_list()
     summary.pending = len(pending)
-    found = matcher.score(matcher.candidates(pending))
-    edges = found.filter(pl.col("probability") >= options.candidate)
-    touched_records = set(pending) | set(edges["left"].to_list()) | set(edges["right"].to_list())
-    contacts = (
-        records.filter(pl.col("source_record_id").is_in(list(touched_records)))["contact_id"]
-        .drop_nulls()
-        .unique()
-        .to_list()
+    every = m.features(keys, identifiers)
+    candidates = blocked_pairs(every, pending)
+    near = set(pending) | {r for pair in candidates for r in pair}
+    # Term frequencies over every record now stored, as Splink counts them in a full run.
+    counts = {c: _frequencies(every.get_column(c)) for c in TF_COLUMNS}
+    del every
+    scorer = Scorer(model)
+    rows: dict[int, dict[str, Any]] = {}
+    tf: dict[tuple[str, Any], float] = {}
+
+    def load(ids: Iterable[int]) -> pl.DataFrame:
+        """Read records in full and keep their feature rows and term frequencies."""
+        found = read_records(conn, sorted(ids), narrow=True)
+        fresh = feature_rows(m.features(found, identifiers))
+        rows.update((int(r["unique_id"]), r) for r in fresh)
+        for column, known in counts.items():
+            wanted = pl.Series([r[column] for r in fresh], dtype=pl.Utf8).drop_nulls().unique()
+            hits = known.filter(pl.col("value").is_in(wanted.implode()))
+            tf.update(((column, v), t) for v, t in hits.iter_rows())
+        return found
+
+    def score_frame(pairs: Sequence[tuple[int, int]]) -> pl.DataFrame:
+        return scorer.score_frame(rows, [p for p in pairs if p[0] in rows and p[1] in rows], tf)
+
+    first = load(near)
+    edges = score_frame(candidates).filter(pl.col("probability") >= options.candidate)
+    touched = set(pending) | set(edges["left"].to_list()) | set(edges["right"].to_list())
+    contacts = keys.filter(pl.col("source_record_id").is_in(list(touched)))["contact_id"]
+    affected = set(
+        keys.filter(
+            pl.col("source_record_id").is_in(list(touched))
+            | pl.col("contact_id").is_in(contacts.drop_nulls().unique().implode())
+        )["source_record_id"].to_list()
     )
-    affected = records.filter(
-        pl.col("source_record_id").is_in(list(touched_records))
-        | pl.col("contact_id").is_in(contacts)
+    del keys
+    records = (
+        pl.concat([first, load(affected - near)])
+        .filter(pl.col("source_record_id").is_in(list(affected)))
+        .sort("source_record_id")
     )
+    clock.lap("read")
     # Pairs inside the touched contacts, so their current members are judged together.
+    have = set(zip(edges["left"].to_list(), edges["right"].to_list(), strict=True))
     inner: list[tuple[int, int]] = []
     groups = (
-        affected.filter(pl.col("contact_id").is_not_null())
+        records.filter(pl.col("contact_id").is_not_null())
         .group_by("contact_id")
         .agg(pl.col("source_record_id").sort())
     )
-    have = set(zip(edges["left"].to_list(), edges["right"].to_list(), strict=True))
     for members in groups["source_record_id"].to_list():
         if len(members) < 2 or len(members) > options.max_group:
             continue
@@ -440,8 +546,19 @@ def _incremental_edges(
             (a, b) for i, a in enumerate(members) for b in members[i + 1 :] if (a, b) not in have
         )
     if inner:
-        edges = pl.concat([edges, matcher.score(inner)], how="vertical_relaxed")
-    return edges, affected
+        edges = pl.concat([edges, score_frame(inner)], how="vertical_relaxed")
+    clock.lap("predict")
+    return records, edges, score_frame, newest
+
+
+def _frequencies(values: pl.Series) -> pl.DataFrame:
+    """Each value's share of the non-null values (Splink's term frequency): value, tf."""
+    present = values.drop_nulls()
+    counts = present.value_counts(name="n")
+    return counts.select(
+        pl.col(values.name).alias("value"),
+        (pl.col("n").cast(pl.Float64) / max(len(present), 1)).alias("tf"),
+    )
 
 
 class _Clock:
@@ -796,16 +913,10 @@ def write_term_frequencies(db: ConnectionBulk, features: pl.DataFrame) -> None:
     single-record matching."""
     db.execute("DELETE FROM match_tf")
     for column in TF_COLUMNS:
-        values = features.get_column(column).drop_nulls()
-        if values.is_empty():
-            continue
-        counts = values.value_counts(name="n")
-        frame = counts.select(
-            pl.lit(column).alias("column"),
-            pl.col(column).alias("value"),
-            (pl.col("n").cast(pl.Float64) / len(values)).alias("tf"),
-        )
-        db.ingest(table(MatchTermFrequency), frame.to_arrow())
+        frame = _frequencies(features.get_column(column))
+        if not frame.is_empty():
+            frame = frame.select(pl.lit(column).alias("column"), "value", "tf")
+            db.ingest(table(MatchTermFrequency), frame.to_arrow())
 
 
 def follow_activity(db: ConnectionBulk, record_ids: Iterable[int]) -> None:

@@ -10,16 +10,39 @@ are on. Statements use `?` placeholders; the PostgreSQL side translates them.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 from sqlalchemy import Connection, Engine, Table
 
 _PARAMS = 900  # bound parameters per statement, under SQLite's lowest limit
+_FETCH = 20_000  # rows per fetch when reading a frame
+
+
+def read_frame(conn: Connection, sql: str, schema: Mapping[str, Any]) -> pl.DataFrame:
+    """Run a query (no parameters) on the connection's own DBAPI cursor, inside its
+    transaction, and return the rows as a frame with `schema` (one type per column, in the
+    query's order).
+
+    Polars' `read_database` over SQLAlchemy builds a Row object per row; reading a million
+    records that way takes twice as long as fetching plain tuples in batches.
+    """
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql)
+        frames = []
+        while batch := cursor.fetchmany(_FETCH):
+            frames.append(pl.DataFrame(batch, schema=dict(schema), orient="row"))
+    finally:
+        cursor.close()
+    if not frames:
+        return pl.DataFrame(schema=dict(schema))
+    return pl.concat(frames, rechunk=True)
 
 
 def _to_sqlite(data: pa.Table) -> pa.Table:
