@@ -43,6 +43,9 @@ def _pairs_on(records: pl.DataFrame, columns: Sequence[str]) -> int:
     return int((n * (n - 1) // 2).sum())
 
 
+DUCKDB_MEMORY = "1GB"
+
+
 def blocked_pairs(records: pl.DataFrame, pending: Sequence[int]) -> list[tuple[int, int]]:
     """Return the pairs the blocking rules find between `pending` records and all `records`
     (`model.features` columns; only the blocking rules' keys are read).
@@ -83,6 +86,11 @@ class Matcher:
         # DuckDB draws a progress bar on stdout for long queries; `--json` output must be
         # the JSON document alone.
         self._con.execute("SET enable_progress_bar = false")
+        # Splink's intermediate tables of a million records outgrow what the rest of resolve
+        # needs: let DuckDB spill to disk rather than hold them all in memory, and not keep
+        # insertion order it is never asked for.
+        self._con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
+        self._con.execute("SET preserve_insertion_order = false")
         self._api = DuckDBAPI(self._con)
         self._sdf = self._api.register(records.to_arrow(), table_name="records")
         self._pair_tables = 0

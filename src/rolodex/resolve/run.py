@@ -584,8 +584,8 @@ class _Plan:
     touched: set[int]  # clusters whose golden contact must be rebuilt
     retired: dict[int, int]  # old contact -> cluster that took most of its records
     probability: dict[int, float]
-    evidence: dict[int, dict[str, Any]]
-    review: list[dict[str, Any]]
+    evidence: dict[int, str]  # record -> JSON of its strongest pair inside its cluster
+    review: list[tuple[int, int, float, str]]  # (left, right, probability, evidence JSON)
     clusters: int = 0
     multi: int = 0
     largest: int = 0
@@ -681,9 +681,10 @@ def _plan(
 
 def _evidence(
     scored: pl.DataFrame, cluster_of: Mapping[int, int], options: ResolveSettings
-) -> tuple[dict[int, dict[str, Any]], list[dict[str, Any]]]:
+) -> tuple[dict[int, str], list[tuple[int, int, float, str]]]:
     """Pick each record's strongest pair inside its cluster, and the uncertain pairs between
-    clusters that a person should look at."""
+    clusters that a person should look at (left, right, probability, evidence), both with
+    the per-field weights as JSON text."""
     if scored.is_empty():
         return {}, []
     weights = [c for c in scored.columns if c.startswith("w_")]
@@ -714,28 +715,28 @@ def _evidence(
     best = both.sort(["record", "probability", "other"], descending=[False, True, False]).unique(
         "record", keep="first"
     )
-    evidence = {
-        int(row["record"]): {
-            "record": int(row["other"]),
-            "probability": round(float(row["probability"]), 6),
-            "weights": {w[2:]: round(float(row[w] or 0.0), 3) for w in weights},
-        }
-        for row in best.iter_rows(named=True)
-    }
+    # JSON text built in Polars: a million records' evidence as Python dicts takes gigabytes.
+    by_field = pl.struct(pl.col(w).fill_null(0.0).round(3).alias(w[2:]) for w in weights)
+    evidence = dict(
+        best.select(
+            "record",
+            pl.struct(
+                pl.col("other").alias("record"),
+                pl.col("probability").round(6),
+                by_field.alias("weights"),
+            )
+            .struct.json_encode()
+            .alias("evidence"),
+        ).iter_rows()
+    )
     band = frame.filter(
         (pl.col("cl") != pl.col("cr"))
         & (pl.col("probability") >= options.review_low)
         & (pl.col("probability") < options.threshold)
     )
-    review = [
-        {
-            "left": int(row["left"]),
-            "right": int(row["right"]),
-            "probability": float(row["probability"]),
-            "evidence": {w[2:]: round(float(row[w] or 0.0), 3) for w in weights},
-        }
-        for row in band.iter_rows(named=True)
-    ]
+    review = band.select(
+        "left", "right", "probability", by_field.struct.json_encode().alias("evidence")
+    ).rows()
     return evidence, review
 
 
@@ -763,7 +764,7 @@ def _write_links(
         (
             contact_of[plan.cluster_of[r]],
             plan.probability.get(r),
-            json.dumps(plan.evidence[r]) if r in plan.evidence else None,
+            plan.evidence.get(r),
             RESOLVED_BY,
             stamp,
             r,
@@ -786,7 +787,7 @@ def _write_links(
                     r,
                     contact_of[plan.cluster_of[r]],
                     plan.probability.get(r),
-                    json.dumps(plan.evidence[r]) if r in plan.evidence else None,
+                    plan.evidence.get(r),
                     RESOLVED_BY,
                     stamp,
                 )
@@ -886,25 +887,26 @@ def _retire(
     moved_from: dict[int, list[int]] = defaultdict(list)
     for record, old in plan.moved:
         moved_from[old].append(record)
-    for old, cluster in sorted(plan.retired.items()):
-        survivor = contact_of[cluster]
-        db.execute("DELETE FROM contact_point WHERE contact_id = ?", [old])
-        db.execute("UPDATE contact SET merged_into_id = ? WHERE id = ?", [survivor, old])
-        db.execute(
-            "UPDATE contact SET merged_into_id = ? WHERE merged_into_id = ?", [survivor, old]
-        )
-        db.execute(
-            "INSERT INTO merge_event (action, contact_id, other_contact_id, actor, reason,"
-            " details, occurred_at) VALUES ('merge', ?, ?, ?, ?, ?, ?)",
-            [
+    survivors = [(contact_of[cluster], old) for old, cluster in sorted(plan.retired.items())]
+    db.executemany("DELETE FROM contact_point WHERE contact_id = ?", [(o,) for _, o in survivors])
+    db.executemany("UPDATE contact SET merged_into_id = ? WHERE id = ?", survivors)
+    # Earlier tombstones pointing at a retired contact follow it to its survivor.
+    db.executemany("UPDATE contact SET merged_into_id = ? WHERE merged_into_id = ?", survivors)
+    db.executemany(
+        "INSERT INTO merge_event (action, contact_id, other_contact_id, actor, reason,"
+        " details, occurred_at) VALUES ('merge', ?, ?, ?, ?, ?, ?)",
+        [
+            (
                 survivor,
                 old,
                 actor,
                 "matched by resolve",
                 json.dumps({"records": sorted(moved_from.get(old, []))}),
                 stamp,
-            ],
-        )
+            )
+            for survivor, old in survivors
+        ],
+    )
     return len(plan.retired)
 
 
@@ -935,7 +937,7 @@ def follow_activity(db: ConnectionBulk, record_ids: Iterable[int]) -> None:
 
 def _write_review(
     db: ConnectionBulk,
-    review: list[dict[str, Any]],
+    review: list[tuple[int, int, float, str]],
     *,
     now: datetime,
     scope: set[int] | None,
@@ -961,9 +963,9 @@ def _write_review(
         for a, b in db.query("SELECT left_record_id, right_record_id FROM match_decision")
     }
     rows = [
-        (r["left"], r["right"], r["probability"], json.dumps(r["evidence"]), "pending", stamp)
-        for r in review
-        if (r["left"], r["right"]) not in decided
+        (left, right, probability, evidence, "pending", stamp)
+        for left, right, probability, evidence in review
+        if (left, right) not in decided
     ]
     if rows:
         db.executemany(
