@@ -50,6 +50,8 @@ __all__ = ["ClusterResult", "ClusterSettings", "PairScorer", "cluster_records"]
 PairScorer = Callable[[Sequence[tuple[int, int]]], Sequence[float]]
 """Match probability for each (left, right) pair of record ids, in the order given."""
 
+SCORE_SLICE = 250_000  # pairs per call of a `PairScorer`
+
 # A mean of values at the threshold can round just below it; without this slack the bulk path
 # (which compares minimums) and the heap (which compares means) could disagree.
 _EPS = 1e-9
@@ -138,8 +140,9 @@ def cluster_records(
             given twice keeps its highest probability. A polars frame of those three columns
             (in that order) works too and skips building millions of Python tuples.
         settings: Threshold, rescoring limit, identifier caps and candidate bound.
-        score: Scores pairs blocking did not produce, called at most once. Without it, and in
-            groups over `settings.max_group`, linkage averages over the known pairs only.
+        score: Scores pairs blocking did not produce, called once per `SCORE_SLICE` pairs.
+            Without it, and in groups over `settings.max_group`, linkage averages over the
+            known pairs only.
         identifiers: Record id -> {identifier: normalized key or None}, checked against
             `settings.max_identifiers`; without it no caps apply.
         must_link: User merges: always together, whatever the threshold or caps.
@@ -379,20 +382,25 @@ def _rescore(
         .join(have, on="key", how="anti")
         .sort("key")
     )
-    asked = list(
-        zip(
-            index.keys.gather(missing["a"]).to_list(),
-            index.keys.gather(missing["b"]).to_list(),
-            strict=True,
+    # In slices: millions of pairs as Python tuples, and their scoring at once, would hold
+    # gigabytes.
+    found: list[pl.Series] = []
+    for start in range(0, missing.height, SCORE_SLICE):
+        part = missing.slice(start, SCORE_SLICE)
+        asked = list(
+            zip(
+                index.keys.gather(part["a"]).to_list(),
+                index.keys.gather(part["b"]).to_list(),
+                strict=True,
+            )
         )
-    )
-    answers = score(asked)
-    if len(answers) != len(asked):
-        raise ValueError(f"scorer returned {len(answers)} probabilities for {len(asked)} pairs")
-    # A pair the model cannot score (NaN, None) is no evidence for a match.
-    found = pl.Series("p", list(answers), dtype=pl.Float64, strict=False)
-    missing = missing.with_columns(found).select("g", "a", "b", q=_quantize(pl.col("p")))
-    return pl.concat([pairs, missing.select(pairs.columns)]), len(asked)
+        answers = score(asked)
+        if len(answers) != len(asked):
+            raise ValueError(f"scorer returned {len(answers)} probabilities for {len(asked)} pairs")
+        # A pair the model cannot score (NaN, None) is no evidence for a match.
+        found.append(pl.Series("p", list(answers), dtype=pl.Float64, strict=False))
+    missing = missing.with_columns(pl.concat(found)).select("g", "a", "b", q=_quantize(pl.col("p")))
+    return pl.concat([pairs, missing.select(pairs.columns)]), missing.height
 
 
 def _linkage_rounds(

@@ -8,9 +8,11 @@ warnings out of the way, and returns plain Polars frames.
 
 from __future__ import annotations
 
+import tempfile
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -90,6 +92,8 @@ class Matcher:
         # needs: let DuckDB spill to disk rather than hold them all in memory, and not keep
         # insertion order it is never asked for.
         self._con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
+        spill = Path(tempfile.gettempdir()) / "rolodex-duckdb"
+        self._con.execute(f"SET temp_directory = '{spill.as_posix()}'")
         self._con.execute("SET preserve_insertion_order = false")
         self._api = DuckDBAPI(self._con)
         self._sdf = self._api.register(records.to_arrow(), table_name="records")
@@ -188,13 +192,10 @@ class Matcher:
         if not pairs:
             return self._tidy(None)
         self._pair_tables += 1
-        frame = pl.DataFrame(
-            {
-                "match_key": ["0"] * len(pairs),
-                "join_key_l": [min(a, b) for a, b in pairs],
-                "join_key_r": [max(a, b) for a, b in pairs],
-            },
-            schema={"match_key": pl.Utf8, "join_key_l": pl.Int64, "join_key_r": pl.Int64},
+        frame = _pair_frame(pairs).select(
+            pl.lit("0").alias("match_key"),
+            pl.col("left").alias("join_key_l"),
+            pl.col("right").alias("join_key_r"),
         )
         registered = self._api.register(frame.to_arrow(), table_name=f"pairs_{self._pair_tables}")
         management = self._linker.table_management
@@ -218,7 +219,19 @@ class Matcher:
                     **{f"w_{name}": pl.Float64 for name in names},
                 }
             )
-        arrow = scored.as_duckdbpyrelation().arrow()
+        relation = scored.as_duckdbpyrelation()
+        # Only the columns kept leave DuckDB: Splink's output holds every feature of both
+        # records and each step of the calculation, several times what is needed here.
+        present = set(relation.columns)
+        wanted = [
+            "unique_id_l",
+            "unique_id_r",
+            "match_probability",
+            "match_weight",
+            *(f"mw_{n}" for n in names),
+            *(f"mw_tf_adj_{n}" for n in names if f"mw_tf_adj_{n}" in present),
+        ]
+        arrow = relation.select(*wanted).arrow()
         if isinstance(arrow, pa.RecordBatchReader):
             arrow = arrow.read_all()  # also when it holds no batch at all
         frame = pl.from_arrow(arrow)
@@ -230,6 +243,14 @@ class Matcher:
             pl.col("match_weight").cast(pl.Float64).alias("weight"),
             *(_weight(frame, name) for name in names),
         )
+
+
+def _pair_frame(pairs: Sequence[tuple[int, int]]) -> pl.DataFrame:
+    """Pairs of record ids as a frame: left (the smaller id), right."""
+    raw = pl.DataFrame(pairs, schema={"a": pl.Int64, "b": pl.Int64}, orient="row")
+    return raw.select(
+        pl.min_horizontal("a", "b").alias("left"), pl.max_horizontal("a", "b").alias("right")
+    )
 
 
 def _weight(frame: pl.DataFrame, name: str) -> pl.Expr:

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_left
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -106,9 +107,6 @@ class ResolveSummary:
 
 # What matching and clustering read of every record; golden records read all of `_TEXT`.
 _MATCHED = (
-    "first_name",
-    "last_name",
-    "email",
     "email_key",
     "phone_key",
     "first_name_key",
@@ -122,13 +120,18 @@ _MATCHED = (
 
 
 def read_records(
-    conn: Connection, record_ids: Sequence[int] | None = None, *, narrow: bool = False
+    conn: Connection,
+    record_ids: Sequence[int] | None = None,
+    *,
+    narrow: bool = False,
+    custom: bool = True,
 ) -> pl.DataFrame:
     """Read the accepted contact records with their current link, trust and time, as Arrow.
 
     Text is cast in SQL so both databases hand over the same types. `narrow` reads only what
-    matching needs (a third of the columns: a full resolve of a million records reads them
-    all, so this is most of its reading time and memory).
+    matching needs: the match keys, and of the flags only the email's tags, extracted in
+    SQL (a full resolve of a million records reads them all, so this is most of its reading
+    time and memory); `custom` False leaves the custom fields out (null).
     """
     texts = _MATCHED if narrow else _TEXT
     cols = ", ".join(f"CAST(r.{c} AS TEXT) AS {c}" for c in texts)
@@ -142,9 +145,15 @@ def read_records(
         else " CAST(coalesce(r.source_updated_at, s.updated_at, s.created_at) AS TEXT)"
         " AS updated_at, src.trust_rank, src.name AS source, s.external_id,"
     )
+    if not narrow:
+        flags = "CAST(r.flags AS TEXT) AS flags"
+    elif conn.dialect.name == "postgresql":
+        flags = "CAST(r.flags AS jsonb) -> 'email' ->> 'tags' AS email_tags"
+    else:
+        flags = "json_extract(r.flags, '$.email.tags') AS email_tags"
     sql = (
         f"SELECT r.source_record_id, {cols}, CAST(r.birth_date AS TEXT) AS birth_date,"
-        " CAST(r.custom AS TEXT) AS custom, CAST(r.flags AS TEXT) AS flags,"
+        f" {'CAST(r.custom AS TEXT)' if custom else 'NULL'} AS custom, {flags},"
         f" CAST(s.updated_at AS TEXT) AS stored_at,{wide} l.contact_id"
         " FROM contact_record r JOIN source_record s ON s.id = r.source_record_id"
         " JOIN source src ON src.id = s.source_id"
@@ -156,7 +165,7 @@ def read_records(
         **dict.fromkeys(texts, pl.Utf8),
         "birth_date": pl.Utf8,
         "custom": pl.Utf8,
-        "flags": pl.Utf8,
+        "email_tags" if narrow else "flags": pl.Utf8,
         "stored_at": pl.Utf8,
         **(
             {}
@@ -172,8 +181,11 @@ def read_records(
     }
     frame = read_frame(conn, sql, schema)
     times = ("stored_at",) if narrow else ("updated_at", "stored_at")
+    if not narrow:
+        frame = frame.with_columns(
+            pl.col("flags").str.json_path_match("$.email.tags").alias("email_tags")
+        )
     return frame.with_columns(
-        pl.col("flags").str.json_path_match("$.email.tags").alias("email_tags"),
         pl.col("birth_date").str.slice(0, 10).str.to_date(strict=False),
         *(
             pl.col(c)
@@ -291,13 +303,16 @@ def resolve_contacts(
                 return summary
             records, edges, score_frame, newest = found
         else:
-            records = read_records(conn, narrow=True)
+            records = read_records(conn, narrow=True, custom=bool(identifier_names))
             summary.records = len(records)
             clock.lap("read")
             if records.is_empty():
                 return summary
             newest = int(records["source_record_id"].max())  # type: ignore[arg-type]
             features = m.features(records, identifier_names)
+            # What the rest of the run needs of a million records; the features hold the
+            # rest.
+            records = records.select("source_record_id", "contact_id", "email_key", "phone_key")
             matcher = stack.enter_context(Matcher(features, stored[0] if stored else None))
             score_frame = matcher.score
             if stored is None:
@@ -326,24 +341,25 @@ def resolve_contacts(
 
         def score(pairs: Sequence[tuple[int, int]]) -> list[float]:
             found = score_frame(pairs)
-            rescored.append(found)
-            lookup = {
-                (a, b): p
-                for a, b, p in zip(found["left"], found["right"], found["probability"], strict=True)
-            }
-            return [lookup.get((min(a, b), max(a, b)), 0.0) for a, b in pairs]
+            # Kept for evidence and review, which only look at pairs this likely.
+            rescored.append(found.filter(pl.col("probability") >= options.review_low))
+            asked = pl.DataFrame(pairs, schema={"a": pl.Int64, "b": pl.Int64}, orient="row")
+            answers = asked.select(
+                pl.min_horizontal("a", "b").alias("left"),
+                pl.max_horizontal("a", "b").alias("right"),
+            ).join(
+                found.select("left", "right", "probability").unique(["left", "right"]),
+                on=["left", "right"],
+                how="left",
+                maintain_order="left",
+            )
+            return answers["probability"].fill_null(0.0).to_list()
 
         same, different = decisions(conn)
-        ids = records["source_record_id"].to_list()
-        inside = set(ids)
-        identifiers = {
-            int(i): {"email": e, "phone": p}
-            for i, e, p in records.select("source_record_id", "email_key", "phone_key").iter_rows()
-            if e is not None or p is not None
-        }
+        ids = records["source_record_id"]
         result = cluster_records(
-            ids,
-            edges.select("left", "right", "probability").iter_rows(),
+            ids.to_list(),
+            edges.select("left", "right", "probability"),
             settings=ClusterSettings(
                 threshold=options.threshold,
                 max_group=options.max_group,
@@ -351,9 +367,9 @@ def resolve_contacts(
                 candidate=options.candidate,
             ),
             score=score,
-            identifiers=identifiers,
-            must_link=[(a, b) for a, b in same if a in inside and b in inside],
-            cannot_link=[(a, b) for a, b in different if a in inside and b in inside],
+            identifiers=_Identifiers(records),
+            must_link=_among(same, ids),
+            cannot_link=_among(different, ids),
         )
         clock.lap("cluster")
     summary.rescored_pairs = result.rescored_pairs
@@ -366,7 +382,7 @@ def resolve_contacts(
     summary.multi_record_clusters = plan.multi
     summary.largest_cluster = plan.largest
     summary.records_moved = len(plan.moved)
-    summary.examples = plan.examples(records)
+    summary.examples = plan.examples(lambda ids: _names(conn, ids))
     if dry_run:
         summary.contacts_created = len(plan.new_clusters)
         summary.contacts_merged_away = len(plan.retired)
@@ -420,6 +436,41 @@ _KEYS = (
     "postcode",
     "city",
 )
+
+
+class _Identifiers(Mapping[int, Mapping[str, str | None]]):
+    """Record id -> {"email": key, "phone": key}, read from the records frame on demand:
+    clustering looks at the few records whose merges it checks, and a dict per record of
+    a million costs hundreds of megabytes."""
+
+    def __init__(self, records: pl.DataFrame) -> None:
+        ordered = records.select("source_record_id", "email_key", "phone_key").sort(
+            "source_record_id"
+        )
+        self._ids: list[int] = ordered["source_record_id"].to_list()
+        self._emails: list[str | None] = ordered["email_key"].to_list()
+        self._phones: list[str | None] = ordered["phone_key"].to_list()
+
+    def __getitem__(self, record: int) -> Mapping[str, str | None]:
+        i = bisect_left(self._ids, record)
+        if i == len(self._ids) or self._ids[i] != record:
+            raise KeyError(record)
+        return {"email": self._emails[i], "phone": self._phones[i]}
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
+def _among(pairs: Sequence[tuple[int, int]], ids: pl.Series) -> list[tuple[int, int]]:
+    """The pairs both of whose records are among `ids`."""
+    if not pairs:
+        return []
+    frame = pl.DataFrame(pairs, schema={"a": pl.Int64, "b": pl.Int64}, orient="row")
+    inside = frame.filter(pl.col("a").is_in(ids.implode()) & pl.col("b").is_in(ids.implode()))
+    return [(int(a), int(b)) for a, b in inside.iter_rows()]
 
 
 def _read_keys(conn: Connection, identifiers: Sequence[str]) -> pl.DataFrame:
@@ -502,7 +553,7 @@ def _incremental(
 
     def load(ids: Iterable[int]) -> pl.DataFrame:
         """Read records in full and keep their feature rows and term frequencies."""
-        found = read_records(conn, sorted(ids), narrow=True)
+        found = read_records(conn, sorted(ids), narrow=True, custom=bool(identifiers))
         fresh = feature_rows(m.features(found, identifiers))
         rows.update((int(r["unique_id"]), r) for r in fresh)
         for column, known in counts.items():
@@ -590,26 +641,38 @@ class _Plan:
     multi: int = 0
     largest: int = 0
 
-    def examples(self, records: pl.DataFrame, limit: int = 5) -> list[dict[str, Any]]:
-        """Describe a few clusters that join records of different contacts."""
-        names = {
-            int(r): " ".join(x for x in (f, la) if x) or (e or "")
-            for r, f, la, e in records.select(
-                "source_record_id", "first_name", "last_name", "email"
-            ).iter_rows()
-        }
+    def examples(
+        self, names_of: Callable[[list[int]], dict[int, str]], limit: int = 5
+    ) -> list[dict[str, Any]]:
+        """Describe a few clusters that join records of different contacts (`names_of`
+        gives the records' names)."""
         members: dict[int, list[int]] = defaultdict(list)
         for record, cluster in self.cluster_of.items():
             members[cluster].append(record)
         moved = {r for r, _ in self.moved}
-        shown = []
+        groups = []
         for cluster in sorted(self.touched):
             group = members[cluster]
             if len(group) > 1 and any(r in moved for r in group):
-                shown.append({"records": sorted(group), "names": sorted({names[r] for r in group})})
-            if len(shown) >= limit:
+                groups.append(sorted(group))
+            if len(groups) >= limit:
                 break
-        return shown
+        names = names_of(sorted({r for group in groups for r in group}))
+        return [{"records": g, "names": sorted({names.get(r, "") for r in g})} for g in groups]
+
+
+def _names(conn: Connection, record_ids: list[int]) -> dict[int, str]:
+    """Each record's name as people read it (the email when it has none)."""
+    if not record_ids:
+        return {}
+    ids = ", ".join(str(int(i)) for i in record_ids)
+    rows = conn.execute(
+        text(
+            "SELECT source_record_id, first_name, last_name, email FROM contact_record"
+            f" WHERE source_record_id IN ({ids})"
+        )
+    )
+    return {int(r): " ".join(x for x in (f, la) if x) or (e or "") for r, f, la, e in rows}
 
 
 def _plan(
