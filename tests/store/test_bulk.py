@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import polars as pl
 import pyarrow as pa
 from sqlalchemy import (
     Boolean,
@@ -18,7 +19,7 @@ from sqlalchemy import (
     select,
 )
 
-from rolodex.store.bulk import BulkSession
+from rolodex.store.bulk import BulkSession, read_frame
 from rolodex.store.engine import make_engine
 
 _META = MetaData()
@@ -65,3 +66,38 @@ def test_ingest_keeps_empty_text_null_bytes_and_times_apart(db_url: str) -> None
     first = got[0].at if got[0].at.tzinfo else got[0].at.replace(tzinfo=UTC)
     assert first == moment
     assert got[0].day == date(1999, 12, 31)
+
+
+def test_read_frame_gives_the_same_rows_either_way(db_url: str) -> None:
+    """Read through the connection's cursor or (committed rows of a SQLite file) over ADBC:
+    the same frame, also for columns whose first rows are all null, empty text and ints."""
+    engine = make_engine(db_url)
+    _META.create_all(engine)
+    n = 70_000  # past ADBC's first batch, which types the columns
+    data = pa.table(
+        {
+            "id": pa.array(range(1, n + 1), pa.int64()),
+            "label": pa.array([None] * (n - 3) + ["", "é\n'x'", None], pa.string()),
+            "flag": pa.array([None] * (n - 2) + [True, False], pa.bool_()),
+        }
+    )
+    session = BulkSession(engine)
+    with session.transaction() as db:
+        db.ingest(_SCRATCH, data)
+    session.close()
+    sql = "SELECT id, label, CASE WHEN flag THEN id END AS picked FROM bulk_scratch ORDER BY id"
+    schema = {"id": pl.Int64, "label": pl.Utf8, "picked": pl.Int64}
+    with engine.connect() as conn:
+        plain = read_frame(conn, sql, schema)
+        fast = read_frame(conn, sql, schema, committed=True)
+        empty = read_frame(
+            conn, "SELECT id, label, id AS picked FROM bulk_scratch WHERE id < 0", schema
+        )
+    assert plain.height == n
+    assert plain["label"].tail(3).to_list() == ["", "é\n'x'", None]
+    assert plain["picked"].drop_nulls().to_list() == [n - 1]
+    assert fast.equals(plain)
+    assert fast.schema == plain.schema == pl.Schema(schema)
+    engine.dispose()
+    assert empty.is_empty()
+    assert empty.schema == pl.Schema(schema)

@@ -125,13 +125,15 @@ def read_records(
     *,
     narrow: bool = False,
     custom: bool = True,
+    committed: bool = False,
 ) -> pl.DataFrame:
     """Read the accepted contact records with their current link, trust and time, as Arrow.
 
     Text is cast in SQL so both databases hand over the same types. `narrow` reads only what
     matching needs: the match keys, and of the flags only the email's tags, extracted in
     SQL (a full resolve of a million records reads them all, so this is most of its reading
-    time and memory); `custom` False leaves the custom fields out (null).
+    time and memory); `custom` False leaves the custom fields out (null). `committed`: the
+    caller wrote nothing yet in this transaction (see `read_frame`).
     """
     texts = _MATCHED if narrow else _TEXT
     cols = ", ".join(f"CAST(r.{c} AS TEXT) AS {c}" for c in texts)
@@ -179,7 +181,7 @@ def read_records(
         ),
         "contact_id": pl.Int64,
     }
-    frame = read_frame(conn, sql, schema)
+    frame = read_frame(conn, sql, schema, committed=committed)
     times = ("stored_at",) if narrow else ("updated_at", "stored_at")
     if not narrow:
         frame = frame.with_columns(
@@ -303,7 +305,7 @@ def resolve_contacts(
                 return summary
             records, edges, score_frame, newest = found
         else:
-            records = read_records(conn, narrow=True, custom=bool(identifier_names))
+            records = read_records(conn, narrow=True, custom=bool(identifier_names), committed=True)
             summary.records = len(records)
             clock.lap("read")
             if records.is_empty():
@@ -426,12 +428,14 @@ def resolve_contacts(
     return summary
 
 
-# What incremental resolve reads of every stored record: the blocking rules' keys only.
+# What incremental resolve reads of every stored record: what the model's features need.
 _KEYS = (
     "email_key",
     "phone_key",
     "first_name_key",
     "last_name_key",
+    "company_key",
+    "company_domain",
     "street_key",
     "postcode",
     "city",
@@ -474,17 +478,21 @@ def _among(pairs: Sequence[tuple[int, int]], ids: pl.Series) -> list[tuple[int, 
 
 
 def _read_keys(conn: Connection, identifiers: Sequence[str]) -> pl.DataFrame:
-    """Read every accepted record's blocking keys, current contact and time of storing.
+    """Read what the model's features need of every accepted record, with its current
+    contact and time of storing.
 
-    A fraction of `read_records`: no names, no flags, custom fields only when some hold
-    identifiers. Role mailboxes keep their email key here; blocking may then find a few
-    pairs more, which scoring with the full features judges as usual.
+    A fraction of `read_records`: the match keys, the email's tags (extracted in SQL), no
+    names, custom fields only when some hold identifiers.
     """
     custom = "CAST(r.custom AS TEXT)" if identifiers else "NULL"
+    if conn.dialect.name == "postgresql":
+        tags = "CAST(r.flags AS jsonb) -> 'email' ->> 'tags'"
+    else:
+        tags = "json_extract(r.flags, '$.email.tags')"
     sql = (
         f"SELECT r.source_record_id, {', '.join(f'r.{c}' for c in _KEYS)},"
         f" CAST(r.birth_date AS TEXT) AS birth_date, {custom} AS custom,"
-        " CAST(s.updated_at AS TEXT) AS stored_at, l.contact_id"
+        f" {tags} AS email_tags, CAST(s.updated_at AS TEXT) AS stored_at, l.contact_id"
         " FROM contact_record r JOIN source_record s ON s.id = r.source_record_id"
         " LEFT JOIN contact_link l ON l.source_record_id = r.source_record_id"
         " WHERE s.status = 'accepted'"
@@ -494,10 +502,11 @@ def _read_keys(conn: Connection, identifiers: Sequence[str]) -> pl.DataFrame:
         **dict.fromkeys(_KEYS, pl.Utf8),
         "birth_date": pl.Utf8,
         "custom": pl.Utf8,
+        "email_tags": pl.Utf8,
         "stored_at": pl.Utf8,
         "contact_id": pl.Int64,
     }
-    return read_frame(conn, sql, schema).with_columns(
+    return read_frame(conn, sql, schema, committed=True).with_columns(
         pl.col("stored_at")
         .str.slice(0, 19)
         .str.replace("T", " ")
@@ -519,13 +528,14 @@ def _incremental(
 ):
     """Find what the new and changed records touch, and score it.
 
-    Blocking runs over the keys of every stored record; the records found, and every record
-    of the contacts they belong to (re-clustered whole), are then read in full and scored
-    with the stored model in Python, with the stored term frequencies: the same scores as
-    batch and real-time matching give.
+    One read of what the features need of every stored record; blocking over all of them
+    finds the pending records' candidates, which are scored with the stored model in Python
+    (the same scores as Splink gives, with term frequencies over every record as a full run
+    counts them). The records joined to a pending one, and every record of their contacts
+    (re-clustered whole), are what clustering gets.
 
     Returns:
-        The touched records (as `read_records`), the scored edges at the candidate
+        The touched records (`_read_keys` columns), the scored edges at the candidate
         threshold plus the pairs inside the touched contacts, the scoring function for
         clustering's rescoring, and the highest record id; None when nothing is stored.
     """
@@ -546,41 +556,32 @@ def _incremental(
     near = set(pending) | {r for pair in candidates for r in pair}
     # Term frequencies over every record now stored, as Splink counts them in a full run.
     counts = {c: _frequencies(every.get_column(c)) for c in TF_COLUMNS}
-    del every
     scorer = Scorer(model)
     rows: dict[int, dict[str, Any]] = {}
     tf: dict[tuple[str, Any], float] = {}
 
-    def load(ids: Iterable[int]) -> pl.DataFrame:
-        """Read records in full and keep their feature rows and term frequencies."""
-        found = read_records(conn, sorted(ids), narrow=True, custom=bool(identifiers))
-        fresh = feature_rows(m.features(found, identifiers))
+    def load(ids: Iterable[int]) -> None:
+        """Keep the feature rows and term frequencies of these records, for scoring."""
+        fresh = feature_rows(every.filter(pl.col("unique_id").is_in(list(ids))))
         rows.update((int(r["unique_id"]), r) for r in fresh)
         for column, known in counts.items():
             wanted = pl.Series([r[column] for r in fresh], dtype=pl.Utf8).drop_nulls().unique()
             hits = known.filter(pl.col("value").is_in(wanted.implode()))
             tf.update(((column, v), t) for v, t in hits.iter_rows())
-        return found
 
     def score_frame(pairs: Sequence[tuple[int, int]]) -> pl.DataFrame:
         return scorer.score_frame(rows, [p for p in pairs if p[0] in rows and p[1] in rows], tf)
 
-    first = load(near)
+    load(near)
     edges = score_frame(candidates).filter(pl.col("probability") >= options.candidate)
     touched = set(pending) | set(edges["left"].to_list()) | set(edges["right"].to_list())
     contacts = keys.filter(pl.col("source_record_id").is_in(list(touched)))["contact_id"]
-    affected = set(
-        keys.filter(
-            pl.col("source_record_id").is_in(list(touched))
-            | pl.col("contact_id").is_in(contacts.drop_nulls().unique().implode())
-        )["source_record_id"].to_list()
-    )
+    records = keys.filter(
+        pl.col("source_record_id").is_in(list(touched))
+        | pl.col("contact_id").is_in(contacts.drop_nulls().unique().implode())
+    ).sort("source_record_id")
     del keys
-    records = (
-        pl.concat([first, load(affected - near)])
-        .filter(pl.col("source_record_id").is_in(list(affected)))
-        .sort("source_record_id")
-    )
+    load(set(records["source_record_id"].to_list()) - near)
     clock.lap("read")
     # Pairs inside the touched contacts, so their current members are judged together.
     have = set(zip(edges["left"].to_list(), edges["right"].to_list(), strict=True))
