@@ -125,15 +125,13 @@ def read_records(
     *,
     narrow: bool = False,
     custom: bool = True,
-    committed: bool = False,
 ) -> pl.DataFrame:
     """Read the accepted contact records with their current link, trust and time, as Arrow.
 
     Text is cast in SQL so both databases hand over the same types. `narrow` reads only what
     matching needs: the match keys, and of the flags only the email's tags, extracted in
     SQL (a full resolve of a million records reads them all, so this is most of its reading
-    time and memory); `custom` False leaves the custom fields out (null). `committed`: the
-    caller wrote nothing yet in this transaction (see `read_frame`).
+    time and memory); `custom` False leaves the custom fields out (null).
     """
     texts = _MATCHED if narrow else _TEXT
     cols = ", ".join(f"CAST(r.{c} AS TEXT) AS {c}" for c in texts)
@@ -181,7 +179,7 @@ def read_records(
         ),
         "contact_id": pl.Int64,
     }
-    frame = read_frame(conn, sql, schema, committed=committed)
+    frame = read_frame(conn, sql, schema)
     times = ("stored_at",) if narrow else ("updated_at", "stored_at")
     if not narrow:
         frame = frame.with_columns(
@@ -305,7 +303,7 @@ def resolve_contacts(
                 return summary
             records, edges, score_frame, newest = found
         else:
-            records = read_records(conn, narrow=True, custom=bool(identifier_names), committed=True)
+            records = read_records(conn, narrow=True, custom=bool(identifier_names))
             summary.records = len(records)
             clock.lap("read")
             if records.is_empty():
@@ -506,7 +504,7 @@ def _read_keys(conn: Connection, identifiers: Sequence[str]) -> pl.DataFrame:
         "stored_at": pl.Utf8,
         "contact_id": pl.Int64,
     }
-    return read_frame(conn, sql, schema, committed=True).with_columns(
+    return read_frame(conn, sql, schema).with_columns(
         pl.col("stored_at")
         .str.slice(0, 19)
         .str.replace("T", " ")

@@ -13,7 +13,6 @@ import io
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -25,22 +24,16 @@ _PARAMS = 900  # bound parameters per statement, under SQLite's lowest limit
 _FETCH = 20_000  # rows per fetch when reading a frame
 
 
-def read_frame(
-    conn: Connection, sql: str, schema: Mapping[str, Any], *, committed: bool = False
-) -> pl.DataFrame:
-    """Run a query (no parameters) and return the rows as a frame with `schema` (one type
-    per column, in the query's order).
+def read_frame(conn: Connection, sql: str, schema: Mapping[str, Any]) -> pl.DataFrame:
+    """Run a query (no parameters) on the connection's own DBAPI cursor, inside its
+    transaction, and return the rows as a frame with `schema` (one type per column, in the
+    query's order).
 
-    Rows come over the connection's own DBAPI cursor, inside its transaction: Polars'
-    `read_database` over SQLAlchemy builds a Row object per row, twice as slow. With
-    `committed` (the caller has written nothing in this transaction, so committed rows are
-    what it would see) a SQLite file is read over a separate ADBC connection instead,
-    straight into Arrow, several times faster again.
+    Polars' `read_database` over SQLAlchemy builds a Row object per row; reading a million
+    records that way takes twice as long as fetching plain tuples in batches. (Reading a
+    SQLite file over ADBC would be faster still, but that driver carries its own copy of
+    SQLite, and two copies in one process break each other's file locks.)
     """
-    path = conn.engine.url.database
-    simple = all(t in (pl.Int64, pl.Utf8) for t in schema.values())
-    if committed and simple and conn.dialect.name == "sqlite" and path and Path(path).is_file():
-        return _read_sqlite_arrow(path, sql, schema)
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(sql)
@@ -52,44 +45,6 @@ def read_frame(
     if not frames:
         return pl.DataFrame(schema=dict(schema))
     return pl.concat(frames, rechunk=True)
-
-
-# ADBC's SQLite driver types each column by the values of its first rows, so a column that
-# starts with nulls would be taken for an integer: nulls travel as these stand-ins instead.
-_NULL_TEXT = "\ue000"
-_NULL_INT = -(2**63)
-
-
-def _read_sqlite_arrow(path: str, sql: str, schema: Mapping[str, Any]) -> pl.DataFrame:
-    """`read_frame` over ADBC: text and integer columns only."""
-    import adbc_driver_sqlite.dbapi as adbc
-
-    names = list(schema)
-    outer = ", ".join(
-        f"coalesce(CAST(q.{n} AS TEXT), '{_NULL_TEXT}') AS {n}"
-        if schema[n] == pl.Utf8
-        else f"coalesce(q.{n}, {_NULL_INT}) AS {n}"
-        for n in names
-    )
-    with adbc.connect(path) as raw:
-        cursor = raw.cursor()
-        try:
-            cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": "65536"})
-            cursor.execute(f"SELECT {outer} FROM ({sql}) AS q")
-            table = cursor.fetch_arrow_table()
-        finally:
-            cursor.close()
-    frame = pl.from_arrow(table)
-    assert isinstance(frame, pl.DataFrame)
-    if frame.is_empty():
-        return pl.DataFrame(schema=dict(schema))
-    return frame.select(
-        pl.when(pl.col(n) != (_NULL_TEXT if schema[n] == pl.Utf8 else _NULL_INT))
-        .then(pl.col(n))
-        .cast(schema[n])
-        .alias(n)
-        for n in names
-    )
 
 
 def _to_sqlite(data: pa.Table) -> pa.Table:
