@@ -24,9 +24,9 @@ from rolodex.collect.rows import RawRow
 from rolodex.pipeline.match import _candidate_rows
 from rolodex.pipeline.replay import batch_preparer
 from rolodex.resolve import model as m
-from rolodex.resolve.matcher import Matcher
-from rolodex.resolve.realtime import Scorer, feature_rows
-from rolodex.resolve.run import ResolveSummary, latest_model, read_records
+from rolodex.resolve.matcher import Matcher, block_and_score
+from rolodex.resolve.realtime import TF_COLUMNS, Scorer, feature_rows
+from rolodex.resolve.run import ResolveSummary, _frequencies, latest_model, read_records
 from rolodex.store import repo
 from rolodex.workspace import Workspace
 
@@ -218,3 +218,34 @@ def test_feature_row_reads_identifiers_like_the_columns() -> None:
     expected = feature_rows(m.features(records, names))
     for i, row in enumerate(records.iter_rows(named=True)):
         assert m.feature_row(row, names) == expected[i], i
+
+
+def test_incremental_scoring_in_duckdb_equals_the_python_scorer(
+    resolved: tuple[Workspace, ResolveSummary],
+) -> None:
+    """Incremental resolve blocks and scores in DuckDB from the model's own SQL; every pair
+    it finds gets the probability and per-field weights the Python scorer (equal to Splink,
+    above) gives, term frequencies included."""
+    ws, _ = resolved
+    with ws.engine.connect() as conn:
+        records = read_records(conn)
+        stored = latest_model(conn)
+    assert stored is not None
+    features = m.features(records)
+    counts = {c: _frequencies(features.get_column(c)) for c in TF_COLUMNS}
+    tf = {(c, v): t for c, frame in counts.items() for v, t in frame.iter_rows()}
+    rows = {r["unique_id"]: r for r in feature_rows(features)}
+    pending = sorted(rows)[::3]
+    found = block_and_score(features, pending, stored[0], counts)
+    assert found.height > 300
+    assert found["left"].n_unique() > 50
+    scorer = Scorer(stored[0])
+    names = [n for n, _ in scorer.comparisons]
+    for row in found.iter_rows(named=True):
+        left, right = row["left"], row["right"]
+        assert left < right
+        assert left in pending or right in pending
+        weights = scorer.weights(rows[left], rows[right], lambda c, v: tf.get((c, v)))
+        assert row["probability"] == pytest.approx(scorer.probability(weights), abs=1e-9)
+        for name in names:
+            assert row[f"w_{name}"] == pytest.approx(weights[name], abs=1e-9), (left, right, name)

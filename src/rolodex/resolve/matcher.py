@@ -8,9 +8,10 @@ warnings out of the way, and returns plain Polars frames.
 
 from __future__ import annotations
 
+import math
 import tempfile
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,16 +49,35 @@ def _pairs_on(records: pl.DataFrame, columns: Sequence[str]) -> int:
 DUCKDB_MEMORY = "1GB"
 
 
-def blocked_pairs(records: pl.DataFrame, pending: Sequence[int]) -> list[tuple[int, int]]:
-    """Return the pairs the blocking rules find between `pending` records and all `records`
-    (`model.features` columns; only the blocking rules' keys are read).
+def block_and_score(
+    records: pl.DataFrame,
+    pending: Sequence[int],
+    model: dict[str, Any],
+    frequencies: Mapping[str, pl.DataFrame],
+) -> pl.DataFrame:
+    """Find the pairs the blocking rules give between `pending` records and all `records`
+    (`model.features` columns), and score them with a trained model, in DuckDB.
 
-    Plain DuckDB, no model: incremental resolve finds its candidates over the keys of every
-    stored record, then scores the few pairs found with the stored model.
+    Incremental resolve uses this rather than Splink: Splink would first recount term
+    frequencies and copy a million records to score a few hundred thousand pairs. The
+    comparison levels are the model's own SQL; term frequencies come from `frequencies`
+    (column -> value, tf), as Splink counts them.
+
+    Returns:
+        The columns of `Matcher.predict`, one row per pair (left < right).
     """
+    names = [str(c["output_column_name"]) for c in model["comparisons"]]
+    empty = pl.DataFrame(
+        schema={
+            "left": pl.Int64,
+            "right": pl.Int64,
+            "probability": pl.Float64,
+            "weight": pl.Float64,
+            **{f"w_{n}": pl.Float64 for n in names},
+        }
+    )
     if not pending:
-        return []
-    found: set[tuple[int, int]] = set()
+        return empty
     with duckdb.connect() as con:
         con.execute("SET enable_progress_bar = false")
         con.register("records", records.to_arrow())
@@ -67,13 +87,66 @@ def blocked_pairs(records: pl.DataFrame, pending: Sequence[int]) -> list[tuple[i
             "CREATE TABLE pend AS SELECT r.* FROM records r"
             " JOIN pending_ids p ON r.unique_id = p.unique_id"
         )
-        for rule in m.BLOCKING_RULES:
-            for a, b in con.execute(
-                f"SELECT l.unique_id, r.unique_id FROM pend l"
-                f" JOIN records r ON ({rule}) AND r.unique_id <> l.unique_id"
-            ).fetchall():
-                found.add((min(a, b), max(a, b)))
-    return sorted(found)
+        found = " UNION ".join(
+            f"SELECT least(l.unique_id, r.unique_id) AS a, greatest(l.unique_id, r.unique_id)"
+            f" AS b FROM pend l JOIN records r ON ({rule}) AND r.unique_id <> l.unique_id"
+            for rule in m.BLOCKING_RULES
+        )
+        con.execute(f"CREATE TABLE cand AS {found}")
+        joins = []
+        for column, table in frequencies.items():
+            con.register(f"tf_{column}", table.to_arrow())
+            joins.append(
+                f" LEFT JOIN tf_{column} tl_{column} ON tl_{column}.value = l.{column}"
+                f" LEFT JOIN tf_{column} tr_{column} ON tr_{column}.value = r.{column}"
+            )
+        sides = ", ".join(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in m.FEATURES if c != "unique_id")
+        tfs = "".join(f", tl_{c}.tf AS tf_{c}_l, tr_{c}.tf AS tf_{c}_r" for c in frequencies)
+        weights = [_weight_sql(c) for c in model["comparisons"]]
+        prior = float(model["probability_two_random_records_match"])
+        total = f"{math.log2(prior / (1.0 - prior))!r} + " + " + ".join(f"w_{n}" for n in names)
+        arrow = con.sql(
+            f"WITH p AS (SELECT c.a AS unique_id_l, c.b AS unique_id_r, {sides}{tfs}"
+            " FROM cand c JOIN records l ON l.unique_id = c.a"
+            f" JOIN records r ON r.unique_id = c.b{''.join(joins)}),"
+            f" w AS (SELECT unique_id_l, unique_id_r,"
+            f" {', '.join(f'{sql} AS w_{n}' for sql, n in zip(weights, names, strict=True))}"
+            f" FROM p), t AS (SELECT *, {total} AS weight FROM w)"
+            " SELECT unique_id_l AS left, unique_id_r AS right,"
+            " CASE WHEN weight > 60 THEN 1.0 ELSE pow(2, weight) / (1 + pow(2, weight)) END"
+            f" AS probability, weight, {', '.join(f'w_{n}' for n in names)} FROM t"
+        ).to_arrow_table()
+    frame = pl.from_arrow(arrow)
+    assert isinstance(frame, pl.DataFrame)
+    return frame.cast(empty.schema) if not frame.is_empty() else empty
+
+
+def _weight_sql(comparison: Mapping[str, Any]) -> str:
+    """A comparison's match weight as one SQL CASE over a pair's `_l`/`_r` columns: the
+    level's log2(m/u), plus Splink's term-frequency adjustment where the level has one."""
+    cases = []
+    levels = comparison["comparison_levels"]
+    last = levels[-1]
+    for level in levels:
+        condition = str(level["sql_condition"])
+        if level.get("is_null_level"):
+            cases.append(f"WHEN {condition} THEN 0.0")
+            continue
+        m_ = float(level.get("m_probability") or 0.0)
+        u = float(level.get("u_probability") or 0.0)
+        weight = repr(math.log2(m_ / u)) if m_ > 0 and u > 0 else "0.0"
+        column = level.get("tf_adjustment_column")
+        if column is not None and level is not last and u > 0:
+            factor = float(level.get("tf_adjustment_weight", 1.0))
+            tf = f"coalesce(greatest(tf_{column}_l, tf_{column}_r), tf_{column}_l, tf_{column}_r)"
+            weight = f"{weight} + coalesce({factor!r} * ({math.log2(u)!r} - log2({tf})), 0.0)"
+        if condition.strip().upper() == "ELSE":
+            cases.append(f"ELSE {weight}")
+        else:
+            cases.append(f"WHEN {condition} THEN {weight}")
+    if not cases[-1].startswith("ELSE"):
+        cases.append("ELSE 0.0")
+    return "CASE " + " ".join(cases) + " END"
 
 
 class Matcher:

@@ -32,7 +32,7 @@ from rolodex.model import Contact, ContactPoint, MatchTermFrequency
 from rolodex.model.base import table
 from rolodex.resolve import model as m
 from rolodex.resolve.cluster import ClusterSettings, cluster_records
-from rolodex.resolve.matcher import Matcher, blocked_pairs
+from rolodex.resolve.matcher import Matcher, block_and_score
 from rolodex.resolve.realtime import TF_COLUMNS, Scorer, feature_rows
 from rolodex.resolve.singletons import ACTIVITY_TABLES
 from rolodex.resolve.survivorship import GOLDEN_FIELDS, Strategy, contact_points, golden_values
@@ -527,10 +527,11 @@ def _incremental(
     """Find what the new and changed records touch, and score it.
 
     One read of what the features need of every stored record; blocking over all of them
-    finds the pending records' candidates, which are scored with the stored model in Python
+    finds the pending records' candidates, which are scored with the stored model in DuckDB
     (the same scores as Splink gives, with term frequencies over every record as a full run
     counts them). The records joined to a pending one, and every record of their contacts
-    (re-clustered whole), are what clustering gets.
+    (re-clustered whole), are what clustering gets; the pairs it asks about are scored in
+    Python, again the same.
 
     Returns:
         The touched records (`_read_keys` columns), the scored edges at the candidate
@@ -550,28 +551,10 @@ def _incremental(
     )["source_record_id"].to_list()
     summary.pending = len(pending)
     every = m.features(keys, identifiers)
-    candidates = blocked_pairs(every, pending)
-    near = set(pending) | {r for pair in candidates for r in pair}
     # Term frequencies over every record now stored, as Splink counts them in a full run.
     counts = {c: _frequencies(every.get_column(c)) for c in TF_COLUMNS}
-    scorer = Scorer(model)
-    rows: dict[int, dict[str, Any]] = {}
-    tf: dict[tuple[str, Any], float] = {}
-
-    def load(ids: Iterable[int]) -> None:
-        """Keep the feature rows and term frequencies of these records, for scoring."""
-        fresh = feature_rows(every.filter(pl.col("unique_id").is_in(list(ids))))
-        rows.update((int(r["unique_id"]), r) for r in fresh)
-        for column, known in counts.items():
-            wanted = pl.Series([r[column] for r in fresh], dtype=pl.Utf8).drop_nulls().unique()
-            hits = known.filter(pl.col("value").is_in(wanted.implode()))
-            tf.update(((column, v), t) for v, t in hits.iter_rows())
-
-    def score_frame(pairs: Sequence[tuple[int, int]]) -> pl.DataFrame:
-        return scorer.score_frame(rows, [p for p in pairs if p[0] in rows and p[1] in rows], tf)
-
-    load(near)
-    edges = score_frame(candidates).filter(pl.col("probability") >= options.candidate)
+    found = block_and_score(every, pending, model, counts)
+    edges = found.filter(pl.col("probability") >= options.candidate)
     touched = set(pending) | set(edges["left"].to_list()) | set(edges["right"].to_list())
     contacts = keys.filter(pl.col("source_record_id").is_in(list(touched)))["contact_id"]
     records = keys.filter(
@@ -579,8 +562,25 @@ def _incremental(
         | pl.col("contact_id").is_in(contacts.drop_nulls().unique().implode())
     ).sort("source_record_id")
     del keys
-    load(set(records["source_record_id"].to_list()) - near)
     clock.lap("read")
+    # Feature rows of the touched records, for the pairs clustering asks about.
+    rows = {
+        int(r["unique_id"]): r
+        for r in feature_rows(
+            every.filter(pl.col("unique_id").is_in(records["source_record_id"].implode()))
+        )
+    }
+    tf: dict[tuple[str, Any], float] = {}
+    for column, known in counts.items():
+        wanted = pl.Series([r[column] for r in rows.values()], dtype=pl.Utf8).drop_nulls()
+        hits = known.filter(pl.col("value").is_in(wanted.unique().implode()))
+        tf.update(((column, v), t) for v, t in hits.iter_rows())
+    del every
+    scorer = Scorer(model)
+
+    def score_frame(pairs: Sequence[tuple[int, int]]) -> pl.DataFrame:
+        return scorer.score_frame(rows, [p for p in pairs if p[0] in rows and p[1] in rows], tf)
+
     # Pairs inside the touched contacts, so their current members are judged together.
     have = set(zip(edges["left"].to_list(), edges["right"].to_list(), strict=True))
     inner: list[tuple[int, int]] = []
