@@ -422,3 +422,30 @@ def test_incremental_run_links_new_contacts_to_companies(ws: Workspace, tmp_path
     ws.import_file(zeta, source="crm", kind="companies")
     assert ws.resolve().contacts_with_company == 7
     assert company_of()["Pia"] == "Zeta Robotics"
+
+
+def test_incremental_run_matches_changed_records_again(
+    two_sources: Workspace, tmp_path: Path
+) -> None:
+    """A record re-imported with new values is matched again on the next incremental run,
+    and joins the customer its new values point to."""
+    two_sources.resolve()
+    before = _links(two_sources, tmp_path)
+    assert before["crm:c3"] != before["crm:c1"]  # John Miller is not Jane Doe
+    changed = tmp_path / "crm.csv"
+    lines = (DATA / "crm.csv").read_text(encoding="utf-8").splitlines()
+    # c3 turns out to be Jane Doe: her name, email and phone, another record id kept.
+    lines = [
+        "c3,Jane,Doe,jane.doe@gmail.com,+44 20 7946 0001,,12 Baker Street,London,NW1 6XE,"
+        "United Kingdom"
+        if line.startswith("c3,")
+        else line
+        for line in lines
+    ]
+    changed.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    two_sources.import_file(changed, source="crm", kind="contacts")
+    later = two_sources.resolve()
+    assert later.mode == "incremental"
+    assert later.pending == 1
+    after = _links(two_sources, tmp_path)
+    assert after["crm:c3"] == after["crm:c1"]

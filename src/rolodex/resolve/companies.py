@@ -161,8 +161,8 @@ def resolve_companies(
     stamp = None if since is None else db.stamp(since.replace(microsecond=0))
     changed = stamp is None or bool(
         db.query(
-            "SELECT 1 FROM source_record WHERE kind = 'companies'"
-            " AND coalesce(updated_at, created_at) >= ? LIMIT 1",
+            "SELECT 1 FROM company_record r JOIN source_record s ON s.id = r.source_record_id"
+            " WHERE coalesce(s.updated_at, s.created_at) >= ? LIMIT 1",
             [stamp[:19] if isinstance(stamp, str) else stamp],
         )
     )

@@ -476,11 +476,10 @@ def _among(pairs: Sequence[tuple[int, int]], ids: pl.Series) -> list[tuple[int, 
 
 
 def _read_keys(conn: Connection, identifiers: Sequence[str]) -> pl.DataFrame:
-    """Read what the model's features need of every accepted record, with its current
-    contact and time of storing.
+    """Read what the model's features need of every accepted record.
 
     A fraction of `read_records`: the match keys, the email's tags (extracted in SQL), no
-    names, custom fields only when some hold identifiers.
+    names, custom fields only when some hold identifiers, no link.
     """
     custom = "CAST(r.custom AS TEXT)" if identifiers else "NULL"
     if conn.dialect.name == "postgresql":
@@ -489,10 +488,8 @@ def _read_keys(conn: Connection, identifiers: Sequence[str]) -> pl.DataFrame:
         tags = "json_extract(r.flags, '$.email.tags')"
     sql = (
         f"SELECT r.source_record_id, {', '.join(f'r.{c}' for c in _KEYS)},"
-        f" CAST(r.birth_date AS TEXT) AS birth_date, {custom} AS custom,"
-        f" {tags} AS email_tags, CAST(s.updated_at AS TEXT) AS stored_at, l.contact_id"
+        f" CAST(r.birth_date AS TEXT) AS birth_date, {custom} AS custom, {tags} AS email_tags"
         " FROM contact_record r JOIN source_record s ON s.id = r.source_record_id"
-        " LEFT JOIN contact_link l ON l.source_record_id = r.source_record_id"
         " WHERE s.status = 'accepted'"
     )
     schema = {
@@ -501,15 +498,47 @@ def _read_keys(conn: Connection, identifiers: Sequence[str]) -> pl.DataFrame:
         "birth_date": pl.Utf8,
         "custom": pl.Utf8,
         "email_tags": pl.Utf8,
-        "stored_at": pl.Utf8,
-        "contact_id": pl.Int64,
     }
-    return read_frame(conn, sql, schema).with_columns(
-        pl.col("stored_at")
-        .str.slice(0, 19)
-        .str.replace("T", " ")
-        .str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False)
+    return read_frame(conn, sql, schema)
+
+
+def _pending(conn: Connection, top: int, finished: datetime) -> list[int]:
+    """The accepted records stored after the last run (by id or time) or linked to no one."""
+    if conn.dialect.name == "postgresql":
+        since: Any = finished.replace(tzinfo=UTC)
+    else:  # stored as text to the second or finer: compare with the same form
+        since = finished.replace(tzinfo=None, microsecond=0).isoformat(" ")
+    rows = conn.execute(
+        text(
+            "SELECT r.source_record_id FROM contact_record r"
+            " JOIN source_record s ON s.id = r.source_record_id"
+            " LEFT JOIN contact_link l ON l.source_record_id = r.source_record_id"
+            " WHERE s.status = 'accepted' AND (r.source_record_id > :top"
+            " OR s.updated_at >= :since OR l.contact_id IS NULL)"
+        ),
+        {"top": top, "since": since},
     )
+    return [int(r) for (r,) in rows]
+
+
+def _contacts_of(conn: Connection, records: Iterable[int]) -> pl.DataFrame:
+    """Every record linked to a contact of one of `records`: source_record_id, contact_id."""
+    out: list[tuple[int, int]] = []
+    ids = sorted(set(records))
+    for start in range(0, len(ids), 20_000):
+        part = ", ".join(str(i) for i in ids[start : start + 20_000])
+        out.extend(
+            (int(r), int(c))
+            for r, c in conn.execute(
+                text(
+                    "SELECT source_record_id, contact_id FROM contact_link WHERE contact_id IN"
+                    f" (SELECT contact_id FROM contact_link WHERE source_record_id IN ({part}))"
+                )
+            ).all()
+        )
+    return pl.DataFrame(
+        out, schema={"source_record_id": pl.Int64, "contact_id": pl.Int64}, orient="row"
+    ).unique("source_record_id")
 
 
 def _incremental(
@@ -544,11 +573,7 @@ def _incremental(
     if keys.is_empty():
         return None
     newest = int(keys["source_record_id"].max())  # type: ignore[arg-type]
-    pending = keys.filter(
-        (pl.col("source_record_id") > top)
-        | pl.col("contact_id").is_null()
-        | (pl.col("stored_at") >= finished)
-    )["source_record_id"].to_list()
+    pending = _pending(conn, top, finished)
     summary.pending = len(pending)
     every = m.features(keys, identifiers)
     # Term frequencies over every record now stored, as Splink counts them in a full run.
@@ -556,11 +581,14 @@ def _incremental(
     found = block_and_score(every, pending, model, counts)
     edges = found.filter(pl.col("probability") >= options.candidate)
     touched = set(pending) | set(edges["left"].to_list()) | set(edges["right"].to_list())
-    contacts = keys.filter(pl.col("source_record_id").is_in(list(touched)))["contact_id"]
-    records = keys.filter(
-        pl.col("source_record_id").is_in(list(touched))
-        | pl.col("contact_id").is_in(contacts.drop_nulls().unique().implode())
-    ).sort("source_record_id")
+    # The touched records and every record of their contacts, with their links.
+    linked = _contacts_of(conn, touched)
+    wanted = pl.Series(sorted(touched | set(linked["source_record_id"].to_list())))
+    records = (
+        keys.filter(pl.col("source_record_id").is_in(wanted.implode()))
+        .join(linked, on="source_record_id", how="left")
+        .sort("source_record_id")
+    )
     del keys
     clock.lap("read")
     # Feature rows of the touched records, for the pairs clustering asks about.
@@ -1017,13 +1045,19 @@ def _write_review(
                 "DELETE FROM match_review WHERE status = 'pending' AND"
                 f" (left_record_id IN ({part}) OR right_record_id IN ({part}))"
             )
-    decided = {
-        (int(a), int(b))
-        for a, b in db.query("SELECT left_record_id, right_record_id FROM match_review")
-    } | {
-        (int(a), int(b))
-        for a, b in db.query("SELECT left_record_id, right_record_id FROM match_decision")
-    }
+    # Pairs already queued or decided, looked up by the left records of this run's pairs.
+    lefts = sorted({left for left, _, _, _ in review})
+    decided: set[tuple[int, int]] = set()
+    for start in range(0, len(lefts), 20_000):
+        part = ", ".join(str(i) for i in lefts[start : start + 20_000])
+        for name in ("match_review", "match_decision"):
+            decided.update(
+                (int(a), int(b))
+                for a, b in db.query(
+                    f"SELECT left_record_id, right_record_id FROM {name}"
+                    f" WHERE left_record_id IN ({part})"
+                )
+            )
     rows = [
         (left, right, probability, evidence, "pending", stamp)
         for left, right, probability, evidence in review
