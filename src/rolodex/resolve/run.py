@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from array import array
 from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -443,21 +444,22 @@ _KEYS = (
 class _Identifiers(Mapping[int, Mapping[str, str | None]]):
     """Record id -> {"email": key, "phone": key}, read from the records frame on demand:
     clustering looks at the few records whose merges it checks, and a dict per record of
-    a million costs hundreds of megabytes."""
+    a million costs hundreds of megabytes (Python objects per record, even as lists, still
+    cost a hundred; a typed array and Arrow columns do not)."""
 
     def __init__(self, records: pl.DataFrame) -> None:
         ordered = records.select("source_record_id", "email_key", "phone_key").sort(
             "source_record_id"
         )
-        self._ids: list[int] = ordered["source_record_id"].to_list()
-        self._emails: list[str | None] = ordered["email_key"].to_list()
-        self._phones: list[str | None] = ordered["phone_key"].to_list()
+        self._ids = array("q", ordered["source_record_id"].to_arrow().to_pylist())
+        self._emails = ordered["email_key"].to_arrow()
+        self._phones = ordered["phone_key"].to_arrow()
 
     def __getitem__(self, record: int) -> Mapping[str, str | None]:
         i = bisect_left(self._ids, record)
         if i == len(self._ids) or self._ids[i] != record:
             raise KeyError(record)
-        return {"email": self._emails[i], "phone": self._phones[i]}
+        return {"email": self._emails[i].as_py(), "phone": self._phones[i].as_py()}
 
     def __iter__(self) -> Iterator[int]:
         return iter(self._ids)
