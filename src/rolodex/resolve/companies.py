@@ -20,12 +20,12 @@ from datetime import datetime
 
 import polars as pl
 from rapidfuzz.distance import JaroWinkler
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from rolodex.model import Company
 from rolodex.model.base import table
 from rolodex.resolve.singletons import COMPANY_FIELDS
-from rolodex.store.bulk import ConnectionBulk
+from rolodex.store.bulk import ConnectionBulk, read_frame
 
 # Golden company fields written by resolve (custom fields stay as the singleton wrote them).
 _FIELDS = tuple(f for f in COMPANY_FIELDS if f != "custom")
@@ -75,21 +75,18 @@ def _read(conn: Connection) -> pl.DataFrame:
         "trust_rank": pl.Int64,
         "company_id": pl.Int64,
     }
-    frame = pl.read_database(
-        text(
-            f"SELECT r.source_record_id, {cols}, r.employee_count, r.annual_revenue,"
-            " r.founded_year,"
-            " CAST(coalesce(r.source_updated_at, s.updated_at) AS TEXT) AS updated_at,"
-            " src.trust_rank, l.company_id"
-            " FROM company_record r JOIN source_record s ON s.id = r.source_record_id"
-            " JOIN source src ON src.id = s.source_id"
-            " LEFT JOIN company_link l ON l.source_record_id = r.source_record_id"
-            " WHERE s.status = 'accepted' ORDER BY r.source_record_id"
-        ),
+    return read_frame(
         conn,
-        schema_overrides=schema,
+        f"SELECT r.source_record_id, {cols}, r.employee_count, r.annual_revenue,"
+        " r.founded_year,"
+        " CAST(coalesce(r.source_updated_at, s.updated_at) AS TEXT) AS updated_at,"
+        " src.trust_rank, l.company_id"
+        " FROM company_record r JOIN source_record s ON s.id = r.source_record_id"
+        " JOIN source src ON src.id = s.source_id"
+        " LEFT JOIN company_link l ON l.source_record_id = r.source_record_id"
+        " WHERE s.status = 'accepted' ORDER BY r.source_record_id",
+        schema,
     )
-    return frame if not frame.is_empty() else pl.DataFrame(schema=schema)
 
 
 def cluster_companies(records: pl.DataFrame) -> dict[int, int]:
