@@ -126,13 +126,16 @@ def read_records(
     *,
     narrow: bool = False,
     custom: bool = True,
+    linked: bool = True,
 ) -> pl.DataFrame:
     """Read the accepted contact records with their current link, trust and time, as Arrow.
 
     Text is cast in SQL so both databases hand over the same types. `narrow` reads only what
     matching needs: the match keys, and of the flags only the email's tags, extracted in
     SQL (a full resolve of a million records reads them all, so this is most of its reading
-    time and memory); `custom` False leaves the custom fields out (null).
+    time and memory); `custom` False leaves the custom fields out (null); `linked` False
+    leaves out the contact link (incremental runs read links only for the records they
+    touch).
     """
     texts = _MATCHED if narrow else _TEXT
     cols = ", ".join(f"CAST(r.{c} AS TEXT) AS {c}" for c in texts)
@@ -140,25 +143,24 @@ def read_records(
     if record_ids is not None:
         ids = ", ".join(str(int(i)) for i in record_ids) or "NULL"
         where = f" AND r.source_record_id IN ({ids})"
-    wide = (
-        ""
-        if narrow
-        else " CAST(coalesce(r.source_updated_at, s.updated_at, s.created_at) AS TEXT)"
-        " AS updated_at, src.trust_rank, src.name AS source, s.external_id,"
-    )
     if not narrow:
-        flags = "CAST(r.flags AS TEXT) AS flags"
+        extra = (
+            "CAST(r.flags AS TEXT) AS flags,"
+            " CAST(coalesce(r.source_updated_at, s.updated_at, s.created_at) AS TEXT)"
+            " AS updated_at, src.trust_rank, src.name AS source, s.external_id"
+        )
+        joins = " JOIN source src ON src.id = s.source_id"
     elif conn.dialect.name == "postgresql":
-        flags = "CAST(r.flags AS jsonb) -> 'email' ->> 'tags' AS email_tags"
+        extra, joins = "CAST(r.flags AS jsonb) -> 'email' ->> 'tags' AS email_tags", ""
     else:
-        flags = "json_extract(r.flags, '$.email.tags') AS email_tags"
+        extra, joins = "json_extract(r.flags, '$.email.tags') AS email_tags", ""
+    if linked:
+        extra += ", l.contact_id"
+        joins += " LEFT JOIN contact_link l ON l.source_record_id = r.source_record_id"
     sql = (
         f"SELECT r.source_record_id, {cols}, CAST(r.birth_date AS TEXT) AS birth_date,"
-        f" {'CAST(r.custom AS TEXT)' if custom else 'NULL'} AS custom, {flags},"
-        f" CAST(s.updated_at AS TEXT) AS stored_at,{wide} l.contact_id"
-        " FROM contact_record r JOIN source_record s ON s.id = r.source_record_id"
-        " JOIN source src ON src.id = s.source_id"
-        " LEFT JOIN contact_link l ON l.source_record_id = r.source_record_id"
+        f" {'CAST(r.custom AS TEXT)' if custom else 'NULL'} AS custom, {extra}"
+        f" FROM contact_record r JOIN source_record s ON s.id = r.source_record_id{joins}"
         f" WHERE s.status = 'accepted'{where} ORDER BY r.source_record_id"
     )
     schema = {
@@ -166,35 +168,30 @@ def read_records(
         **dict.fromkeys(texts, pl.Utf8),
         "birth_date": pl.Utf8,
         "custom": pl.Utf8,
-        "email_tags" if narrow else "flags": pl.Utf8,
-        "stored_at": pl.Utf8,
         **(
-            {}
+            {"email_tags": pl.Utf8}
             if narrow
             else {
+                "flags": pl.Utf8,
                 "updated_at": pl.Utf8,
                 "trust_rank": pl.Int64,
                 "source": pl.Utf8,
                 "external_id": pl.Utf8,
             }
         ),
-        "contact_id": pl.Int64,
+        **({"contact_id": pl.Int64} if linked else {}),
     }
-    frame = read_frame(conn, sql, schema)
-    times = ("stored_at",) if narrow else ("updated_at", "stored_at")
-    if not narrow:
-        frame = frame.with_columns(
-            pl.col("flags").str.json_path_match("$.email.tags").alias("email_tags")
-        )
+    frame = read_frame(conn, sql, schema).with_columns(
+        pl.col("birth_date").str.slice(0, 10).str.to_date(strict=False)
+    )
+    if narrow:
+        return frame
     return frame.with_columns(
-        pl.col("birth_date").str.slice(0, 10).str.to_date(strict=False),
-        *(
-            pl.col(c)
-            .str.slice(0, 19)
-            .str.replace("T", " ")
-            .str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False)
-            for c in times
-        ),
+        pl.col("flags").str.json_path_match("$.email.tags").alias("email_tags"),
+        pl.col("updated_at")
+        .str.slice(0, 19)
+        .str.replace("T", " ")
+        .str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False),
     )
 
 
@@ -427,20 +424,6 @@ def resolve_contacts(
     return summary
 
 
-# What incremental resolve reads of every stored record: what the model's features need.
-_KEYS = (
-    "email_key",
-    "phone_key",
-    "first_name_key",
-    "last_name_key",
-    "company_key",
-    "company_domain",
-    "street_key",
-    "postcode",
-    "city",
-)
-
-
 class _Identifiers(Mapping[int, Mapping[str, str | None]]):
     """Record id -> {"email": key, "phone": key}, read from the records frame on demand:
     clustering looks at the few records whose merges it checks, and a dict per record of
@@ -475,33 +458,6 @@ def _among(pairs: Sequence[tuple[int, int]], ids: pl.Series) -> list[tuple[int, 
     frame = pl.DataFrame(pairs, schema={"a": pl.Int64, "b": pl.Int64}, orient="row")
     inside = frame.filter(pl.col("a").is_in(ids.implode()) & pl.col("b").is_in(ids.implode()))
     return [(int(a), int(b)) for a, b in inside.iter_rows()]
-
-
-def _read_keys(conn: Connection, identifiers: Sequence[str]) -> pl.DataFrame:
-    """Read what the model's features need of every accepted record.
-
-    A fraction of `read_records`: the match keys, the email's tags (extracted in SQL), no
-    names, custom fields only when some hold identifiers, no link.
-    """
-    custom = "CAST(r.custom AS TEXT)" if identifiers else "NULL"
-    if conn.dialect.name == "postgresql":
-        tags = "CAST(r.flags AS jsonb) -> 'email' ->> 'tags'"
-    else:
-        tags = "json_extract(r.flags, '$.email.tags')"
-    sql = (
-        f"SELECT r.source_record_id, {', '.join(f'r.{c}' for c in _KEYS)},"
-        f" CAST(r.birth_date AS TEXT) AS birth_date, {custom} AS custom, {tags} AS email_tags"
-        " FROM contact_record r JOIN source_record s ON s.id = r.source_record_id"
-        " WHERE s.status = 'accepted'"
-    )
-    schema = {
-        "source_record_id": pl.Int64,
-        **dict.fromkeys(_KEYS, pl.Utf8),
-        "birth_date": pl.Utf8,
-        "custom": pl.Utf8,
-        "email_tags": pl.Utf8,
-    }
-    return read_frame(conn, sql, schema)
 
 
 def _pending(conn: Connection, top: int, finished: datetime) -> list[int]:
@@ -565,12 +521,12 @@ def _incremental(
     Python, again the same.
 
     Returns:
-        The touched records (`_read_keys` columns), the scored edges at the candidate
+        The touched records (narrow `read_records` columns), the scored edges at the candidate
         threshold plus the pairs inside the touched contacts, the scoring function for
         clustering's rescoring, and the highest record id; None when nothing is stored.
     """
     top, finished = previous
-    keys = _read_keys(conn, identifiers)
+    keys = read_records(conn, narrow=True, custom=bool(identifiers), linked=False)
     summary.records = len(keys)
     if keys.is_empty():
         return None
