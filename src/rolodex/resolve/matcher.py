@@ -67,15 +67,7 @@ def block_and_score(
         The columns of `Matcher.predict`, one row per pair (left < right).
     """
     names = [str(c["output_column_name"]) for c in model["comparisons"]]
-    empty = pl.DataFrame(
-        schema={
-            "left": pl.Int64,
-            "right": pl.Int64,
-            "probability": pl.Float64,
-            "weight": pl.Float64,
-            **{f"w_{n}": pl.Float64 for n in names},
-        }
-    )
+    empty = pl.DataFrame(schema=_scored_schema(names))
     if not pending:
         return empty
     with duckdb.connect() as con:
@@ -265,7 +257,7 @@ class Matcher:
         if not pairs:
             return self._tidy(None)
         self._pair_tables += 1
-        frame = _pair_frame(pairs).select(
+        frame = pair_frame(pairs).select(
             pl.lit("0").alias("match_key"),
             pl.col("left").alias("join_key_l"),
             pl.col("right").alias("join_key_r"),
@@ -283,15 +275,7 @@ class Matcher:
     def _tidy(self, scored: Any) -> pl.DataFrame:
         names = [str(c["output_column_name"]) for c in m.comparisons()]
         if scored is None:
-            return pl.DataFrame(
-                schema={
-                    "left": pl.Int64,
-                    "right": pl.Int64,
-                    "probability": pl.Float64,
-                    "weight": pl.Float64,
-                    **{f"w_{name}": pl.Float64 for name in names},
-                }
-            )
+            return pl.DataFrame(schema=_scored_schema(names))
         relation = scored.as_duckdbpyrelation()
         # Only the columns kept leave DuckDB: Splink's output holds every feature of both
         # records and each step of the calculation, several times what is needed here.
@@ -318,7 +302,19 @@ class Matcher:
         )
 
 
-def _pair_frame(pairs: Sequence[tuple[int, int]]) -> pl.DataFrame:
+def _scored_schema(names: Sequence[str]) -> dict[str, pl.DataType]:
+    """The columns of scored pairs: left, right, probability, weight, one `w_*` per
+    comparison."""
+    return {
+        "left": pl.Int64(),
+        "right": pl.Int64(),
+        "probability": pl.Float64(),
+        "weight": pl.Float64(),
+        **{f"w_{name}": pl.Float64() for name in names},
+    }
+
+
+def pair_frame(pairs: Sequence[tuple[int, int]]) -> pl.DataFrame:
     """Pairs of record ids as a frame: left (the smaller id), right."""
     raw = pl.DataFrame(pairs, schema={"a": pl.Int64, "b": pl.Int64}, orient="row")
     return raw.select(

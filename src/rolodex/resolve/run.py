@@ -33,7 +33,7 @@ from rolodex.model import Contact, ContactPoint, MatchTermFrequency
 from rolodex.model.base import table
 from rolodex.resolve import model as m
 from rolodex.resolve.cluster import ClusterSettings, cluster_records
-from rolodex.resolve.matcher import Matcher, block_and_score
+from rolodex.resolve.matcher import Matcher, block_and_score, pair_frame
 from rolodex.resolve.realtime import TF_COLUMNS, Scorer, feature_rows
 from rolodex.resolve.singletons import ACTIVITY_TABLES
 from rolodex.resolve.survivorship import GOLDEN_FIELDS, Strategy, contact_points, golden_values
@@ -341,11 +341,7 @@ def resolve_contacts(
             found = score_frame(pairs)
             # Kept for evidence and review, which only look at pairs this likely.
             rescored.append(found.filter(pl.col("probability") >= options.review_low))
-            asked = pl.DataFrame(pairs, schema={"a": pl.Int64, "b": pl.Int64}, orient="row")
-            answers = asked.select(
-                pl.min_horizontal("a", "b").alias("left"),
-                pl.max_horizontal("a", "b").alias("right"),
-            ).join(
+            answers = pair_frame(pairs).join(
                 found.select("left", "right", "probability").unique(["left", "right"]),
                 on=["left", "right"],
                 how="left",
