@@ -154,13 +154,11 @@ def resolve_companies(
     records = _read(conn)
     summary = CompanySummary(records=len(records))
     db = ConnectionBulk(conn)
-    # SQLite keeps record times as text to the second: compare with the same form.
-    stamp = None if since is None else db.stamp(since.replace(microsecond=0))
-    changed = stamp is None or bool(
+    changed = since is None or bool(
         db.query(
             "SELECT 1 FROM company_record r JOIN source_record s ON s.id = r.source_record_id"
             " WHERE coalesce(s.updated_at, s.created_at) >= ? LIMIT 1",
-            [stamp[:19] if isinstance(stamp, str) else stamp],
+            [db.since(since)],
         )
     )
     if not records.is_empty():

@@ -458,19 +458,14 @@ def _among(pairs: Sequence[tuple[int, int]], ids: pl.Series) -> list[tuple[int, 
 
 def _pending(conn: Connection, top: int, finished: datetime) -> list[int]:
     """The accepted records stored after the last run (by id or time) or linked to no one."""
-    if conn.dialect.name == "postgresql":
-        since: Any = finished.replace(tzinfo=UTC)
-    else:  # stored as text to the second or finer: compare with the same form
-        since = finished.replace(tzinfo=None, microsecond=0).isoformat(" ")
-    rows = conn.execute(
-        text(
-            "SELECT r.source_record_id FROM contact_record r"
-            " JOIN source_record s ON s.id = r.source_record_id"
-            " LEFT JOIN contact_link l ON l.source_record_id = r.source_record_id"
-            " WHERE s.status = 'accepted' AND (r.source_record_id > :top"
-            " OR s.updated_at >= :since OR l.contact_id IS NULL)"
-        ),
-        {"top": top, "since": since},
+    db = ConnectionBulk(conn)
+    rows = db.query(
+        "SELECT r.source_record_id FROM contact_record r"
+        " JOIN source_record s ON s.id = r.source_record_id"
+        " LEFT JOIN contact_link l ON l.source_record_id = r.source_record_id"
+        " WHERE s.status = 'accepted' AND (r.source_record_id > ?"
+        " OR s.updated_at >= ? OR l.contact_id IS NULL)",
+        [top, db.since(finished.replace(tzinfo=UTC))],
     )
     return [int(r) for (r,) in rows]
 

@@ -115,6 +115,14 @@ class Bulk:
             return moment
         return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", timespec="microseconds")
 
+    def since(self, moment: datetime) -> Any:
+        """A lower bound on stored times from a UTC timestamp, to the second, as a statement
+        parameter: SQLite keeps record times as text to the second (or finer), and text
+        compares right only against text of the same form."""
+        if self.is_postgres:
+            return moment.replace(microsecond=0)
+        return moment.astimezone(UTC).replace(tzinfo=None, microsecond=0).isoformat(" ")
+
     def query_in(
         self, sql: str, values: Sequence[Any], params: Sequence[Any] = ()
     ) -> list[tuple[Any, ...]]:
