@@ -9,7 +9,6 @@ the 10 ms a real-time match may take. Tests hold both paths equal.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Mapping
 from statistics import fmean
@@ -22,7 +21,7 @@ from rolodex.config import ResolveSettings
 from rolodex.exceptions import InputError
 from rolodex.resolve import model as m
 from rolodex.resolve.realtime import Scorer, lookup_sql, stored_term_frequencies
-from rolodex.resolve.run import identifier_fields, latest_model
+from rolodex.resolve.run import identifier_fields, latest_model, read_records
 
 _TEXT_FIELDS = (
     "salutation",
@@ -47,18 +46,6 @@ _TEXT_FIELDS = (
     "birth_date",
 )
 _MAX_CANDIDATES = 200
-# The standardized columns the model's features are built from.
-_STORED = (
-    "first_name_key",
-    "last_name_key",
-    "email_key",
-    "phone_key",
-    "postcode",
-    "city",
-    "street_key",
-    "company_key",
-    "company_domain",
-)
 
 
 def match_record(
@@ -134,24 +121,17 @@ def _candidate_rows(
     """Feature rows of every accepted record of the contacts the `found` records belong to,
     each with its contact."""
     ids = ", ".join(str(i) for i in sorted(found))
-    sql = (
-        f"SELECT r.source_record_id, {', '.join(f'r.{c}' for c in _STORED)},"
-        " CAST(r.birth_date AS TEXT), CAST(r.custom AS TEXT), CAST(r.flags AS TEXT), l.contact_id"
-        " FROM contact_link l JOIN contact_record r ON r.source_record_id = l.source_record_id"
-        " JOIN source_record s ON s.id = l.source_record_id"
-        " WHERE s.status = 'accepted' AND l.contact_id IN"
-        f" (SELECT contact_id FROM contact_link WHERE source_record_id IN ({ids}))"
-        " ORDER BY r.source_record_id"
-    )
-    out = []
-    for row in conn.execute(text(sql)):
-        values = dict(zip(("source_record_id", *_STORED), row, strict=False))
-        birth, custom, flags, contact = row[len(_STORED) + 1 :]
-        email = (json.loads(flags) or {}).get("email") or {} if flags else {}
-        values |= {
-            "birth_date": birth,
-            "custom": custom,
-            "email_tags": ",".join(email.get("tags") or ()),
-        }
-        out.append((m.feature_row(values, identifiers), int(contact)))
-    return out
+    members = [
+        int(r)
+        for (r,) in conn.execute(
+            text(
+                "SELECT source_record_id FROM contact_link WHERE contact_id IN"
+                f" (SELECT contact_id FROM contact_link WHERE source_record_id IN ({ids}))"
+            )
+        )
+    ]
+    records = read_records(conn, members, narrow=True, custom=bool(identifiers))
+    return [
+        (m.feature_row(row, identifiers), int(row["contact_id"]))
+        for row in records.iter_rows(named=True)
+    ]
