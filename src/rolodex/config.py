@@ -25,7 +25,7 @@ DEFAULT_DB_URL = "sqlite:///rolodex.db"
 class ImportSettings(BaseModel):
     """How `rolodex import` reads and writes."""
 
-    chunk_size: int = Field(default=10_000, ge=1)
+    chunk_size: int = Field(default=25_000, ge=1)
     """Rows per transaction: a crash leaves whole chunks only."""
 
     sample_rows: int = Field(default=200, ge=1)

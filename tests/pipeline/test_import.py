@@ -385,3 +385,41 @@ def test_line_item_orders_carry_order_fields_to_their_lines(ws: Workspace, tmp_p
         ("#1002", 10.0, "EUR", 3, 3),
     ]
     assert scalar(ws, "SELECT count(*) FROM contact") == 2  # ann and bob, as minimal contacts
+
+
+def test_big_load_builds_lookup_indexes_once_and_small_one_keeps_them(
+    db_url: str, tmp_path: Path
+) -> None:
+    """A file that outgrows the stored records loads without its lookup indexes, then builds
+    them; a file smaller than the store writes into the indexes as they are."""
+    from sqlalchemy import inspect
+
+    from rolodex.collect.fields import Kind
+    from rolodex.collect.writer import lookup_indexes
+    from rolodex.config import ImportSettings, Settings
+
+    wanted = {str(ix.name) for ix in lookup_indexes(Kind.CONTACTS)}
+
+    def present(ws: Workspace) -> set[str]:
+        inspector = inspect(ws.engine)
+        tables = ("contact_record", "contact_point")
+        return {str(ix["name"]) for t in tables for ix in inspector.get_indexes(t)} & wanted
+
+    big = tmp_path / "big.csv"
+    lines = ["id,first,last,email", *[f"{i},Ann{i},Lee,a{i}@example.com" for i in range(400)]]
+    big.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    small = tmp_path / "small.csv"
+    small.write_text("id,first,last,email\n9001,Bo,Kim,bo@example.com\n", encoding="utf-8")
+    settings = Settings(db=db_url, import_=ImportSettings(chunk_size=50, separate_process_bytes=0))
+    with Workspace(db_url, settings=settings) as ws:
+        ws.init()
+        assert present(ws) == wanted
+        loaded = ws.import_file(big, source="s")
+        assert "indexes (writer)" in loaded.steps
+        assert present(ws) == wanted
+        assert loaded.contacts_created == 400
+        added = ws.import_file(small, source="s")
+        assert "indexes (writer)" not in added.steps
+        assert present(ws) == wanted
+        # The indexes answer lookups: the last name key of every record is found through it.
+        assert scalar(ws, "SELECT count(*) FROM contact_record WHERE last_name_key = 'lee'") == 400

@@ -48,6 +48,12 @@ def blank(raw: str | None) -> bool:
     return raw is None or not raw.strip()
 
 
+def no_lists(n: int) -> pl.Series:
+    """Return `n` empty string lists; built from a Python list of lists this costs 4 ms per
+    thousand rows, a hundred times more."""
+    return pl.Series([[]], dtype=pl.List(pl.Utf8)).new_from_index(0, n)
+
+
 RESULT_SCHEMA: dict[str, pl.DataType] = {
     "value": pl.Utf8(),
     "flag": pl.Utf8(),

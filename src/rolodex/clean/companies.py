@@ -11,6 +11,7 @@ from time import perf_counter
 import polars as pl
 
 from rolodex.clean.address import standardize_address_columns
+from rolodex.clean.base import no_lists
 from rolodex.clean.company import standardize_company_columns
 from rolodex.clean.contacts import CleanedContacts, CleanInfo, Fields, apply_rules, where
 from rolodex.clean.phone import standardize_phone_column
@@ -26,7 +27,7 @@ def clean_companies(
     out: dict[str, pl.Series] = {}
     fields = Fields()
     empty = pl.Series([None] * n, dtype=pl.Utf8)
-    no_lists = pl.Series([[]] * n, dtype=pl.List(pl.Utf8))
+    empty_lists = no_lists(n)
 
     def col(name: str) -> pl.Series:
         return values.get_column(name).cast(pl.Utf8) if name in values.columns else empty
@@ -42,7 +43,7 @@ def clean_companies(
             out["domain"] = where(
                 company["domain_flag"].is_in(["missing"]), col("domain"), company["domain"]
             )
-            fields.put("domain", company["domain_flag"], no_lists, no_lists)
+            fields.put("domain", company["domain_flag"], empty_lists, empty_lists)
     info.seconds["company"] = perf_counter() - started
 
     started = perf_counter()
@@ -53,8 +54,8 @@ def clean_companies(
             if name in values.columns:
                 out[name] = addr[name]
                 flag = addr[f"{name}_flag"]
-                notes = where(flag.is_in(["valid", "missing"]).not_(), addr["notes"], no_lists)
-                fields.put(name, flag, notes, no_lists)
+                notes = where(flag.is_in(["valid", "missing"]).not_(), addr["notes"], empty_lists)
+                fields.put(name, flag, notes, empty_lists)
         out["street_key"] = addr["street_key"]
     info.seconds["address"] = perf_counter() - started
 

@@ -24,7 +24,7 @@ from rolodex.clean.address import (
     standardize_postcode,
     standardize_street,
 )
-from rolodex.clean.base import Flag
+from rolodex.clean.base import Flag, no_lists
 from rolodex.clean.company import domain_from, standardize_company, standardize_company_columns
 from rolodex.clean.email import standardize_email, standardize_email_column
 from rolodex.clean.names import standardize_name, standardize_name_columns
@@ -212,7 +212,7 @@ def clean_contacts(
         # Spreadsheet exports (Shopify's among them) protect codes with a leading apostrophe.
         postcode = col("postcode").str.strip_chars_start().str.strip_prefix("'")
         addr = standardize_address_columns(col("street"), postcode, col("region"), col("country"))
-        no_notes = pl.Series([[]] * n, dtype=pl.List(pl.Utf8))
+        no_notes = no_lists(n)
         for name in ("street", "postcode", "region", "country"):
             if name not in values.columns and name != "country":
                 continue
@@ -310,16 +310,16 @@ def clean_contacts(
         if name.endswith(AMBIGUOUS) and name.removesuffix(AMBIGUOUS) in values.columns:
             ambiguous = values.get_column(name)
             field_name = name.removesuffix(AMBIGUOUS)
-            no_lists = pl.Series([[]] * n, dtype=pl.List(pl.Utf8))
+            empty_lists = no_lists(n)
             fields.put(
                 field_name,
                 pl.Series(["valid"] * n, dtype=pl.Utf8),
                 _append(
                     ambiguous,
-                    no_lists,
+                    empty_lists,
                     "day and month could be swapped; read in the column's day order",
                 ),
-                _append(ambiguous, no_lists, "ambiguous_date"),
+                _append(ambiguous, empty_lists, "ambiguous_date"),
             )
 
     started = perf_counter()
@@ -365,8 +365,8 @@ def apply_rules(
             flag, notes, tags = fields.parts[key]
         else:
             flag = pl.Series(["valid"] * n, dtype=pl.Utf8)
-            notes = pl.Series([[]] * n, dtype=pl.List(pl.Utf8))
-            tags = pl.Series([[]] * n, dtype=pl.List(pl.Utf8))
+            notes = no_lists(n)
+            tags = no_lists(n)
         fields.put(
             key,
             where(broken, rule.flag, flag),

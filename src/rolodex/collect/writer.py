@@ -19,6 +19,7 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
+from sqlalchemy import Index
 
 from rolodex.collect.convert import ParseError, parse_boolean
 from rolodex.collect.fields import CUSTOMER_KINDS, Kind
@@ -26,8 +27,10 @@ from rolodex.collect.prepare import ACCEPTED, QUARANTINED, PreparedChunk
 from rolodex.collect.rows import Problem
 from rolodex.model import (
     Campaign,
+    Company,
     CompanyRecord,
     Consent,
+    ContactPoint,
     ContactRecord,
     Event,
     Interaction,
@@ -96,6 +99,26 @@ _MARKETING = frozenset(
 _SUPPORT = frozenset({"chat", "ticket", "support", "support call", "support email"})
 
 
+def lookup_indexes(kind: Kind) -> tuple[Index, ...]:
+    """The lookup indexes that loading records of `kind` fills at random places.
+
+    Keys like emails and names land all over their B-trees: a chunk at a time, a million of
+    them dirty pages across the whole file, rewritten at every commit and checkpoint, which
+    cost more than half of a big import's writing. Built once from the loaded rows (a sort)
+    they take a few seconds. Indexes filled in id order (links, points by contact) stay.
+    """
+    if kind is Kind.CONTACTS:
+        indexes = [*table(ContactRecord).indexes]
+        indexes += [ix for ix in table(ContactPoint).indexes if ix.name == "ix_contact_point_email"]
+    elif kind is Kind.COMPANIES:
+        indexes = [
+            ix for ix in table(Company).indexes if {c.name for c in ix.columns} & {"name", "domain"}
+        ]
+    else:
+        indexes = []
+    return tuple(sorted(indexes, key=lambda ix: str(ix.name)))
+
+
 @dataclass
 class WriteContext:
     """What every chunk of one import shares."""
@@ -107,6 +130,9 @@ class WriteContext:
     # The source held no record of this kind when the import began: every key is new
     # (the import itself never repeats one), so the lookup of existing keys is skipped.
     first_load: bool = False
+    # The file outgrows the stored records: `lookup_indexes` are dropped for the load and
+    # built once at its end.
+    defer_indexes: bool = False
 
 
 @dataclass
@@ -122,6 +148,8 @@ class ChunkResult:
     new_records: list[int] = field(default_factory=list)  # contact/company records to link
     changed_records: list[int] = field(default_factory=list)  # contact/company records updated
     activity_records: list[int] = field(default_factory=list)  # rows whose contact to attach
+    linked: int = 0  # golden records the caller created for `new_records`
+    link_seconds: float = 0.0  # of `seconds`, creating those golden records
     problems: list[tuple[int, Problem]] = field(default_factory=list)  # (row, problem) added
     seconds: float = 0.0  # time the writer spent on the chunk
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from time import perf_counter
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from rolodex.collect.fields import Kind
 from rolodex.collect.mapping import (
@@ -38,7 +38,7 @@ from rolodex.collect.prepare import AMBIGUOUS, ChunkPreparer, PreparedChunk
 from rolodex.collect.readers import open_table
 from rolodex.collect.rows import Problem, RawRow, Table
 from rolodex.collect.seen import SeenKeys
-from rolodex.collect.writer import ChunkResult, WriteContext, write_chunk
+from rolodex.collect.writer import ChunkResult, WriteContext, lookup_indexes, write_chunk
 from rolodex.config import CleanSettings
 from rolodex.exceptions import InputError
 from rolodex.model.base import utcnow
@@ -47,7 +47,7 @@ from rolodex.pipeline.replay import CLEANED_KINDS, Cleaner, make_cleaner
 from rolodex.resolve import singletons
 from rolodex.store import repo
 from rolodex.store.audit import append_audit
-from rolodex.store.bulk import BulkSession
+from rolodex.store.bulk import BulkSession, ConnectionBulk
 from rolodex.store.engine import make_engine
 
 Progress = Callable[[str, int], None]
@@ -91,7 +91,7 @@ class ImportSummary:
     contacts_created: int = 0
     companies_created: int = 0
     seconds: float = 0.0
-    link_seconds: float = 0.0  # of `seconds`, building golden records for the new records
+    link_seconds: float = 0.0  # of `seconds`, linking records the chunks left unlinked
     steps: dict[str, float] = field(default_factory=dict)  # seconds per step of the importer
     flags: dict[str, dict[str, int]] = field(default_factory=dict)  # field -> flag -> count
     peak_mib: int = 0  # peak memory of the importing process
@@ -199,6 +199,23 @@ def _open(
     return _Opened(table, chosen, mapping, custom_types, values, chain(sample, rows))
 
 
+def _outgrows(conn: Connection, path: Path, opened: _Opened) -> bool:
+    """Tell whether the file likely holds more records than its kind's table already has.
+
+    Then its lookup indexes are cheaper to build once after the load than to grow row by row
+    (a rough guess is enough: rows are estimated from the sample's text length).
+    """
+    view = {Kind.CONTACTS: "contact_record", Kind.COMPANIES: "company_record"}.get(opened.kind)
+    if view is None or not opened.sample:
+        return False
+    per_row = sum(len(str(v)) + 1 for row in opened.sample for v in row if v is not None)
+    per_row = max(per_row // len(opened.sample), 1)
+    packed = 4 if opened.table.info.compression or path.suffix in (".xlsx", ".parquet") else 1
+    rows = path.stat().st_size * packed // per_row
+    stored = conn.exec_driver_sql(f"SELECT coalesce(max(source_record_id), 0) FROM {view}")
+    return rows > int(stored.scalar_one())
+
+
 def _mapping_record(opened: _Opened, custom_types: Mapping[str, str]) -> dict[str, Any]:
     headers = opened.table.info.header
     return {
@@ -303,7 +320,7 @@ def import_file(
     mapping_file: Path | None = None,
     sheet: str | None = None,
     actor: str = "cli",
-    chunk_size: int = 10_000,
+    chunk_size: int = 25_000,
     sample_rows: int = 200,
     progress: Progress | None = None,
     separate_process_bytes: int = 8 << 20,
@@ -345,10 +362,16 @@ def import_file(
     )
     summary = ImportSummary(file=path.name, source=source, kind=opened.kind.value, batch_id=None)
     summary.notes.extend(opened.table.info.notes)
+    big = path.stat().st_size >= separate_process_bytes
     with engine.begin() as conn:
+        # Indexes an import that died mid-load left dropped come back first.
+        ConnectionBulk(conn).create_indexes(
+            [*lookup_indexes(Kind.CONTACTS), *lookup_indexes(Kind.COMPANIES)]
+        )
         source_id = repo.get_or_create_source(conn, source)
         repo.mark_interrupted(conn, source_id)
         first_load = not repo.has_records(conn, source_id, opened.kind.value)
+        defer = big and _outgrows(conn, path, opened)
         custom_types = repo.ensure_custom_fields(
             conn,
             entity=ENTITY[opened.kind],
@@ -374,10 +397,10 @@ def import_file(
         batch_id=batch_id,
         has_lines=preparer.has_lines,
         first_load=first_load,
+        defer_indexes=defer,
     )
     tally = _ProblemTally()
     try:
-        big = path.stat().st_size >= separate_process_bytes
         cleaner = make_cleaner(
             opened.kind, clean, source=source, steps=summary.steps, flags=summary.flags
         )
@@ -456,8 +479,9 @@ def _run_chunks(
     written through ADBC, which must not share a process with Python's `sqlite3` on the same
     file). Keys (duplicate ids, occurrence numbers) are settled on the less busy side: here
     when nothing is cleaned, in the writer when cleaning makes this side the busier one.
-    Golden records for the new records are built after the last chunk, in large set-based
-    steps (the resolve stage's part), and the batch's activity rows are attached to them.
+    Each chunk's new records get their golden records in the chunk's transaction (the
+    resolve stage's part, set-based); a pass after the last chunk links what an earlier,
+    killed import left unlinked and attaches the batch's activity rows to their customers.
     """
     url = engine.url.render_as_string(hide_password=False)
     pool: Executor
@@ -466,7 +490,7 @@ def _run_chunks(
     else:
         pool = ThreadPoolExecutor(max_workers=1, initializer=_open_writer, initargs=(url, None))
     try:
-        with _young_gc_only(), SeenKeys() as seen:
+        with _indexes_deferred(pool, ctx, summary), _young_gc_only(), SeenKeys() as seen:
             pending: Future[ChunkResult] | None = None
             try:
                 steps = summary.steps
@@ -506,9 +530,9 @@ def _run_chunks(
         created = pool.submit(_link_new, ctx).result()
         summary.link_seconds = perf_counter() - linking
         if ctx.kind is Kind.COMPANIES:
-            summary.companies_created = created
+            summary.companies_created += created
         else:
-            summary.contacts_created = created
+            summary.contacts_created += created
     finally:
         try:
             peak = pool.submit(_close_writer).result()
@@ -546,6 +570,22 @@ def _session() -> BulkSession:
 
 
 @contextmanager
+def _indexes_deferred(pool: Executor, ctx: WriteContext, summary: ImportSummary) -> Iterator[None]:
+    """Load without the lookup indexes when `ctx` says so, and build them once at the end
+    (also when the load fails; a killed one leaves them to the next import's start)."""
+    if not ctx.defer_indexes:
+        yield
+        return
+    pool.submit(_drop_lookup_indexes, ctx.kind).result()
+    try:
+        yield
+    finally:
+        building = perf_counter()
+        pool.submit(_restore_lookup_indexes, ctx.kind).result()
+        summary.steps["indexes (writer)"] = perf_counter() - building
+
+
+@contextmanager
 def _young_gc_only() -> Iterator[None]:
     """Pause automatic garbage collection while chunks stream (collected by hand per chunk).
 
@@ -565,13 +605,23 @@ def _add(
     summary: ImportSummary, result: ChunkResult, tally: _ProblemTally, progress: Progress | None
 ) -> None:
     tally.add_rows(result.problems)
-    summary.steps["write (writer)"] = summary.steps.get("write (writer)", 0.0) + result.seconds
+    steps = summary.steps
+    steps["write (writer)"] = (
+        steps.get("write (writer)", 0.0) + result.seconds - result.link_seconds
+    )
+    steps["golden records (writer)"] = (
+        steps.get("golden records (writer)", 0.0) + result.link_seconds
+    )
     summary.read += result.read
     summary.accepted += result.accepted
     summary.updated += result.updated
     summary.unchanged += result.unchanged
     summary.quarantined += result.quarantined
     summary.stubs += result.stubs
+    if summary.kind == Kind.COMPANIES.value:
+        summary.companies_created += result.linked
+    else:
+        summary.contacts_created += result.linked
     if progress is not None:
         progress(summary.file, summary.read)
 
@@ -610,10 +660,16 @@ def _store_chunk(
         if analyze:
             db.analyze(_GROWING)
         result = write_chunk(db, chunk, ctx=ctx)
+        # Golden records in the chunk's own transaction: the writer has time to spare while
+        # the next chunk is prepared, which a pass after the last chunk would not use.
+        linking = perf_counter()
         if ctx.kind is Kind.COMPANIES:
             singletons.refresh_companies(db, result.changed_records, now=now)
+            result.linked = singletons.link_new_companies(db, result.new_records, now=now)
         else:
             singletons.refresh_contacts(db, result.changed_records, now=now)
+            result.linked = singletons.link_new_contacts(db, result.new_records, now=now)
+        result.link_seconds = perf_counter() - linking
         db.execute(
             "UPDATE import_batch SET rows_accepted = rows_accepted + ?,"
             " rows_updated = rows_updated + ?, rows_unchanged = rows_unchanged + ?,"
@@ -625,6 +681,19 @@ def _store_chunk(
     return result
 
 
+def _drop_lookup_indexes(kind: Kind) -> None:
+    """Drop the lookup indexes of `kind` before a load that outgrows its table."""
+    with _session().transaction() as db:
+        db.drop_indexes(lookup_indexes(kind))
+
+
+def _restore_lookup_indexes(kind: Kind) -> None:
+    """Build the lookup indexes of `kind` again, in one pass over the loaded rows."""
+    with _session().transaction() as db:
+        db.create_indexes(lookup_indexes(kind))
+        db.analyze(_GROWING)
+
+
 def _link_new(ctx: WriteContext, step: int = 50_000) -> int:
     """Give every unlinked record its golden record, in steps of one transaction each."""
     session = _session()
@@ -632,8 +701,6 @@ def _link_new(ctx: WriteContext, step: int = 50_000) -> int:
     companies = ctx.kind is Kind.COMPANIES
     while True:
         with session.transaction() as db:
-            if created == 0:
-                db.analyze(_GROWING)
             done, after = singletons.link_unlinked(
                 db, companies=companies, after=after, limit=step, now=utcnow()
             )

@@ -18,10 +18,16 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pa_csv
-from sqlalchemy import Connection, Engine, Table
+from sqlalchemy import Connection, Engine, Index, Table
+from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
+from sqlalchemy.engine import Dialect
+from sqlalchemy.schema import CreateIndex, DDLElement, DropIndex
 
 _PARAMS = 900  # bound parameters per statement, under SQLite's lowest limit
 _FETCH = 20_000  # rows per fetch when reading a frame
+_POSTGRES_DIALECT = PGDialect_psycopg()  # type: ignore[no-untyped-call]
+_SQLITE_DIALECT = SQLiteDialect_pysqlite()
 
 
 def read_frame(conn: Connection, sql: str, schema: Mapping[str, Any]) -> pl.DataFrame:
@@ -184,6 +190,31 @@ class Bulk:
         if self.is_postgres:
             self.execute("ANALYZE " + ", ".join(f'"{t}"' for t in tables))
 
+    def drop_indexes(self, indexes: Sequence[Index]) -> None:
+        """Drop `indexes` (those that exist) before a bulk load that outgrows its table."""
+        for index in indexes:
+            self.execute(self._ddl(DropIndex(index, if_exists=True)))
+
+    def create_indexes(self, indexes: Sequence[Index]) -> None:
+        """Create whichever of `indexes` do not exist (after a bulk load, or one that died).
+
+        Existing ones are skipped by name first: PostgreSQL would lock the table even for
+        CREATE INDEX IF NOT EXISTS.
+        """
+        sql = (
+            "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
+            if self.is_postgres
+            else "SELECT name FROM sqlite_master WHERE type = 'index'"
+        )
+        present = {row[0] for row in self.query(sql)}
+        for index in indexes:
+            if index.name not in present:
+                self.execute(self._ddl(CreateIndex(index, if_not_exists=True)))
+
+    def _ddl(self, element: DDLElement) -> str:
+        dialect: Dialect = _POSTGRES_DIALECT if self.is_postgres else _SQLITE_DIALECT
+        return str(element.compile(dialect=dialect))
+
 
 class ConnectionBulk(Bulk):
     """`Bulk` over an open SQLAlchemy connection (and its transaction), either database."""
@@ -294,10 +325,11 @@ class AdbcSqliteBulk(Bulk):
             "PRAGMA busy_timeout = 60000",
             "PRAGMA journal_mode = WAL",
             "PRAGMA synchronous = NORMAL",
-            "PRAGMA foreign_keys = ON",
+            "PRAGMA foreign_keys = OFF",
             "PRAGMA cache_size = -131072",
+            "PRAGMA temp_store = MEMORY",
             # Checkpoint (and fsync) every ~80 MB of WAL rather than every 4 MB.
-            "PRAGMA wal_autocheckpoint = 20000",
+            "PRAGMA wal_autocheckpoint = 250000",
         ):
             self._cursor.execute(pragma)
             self._cursor.fetchall()
