@@ -547,7 +547,7 @@ _writer = threading.local()
 
 def _open_writer(url: str, parent: int | None) -> None:
     """Open the writer's session (in its thread or child process)."""
-    _writer.session = BulkSession(make_engine(url), adbc=parent is not None)
+    _writer.session = BulkSession(make_engine(url), adbc=parent is not None, unchecked=True)
     _writer.seen = None  # made on first use: keys may be settled on the preparing side
     _writer.parent = parent
 
@@ -576,9 +576,11 @@ def _indexes_deferred(pool: Executor, ctx: WriteContext, summary: ImportSummary)
     if not ctx.defer_indexes:
         yield
         return
-    pool.submit(_drop_lookup_indexes, ctx.kind).result()
+    # Not waited for: the writer (a process still starting) runs it before the first chunk.
+    dropped = pool.submit(_drop_lookup_indexes, ctx.kind)
     try:
         yield
+        dropped.result()
     finally:
         building = perf_counter()
         pool.submit(_restore_lookup_indexes, ctx.kind).result()

@@ -219,13 +219,18 @@ class Bulk:
 class ConnectionBulk(Bulk):
     """`Bulk` over an open SQLAlchemy connection (and its transaction), either database."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, *, unchecked: bool = False) -> None:
         self.conn = conn
         self.dialect = conn.dialect.name
         self._raw = conn.connection.driver_connection
         if self.is_postgres:
             # Bulk statements sort and hash hundreds of thousands of rows: keep that in memory.
             self.execute("SET LOCAL work_mem = '256MB'")
+            if unchecked and self.query("SELECT current_setting('is_superuser')")[0][0] == "on":
+                # Foreign keys are checked by a trigger per row, which costs more than the
+                # rows themselves in a bulk load; replica mode skips them (and every other
+                # trigger) for this transaction. Only a superuser may set it.
+                self.execute("SET LOCAL session_replication_role = replica")
 
     def _sql(self, sql: str) -> str:
         return sql.replace("?", "%s") if self.is_postgres else sql
@@ -404,11 +409,14 @@ class BulkSession:
     With `adbc=True` on a SQLite file, one ADBC connection is kept open across chunks: only
     for a process that never opens the same file through Python's `sqlite3` (two copies of
     SQLite in one process break each other's file locks). Anything else gets a SQLAlchemy
-    transaction per chunk.
+    transaction per chunk. `unchecked=True` is for writers that insert parent rows before
+    their children by construction (the import): foreign keys are not checked row by row
+    where the database allows it (ADBC SQLite always; PostgreSQL for a superuser).
     """
 
-    def __init__(self, engine: Engine, *, adbc: bool = False) -> None:
+    def __init__(self, engine: Engine, *, adbc: bool = False, unchecked: bool = False) -> None:
         self.engine = engine
+        self._unchecked = unchecked
         self._adbc: AdbcSqliteBulk | None = None
         database = engine.url.database
         sqlite_file = engine.dialect.name == "sqlite" and database not in (None, "", ":memory:")
@@ -419,7 +427,7 @@ class BulkSession:
         """Yield a `Bulk` whose work commits together, or not at all."""
         if self._sqlite_path is None:
             with self.engine.begin() as conn:
-                yield ConnectionBulk(conn)
+                yield ConnectionBulk(conn, unchecked=self._unchecked)
             return
         if self._adbc is None:
             self._adbc = AdbcSqliteBulk(self._sqlite_path)
