@@ -332,7 +332,6 @@ class AdbcSqliteBulk(Bulk):
             "PRAGMA synchronous = NORMAL",
             "PRAGMA foreign_keys = OFF",
             "PRAGMA cache_size = -131072",
-            "PRAGMA temp_store = MEMORY",
             # Checkpoint (and fsync) every ~80 MB of WAL rather than every 4 MB.
             "PRAGMA wal_autocheckpoint = 250000",
         ):
