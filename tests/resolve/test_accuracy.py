@@ -249,3 +249,52 @@ def test_incremental_scoring_in_duckdb_equals_the_python_scorer(
         assert row["probability"] == pytest.approx(scorer.probability(weights), abs=1e-9)
         for name in names:
             assert row[f"w_{name}"] == pytest.approx(weights[name], abs=1e-9), (left, right, name)
+
+
+def test_recalibration_fits_the_model_to_review_decisions(
+    generated: tuple[Path, dict[tuple[str, str], str]], tmp_path: Path
+) -> None:
+    """A reviewer who knows the truth decides the queue; recalibrating fits the stored model
+    to those decisions, keeps it, and later runs score with it."""
+    from rolodex.config import ResolveSettings, Settings
+    from rolodex.exceptions import InputError, NotFoundError
+
+    folder, truth = generated
+    url = f"sqlite:///{tmp_path / 'rolodex.db'}"
+    settings = Settings(db=url, resolve=ResolveSettings(review_low=0.001))
+    with Workspace(url, settings=settings, actor="reviewer") as ws:
+        ws.init()
+        for spec in _load("generate_crm").SOURCES:
+            ws.import_file(folder / spec.file, source=spec.name, kind="contacts")
+        with pytest.raises(NotFoundError, match="no trained model"):
+            ws.resolve(recalibrate=True)
+        ws.resolve()
+        with pytest.raises(InputError, match="decisions on pairs"):
+            ws.resolve(recalibrate=True)
+        decided = 0
+        # One at a time: accepting a pair merges contacts, which settles other pairs too.
+        while pending := ws.review():
+            left, right = pending[0]["left"], pending[0]["right"]
+            same = truth.get((left["source"], left["external_id"])) == truth.get(
+                (right["source"], right["external_id"])
+            )
+            ws.review_decide(pending[0]["id"], accept=same)
+            decided += 1
+        assert decided >= 10
+        summary = ws.resolve(recalibrate=True)
+        calibration = summary.calibration
+        assert calibration is not None
+        assert summary.mode == "full"
+        # Every decision is a label (an accepted pair settles the pairs it merges, too).
+        with ws.engine.connect() as conn:
+            labels = conn.execute(text("SELECT count(*) FROM match_decision")).scalar_one()
+        assert calibration["labels"] == labels >= decided
+        assert calibration["same"] > 0
+        assert calibration["different"] > 0
+        assert calibration["log_loss_after"] < calibration["log_loss_before"]
+        with ws.engine.connect() as conn:
+            stored = latest_model(conn)
+        assert stored is not None
+        model, info = stored
+        assert model["probability_two_random_records_match"] == calibration["prior_after"]
+        assert info["recalibration"] == calibration
