@@ -123,3 +123,51 @@ def test_a_clean_record_stores_no_flags() -> None:
         config=CleanSettings(),
     )
     assert cleaned.values["flags"][0] is None
+
+
+def test_flags_json_is_exact_for_plain_and_escaped_notes() -> None:
+    """Plain notes are joined as they are, notes JSON must escape go through the encoder:
+    either way the text is what json.dumps writes."""
+    import json
+
+    import polars as pl
+
+    from rolodex.clean.contacts import Fields
+
+    lists = pl.List(pl.Utf8)
+    notes = [[], ["plain note", "é and ß"], ['say "hi"'], ["back\\slash", "new\nline"]]
+    tags = [["free"], [], ["a", "b"], []]
+    fields = Fields()
+    fields.put(
+        "email",
+        pl.Series(["valid", "corrected", "invalid", "valid"]),
+        pl.Series(notes, dtype=lists),
+        pl.Series(tags, dtype=lists),
+    )
+    fields.put(
+        "phone",
+        pl.Series(["valid"] * 4),
+        pl.Series([[], [], [], ["only plain"]], dtype=lists),
+        pl.Series([[]] * 4, dtype=lists),
+    )
+    encoded = fields.encode(4, {"email": pl.Series([True, False, None, False])}).to_list()
+    expected = []
+    for i in range(4):
+        row: dict[str, object] = {}
+        if i == 0:
+            row["_changed"] = ["email"]
+        email = {
+            k: v
+            for k, v in (
+                ("flag", ["valid", "corrected", "invalid", "valid"][i]),
+                ("notes", notes[i]),
+                ("tags", tags[i]),
+            )
+            if v and v != "valid"
+        }
+        if email:
+            row["email"] = email
+        if i == 3:
+            row["phone"] = {"notes": ["only plain"]}
+        expected.append(json.dumps(row, ensure_ascii=False, separators=(",", ":")))
+    assert encoded == expected

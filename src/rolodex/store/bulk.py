@@ -333,7 +333,7 @@ class AdbcSqliteBulk(Bulk):
             "PRAGMA foreign_keys = OFF",
             "PRAGMA cache_size = -131072",
             # Checkpoint (and fsync) every ~80 MB of WAL rather than every 4 MB.
-            "PRAGMA wal_autocheckpoint = 250000",
+            "PRAGMA wal_autocheckpoint = 20000",
         ):
             self._cursor.execute(pragma)
             self._cursor.fetchall()
