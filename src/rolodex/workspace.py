@@ -228,18 +228,11 @@ class Workspace:
     # --- resolve ----------------------------------------------------------------------------
 
     def resolve(
-        self,
-        *,
-        full: bool = False,
-        retrain: bool = False,
-        dry_run: bool = False,
-        recalibrate: bool = False,
+        self, *, full: bool = False, retrain: bool = False, dry_run: bool = False
     ) -> ResolveSummary:
         """Match contact records, cluster them into customers and update the golden contacts
         (`rolodex resolve`): after the first run only new and changed records are matched,
         unless `full`; `dry_run` reports what would change and writes nothing.
-        `recalibrate` first fits the stored model's prior to people's decisions on pairs
-        (review accepts and rejects, merges and splits) and matches everything with it.
         """
         options = self.settings.resolve
         with self._ready().begin() as conn:
@@ -254,7 +247,6 @@ class Workspace:
                 dry_run=dry_run,
                 full=full,
                 changed=changed,
-                recalibrate=recalibrate,
             )
             if not dry_run:
                 companies = resolve_companies(

@@ -212,7 +212,3 @@ def test_resolve_explain_review_and_merge_commands(cli: CliRunner) -> None:
     assert isinstance(json.loads(listed.stdout), list)
     assert cli.invoke(app, ["source", "trust", "crm", "10"]).exit_code == 0
     assert cli.invoke(app, ["source", "trust", "nowhere", "10"]).exit_code == 2
-    # One merge is one decision: too few to recalibrate from, and the message says why.
-    refused = cli.invoke(app, ["resolve", "--recalibrate"])
-    assert refused.exit_code == 2
-    assert "needs at least 10 decisions" in refused.output

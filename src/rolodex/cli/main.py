@@ -322,31 +322,15 @@ def resolve(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would merge and split; change nothing.")
     ] = False,
-    recalibrate: Annotated[
-        bool,
-        typer.Option(
-            "--recalibrate",
-            help="Fit the model to the review decisions (accepts, rejects, merges, splits),"
-            " keep it, and match everything again.",
-        ),
-    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Find the same customer across all sources and build one golden contact each."""
     with handled(), workspace() as ws:
-        summary = ws.resolve(full=full, retrain=retrain, dry_run=dry_run, recalibrate=recalibrate)
+        summary = ws.resolve(full=full, retrain=retrain, dry_run=dry_run)
         if as_json:
             typer.echo(json.dumps(asdict(summary), indent=2, default=str))
             return
         verb = "would" if dry_run else "did"
-        if summary.calibration is not None:
-            c = summary.calibration
-            out.print(
-                f"Recalibrated the model on {c['labels']:,} decisions ({c['same']:,} same,"
-                f" {c['different']:,} different): match weights {c['shift_bits']:+.2f} bits,"
-                f" prior {c['prior_before']:.3g} -> {c['prior_after']:.3g}, log loss on the"
-                f" decisions {c['log_loss_before']:.3f} -> {c['log_loss_after']:.3f}."
-            )
         if summary.mode == "incremental":
             out.print(
                 f"Incremental run: {summary.pending:,} new or changed records matched against"

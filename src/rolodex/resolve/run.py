@@ -14,7 +14,6 @@ set, so ids users hold keep answering and an unmerge can bring it back.
 from __future__ import annotations
 
 import json
-import math
 import re
 from array import array
 from bisect import bisect_left
@@ -30,10 +29,8 @@ import polars as pl
 from sqlalchemy import Connection, text
 
 from rolodex.config import ResolveSettings
-from rolodex.exceptions import NotFoundError
 from rolodex.model import Contact, ContactPoint, MatchTermFrequency
 from rolodex.model.base import table
-from rolodex.resolve import calibrate
 from rolodex.resolve import model as m
 from rolodex.resolve.cluster import ClusterSettings, cluster_records
 from rolodex.resolve.matcher import Matcher, block_and_score, pair_frame
@@ -99,7 +96,6 @@ class ResolveSummary:
     refused: dict[str, int] = field(default_factory=dict)
     trained: bool = False
     training: dict[str, Any] | None = None
-    calibration: dict[str, Any] | None = None  # when this run recalibrated the model first
     dry_run: bool = False
     mode: str = "full"
     pending: int = 0  # incremental runs: records new or changed since the last run
@@ -238,55 +234,6 @@ def decisions(conn: Connection) -> tuple[list[tuple[int, int]], list[tuple[int, 
     return same, different
 
 
-def _recalibrated(
-    conn: Connection,
-    stored: tuple[dict[str, Any], dict[str, Any]],
-    identifier_names: Sequence[str],
-    summary: ResolveSummary,
-    now: datetime,
-    *,
-    dry_run: bool,
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Score the pairs people decided on with the stored model, move its prior to fit them,
-    and keep the result as the workspace's model (unless `dry_run`)."""
-    same, different = decisions(conn)
-    records = read_records(conn, narrow=True, custom=bool(identifier_names))
-    known = set(records["source_record_id"].to_list())
-    labels = {
-        (min(a, b), max(a, b)): verdict
-        for pairs, verdict in ((same, True), (different, False))
-        for a, b in pairs
-        if a in known and b in known and a != b
-    }
-    with Matcher(m.features(records, identifier_names), stored[0]) as matcher:
-        scored = matcher.score(list(labels))
-    weights = pair_frame(list(labels)).join(
-        scored.select("left", "right", "weight").unique(["left", "right"]),
-        on=["left", "right"],
-        how="left",
-        maintain_order="left",
-    )["weight"]
-    usable = [
-        (float(w), verdict)
-        for w, verdict in zip(weights.to_list(), labels.values(), strict=True)
-        if w is not None and math.isfinite(w)
-    ]
-    model, calibration = calibrate.recalibrate(
-        stored[0], [w for w, _ in usable], [v for _, v in usable]
-    )
-    info = {**stored[1], "recalibration": asdict(calibration)}
-    summary.calibration = asdict(calibration)
-    if not dry_run:
-        conn.execute(
-            text(
-                "INSERT INTO match_model (entity, model, info, trained_at)"
-                " VALUES ('contact', :model, :info, :now)"
-            ),
-            {"model": json.dumps(model), "info": json.dumps(info), "now": now},
-        )
-    return model, info
-
-
 def last_run(conn: Connection) -> tuple[int, datetime] | None:
     """Return the newest record id the last resolve saw and when it finished."""
     row = conn.execute(
@@ -314,7 +261,6 @@ def resolve_contacts(
     dry_run: bool = False,
     full: bool = False,
     changed: set[int] | None = None,
-    recalibrate: bool = False,
 ) -> ResolveSummary:
     """Match contact records, cluster them and bring golden contacts in line.
 
@@ -332,8 +278,6 @@ def resolve_contacts(
         full: match every record, not only the new and changed ones.
         changed: when given, receives the ids of the contacts this run rebuilt or merged
             away (what the caller's follow-up, linking companies, must look at again).
-        recalibrate: first move the stored model's prior to fit people's decisions on
-            pairs (`calibrate`), keep it as the workspace's model, and match everything.
 
     Returns:
         Counts, timings and examples of merges.
@@ -342,16 +286,9 @@ def resolve_contacts(
     clock = _Clock(summary.seconds)
     previous = last_run(conn)
     stored = None if retrain else latest_model(conn)
-    identifier_names = identifier_fields(conn)
-    if recalibrate:
-        if stored is None:
-            raise NotFoundError(
-                "there is no trained model to recalibrate yet: run `rolodex resolve` first"
-            )
-        stored = _recalibrated(conn, stored, identifier_names, summary, now, dry_run=dry_run)
-        full = True
     incremental = not full and stored is not None and previous is not None
     summary.mode = "incremental" if incremental else "full"
+    identifier_names = identifier_fields(conn)
     features: pl.DataFrame | None = None
     with ExitStack() as stack:
         if incremental:
