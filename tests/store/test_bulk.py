@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
+import pytest
 from sqlalchemy import (
     Boolean,
     Column,
@@ -97,3 +99,27 @@ def test_read_frame_types_columns_by_the_schema(db_url: str) -> None:
     assert got["picked"].drop_nulls().to_list() == [n - 1]
     assert got.schema == empty.schema == pl.Schema(schema)
     assert empty.is_empty()
+
+
+def test_adbc_writer_checks_foreign_keys_unless_told_it_need_not(tmp_path: Path) -> None:
+    """Only a writer that inserts parents first by construction skips the per-row checks."""
+    from rolodex.store.bulk import AdbcSqliteBulk
+
+    for unchecked in (False, True):
+        path = tmp_path / f"fk-{unchecked}.db"  # opened by ADBC only: one SQLite per file
+        db = AdbcSqliteBulk(str(path), unchecked=unchecked)
+        try:
+            db.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+            db.execute(
+                "CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER"
+                " REFERENCES parent (id))"
+            )
+            orphan = "INSERT INTO child (id, parent_id) VALUES (1, 42)"
+            if unchecked:
+                db.execute(orphan)
+                assert db.query("SELECT parent_id FROM child") == [(42,)]
+            else:
+                with pytest.raises(Exception, match="FOREIGN KEY"):
+                    db.execute(orphan)
+        finally:
+            db.close()

@@ -321,7 +321,7 @@ class AdbcSqliteBulk(Bulk):
 
     dialect = "sqlite"
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, unchecked: bool = False) -> None:
         import adbc_driver_sqlite.dbapi as adbc
 
         self._conn = adbc.connect(path, autocommit=True)
@@ -330,7 +330,7 @@ class AdbcSqliteBulk(Bulk):
             "PRAGMA busy_timeout = 60000",
             "PRAGMA journal_mode = WAL",
             "PRAGMA synchronous = NORMAL",
-            "PRAGMA foreign_keys = OFF",
+            f"PRAGMA foreign_keys = {'OFF' if unchecked else 'ON'}",
             "PRAGMA cache_size = -131072",
             # Checkpoint (and fsync) every ~80 MB of WAL rather than every 4 MB.
             "PRAGMA wal_autocheckpoint = 20000",
@@ -410,7 +410,7 @@ class BulkSession:
     SQLite in one process break each other's file locks). Anything else gets a SQLAlchemy
     transaction per chunk. `unchecked=True` is for writers that insert parent rows before
     their children by construction (the import): foreign keys are not checked row by row
-    where the database allows it (ADBC SQLite always; PostgreSQL for a superuser).
+    where the database allows it (SQLite over ADBC; PostgreSQL for a superuser).
     """
 
     def __init__(self, engine: Engine, *, adbc: bool = False, unchecked: bool = False) -> None:
@@ -429,7 +429,7 @@ class BulkSession:
                 yield ConnectionBulk(conn, unchecked=self._unchecked)
             return
         if self._adbc is None:
-            self._adbc = AdbcSqliteBulk(self._sqlite_path)
+            self._adbc = AdbcSqliteBulk(self._sqlite_path, unchecked=self._unchecked)
         self._adbc.begin()
         try:
             yield self._adbc
