@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import Engine, inspect, text
 
 from rolodex.collect.fields import Kind
-from rolodex.collect.writer import lookup_indexes
+from rolodex.pipeline.imports import lookup_indexes
 from rolodex.store.engine import make_engine
 from rolodex.workspace import Workspace
 

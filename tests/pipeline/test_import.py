@@ -395,8 +395,8 @@ def test_big_load_builds_lookup_indexes_once_and_small_one_keeps_them(
     from sqlalchemy import inspect
 
     from rolodex.collect.fields import Kind
-    from rolodex.collect.writer import lookup_indexes
     from rolodex.config import ImportSettings, Settings
+    from rolodex.pipeline.imports import lookup_indexes
 
     wanted = {str(ix.name) for ix in lookup_indexes(Kind.CONTACTS)}
 
@@ -421,5 +421,5 @@ def test_big_load_builds_lookup_indexes_once_and_small_one_keeps_them(
         added = ws.import_file(small, source="s")
         assert "indexes (writer)" not in added.steps
         assert present(ws) == wanted
-        # The indexes answer lookups: the last name key of every record is found through it.
+        # Every record loaded while the indexes were away kept its key.
         assert scalar(ws, "SELECT count(*) FROM contact_record WHERE last_name_key = 'lee'") == 400

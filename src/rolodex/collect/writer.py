@@ -19,7 +19,6 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Index
 
 from rolodex.collect.convert import ParseError, parse_boolean
 from rolodex.collect.fields import CUSTOMER_KINDS, Kind
@@ -27,10 +26,8 @@ from rolodex.collect.prepare import ACCEPTED, QUARANTINED, PreparedChunk
 from rolodex.collect.rows import Problem
 from rolodex.model import (
     Campaign,
-    Company,
     CompanyRecord,
     Consent,
-    ContactPoint,
     ContactRecord,
     Event,
     Interaction,
@@ -99,26 +96,6 @@ _MARKETING = frozenset(
 _SUPPORT = frozenset({"chat", "ticket", "support", "support call", "support email"})
 
 
-def lookup_indexes(kind: Kind) -> tuple[Index, ...]:
-    """The lookup indexes that loading records of `kind` fills at random places.
-
-    Keys like emails and names land all over their B-trees: a chunk at a time, a million of
-    them dirty pages across the whole file, rewritten at every commit and checkpoint, which
-    cost more than half of a big import's writing. Built once from the loaded rows (a sort)
-    they take a few seconds. Indexes filled in id order (links, points by contact) stay.
-    """
-    if kind is Kind.CONTACTS:
-        indexes = [*table(ContactRecord).indexes]
-        indexes += [ix for ix in table(ContactPoint).indexes if ix.name == "ix_contact_point_email"]
-    elif kind is Kind.COMPANIES:
-        indexes = [
-            ix for ix in table(Company).indexes if {c.name for c in ix.columns} & {"name", "domain"}
-        ]
-    else:
-        indexes = []
-    return tuple(sorted(indexes, key=lambda ix: str(ix.name)))
-
-
 @dataclass
 class WriteContext:
     """What every chunk of one import shares."""
@@ -130,8 +107,8 @@ class WriteContext:
     # The source held no record of this kind when the import began: every key is new
     # (the import itself never repeats one), so the lookup of existing keys is skipped.
     first_load: bool = False
-    # The file outgrows the stored records: `lookup_indexes` are dropped for the load and
-    # built once at its end.
+    # The file outgrows the stored records: the lookup indexes its rows and their golden
+    # records fill are dropped for the load and built once at its end.
     defer_indexes: bool = False
 
 

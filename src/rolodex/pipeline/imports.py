@@ -24,7 +24,7 @@ from pathlib import Path
 from time import perf_counter
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, Index
 
 from rolodex.collect.fields import Kind
 from rolodex.collect.mapping import (
@@ -38,9 +38,11 @@ from rolodex.collect.prepare import AMBIGUOUS, ChunkPreparer, PreparedChunk
 from rolodex.collect.readers import open_table
 from rolodex.collect.rows import Problem, RawRow, Table
 from rolodex.collect.seen import SeenKeys
-from rolodex.collect.writer import ChunkResult, WriteContext, lookup_indexes, write_chunk
+from rolodex.collect.writer import ChunkResult, WriteContext, write_chunk
 from rolodex.config import CleanSettings
 from rolodex.exceptions import InputError
+from rolodex.model import Company, ContactPoint, ContactRecord
+from rolodex.model.base import table as table_of
 from rolodex.model.base import utcnow
 from rolodex.pipeline.child import ChildProcessExecutor
 from rolodex.pipeline.replay import CLEANED_KINDS, Cleaner, make_cleaner
@@ -197,6 +199,31 @@ def _open(
         for name, kind in mapping.custom_types.items()
     }
     return _Opened(table, chosen, mapping, custom_types, values, chain(sample, rows))
+
+
+def lookup_indexes(kind: Kind) -> tuple[Index, ...]:
+    """The lookup indexes that importing records of `kind` fills at random places: in the
+    standardized view the collect stage writes, and in the golden records written with it.
+
+    Keys like emails and names land all over their B-trees: a chunk at a time, a million of
+    them dirty pages across the whole file, rewritten at every commit and checkpoint, which
+    cost more than half of a big import's writing. Built once from the loaded rows (a sort)
+    they take a few seconds. Indexes filled in id order (links, points by contact) stay.
+    """
+    if kind is Kind.CONTACTS:
+        indexes = [*table_of(ContactRecord).indexes]
+        indexes += [
+            ix for ix in table_of(ContactPoint).indexes if ix.name == "ix_contact_point_email"
+        ]
+    elif kind is Kind.COMPANIES:
+        indexes = [
+            ix
+            for ix in table_of(Company).indexes
+            if {c.name for c in ix.columns} & {"name", "domain"}
+        ]
+    else:
+        indexes = []
+    return tuple(sorted(indexes, key=lambda ix: str(ix.name)))
 
 
 def _outgrows(conn: Connection, path: Path, opened: _Opened) -> bool:
