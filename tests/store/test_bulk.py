@@ -155,3 +155,29 @@ def test_adbc_writer_checkpoints_beside_its_writes(tmp_path: Path) -> None:
     finally:
         db.close()
     assert not wal.exists() or wal.stat().st_size == 0
+
+
+def test_reserved_ids_are_fresh_and_never_handed_out_again(db_url: str) -> None:
+    """Rows inserted with reserved ids, then rows given ids by the database: no clash."""
+    engine = make_engine(db_url)
+    _META.create_all(engine)
+    session = BulkSession(engine)
+    try:
+        with session.transaction() as db:
+            db.execute("INSERT INTO bulk_scratch (label) VALUES ('before')")
+            ids = db.reserve_ids(_SCRATCH, 500)
+            db.ingest(
+                _SCRATCH,
+                pa.table({"id": pa.array(ids, pa.int64()), "label": pa.array(["r"] * 500)}),
+            )
+            db.execute("INSERT INTO bulk_scratch (label) VALUES ('after')")
+        with engine.connect() as conn:
+            got = dict(conn.execute(select(_SCRATCH.c.id, _SCRATCH.c.label)).all())
+    finally:
+        session.close()
+    assert len(set(ids)) == 500
+    before = next(i for i, label in got.items() if label == "before")
+    after = next(i for i, label in got.items() if label == "after")
+    assert before < min(ids)
+    assert max(ids) < after
+    assert len(got) == 502
