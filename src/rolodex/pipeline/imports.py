@@ -544,8 +544,9 @@ def _run_chunks(
                         waited = perf_counter() - waiting
                         steps["wait for writer"] = steps.get("wait for writer", 0.0) + waited
                         pending = None
-                    # Statistics after chunks 1, 2, 4, 8, ...: plans follow the growth.
-                    analyze = number & (number - 1) == 0
+                    # Statistics before chunks 1, 4, 16, 64, ...: plans follow the growth
+                    # (on PostgreSQL each ANALYZE of the growing tables costs about a second).
+                    analyze = number & (number - 1) == 0 and number.bit_length() % 2 == 1
                     pending = pool.submit(_store_chunk, chunk, ctx, analyze, settle_keys_here)
                     if number % 8 == 0:
                         gc.collect(0)
