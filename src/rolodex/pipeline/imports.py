@@ -578,6 +578,11 @@ def _open_writer(url: str, parent: int | None) -> None:
     _writer.session = BulkSession(make_engine(url), adbc=parent is not None, unchecked=True)
     _writer.seen = None  # made on first use: keys may be settled on the preparing side
     _writer.parent = parent
+    if parent is not None:
+        # A child process lives for one import: what it holds now (modules, the models'
+        # metadata, some 130,000 objects) stays to the end, and the garbage collector need
+        # not scan it again for every chunk (a second per million rows).
+        gc.freeze()
 
 
 def _close_writer() -> int:
