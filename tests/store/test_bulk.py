@@ -130,7 +130,7 @@ def test_adbc_writer_checkpoints_beside_its_writes(tmp_path: Path) -> None:
     """The WAL is copied back while the writer goes on, so it restarts instead of growing.
 
     With checkpoints left to the writer's COMMIT (or not run at all) the WAL would hold every
-    transaction below: about 12 MB. Closing leaves it empty.
+    transaction below: about 12 MB. Closing the last connection removes it.
     """
     from rolodex.store.bulk import AdbcSqliteBulk
 
@@ -181,3 +181,33 @@ def test_reserved_ids_are_fresh_and_never_handed_out_again(db_url: str) -> None:
     assert before < min(ids)
     assert max(ids) < after
     assert len(got) == 502
+
+
+def test_adbc_writer_closes_while_another_connection_reads(tmp_path: Path) -> None:
+    """The last checkpoint does not wait for readers (an API server's long query)."""
+    import threading
+
+    import adbc_driver_sqlite.dbapi as adbc
+
+    from rolodex.store.bulk import AdbcSqliteBulk
+
+    path = tmp_path / "busy.db"  # opened by ADBC only: one SQLite per file
+    db = AdbcSqliteBulk(str(path))
+    db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+    reader = adbc.connect(str(path), autocommit=True)
+    cursor = reader.cursor()
+    try:
+        cursor.execute("BEGIN")
+        cursor.execute("SELECT count(*) FROM t")
+        cursor.fetchall()  # holds a read snapshot until ROLLBACK
+        db.begin()
+        db.execute("INSERT INTO t (id) VALUES (1)")
+        db.commit()
+        closing = threading.Thread(target=db.close, daemon=True)
+        closing.start()
+        closing.join(timeout=20)  # the busy timeout is 60 s
+        assert not closing.is_alive()
+    finally:
+        cursor.execute("ROLLBACK")
+        cursor.close()
+        reader.close()

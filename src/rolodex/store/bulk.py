@@ -441,10 +441,14 @@ class _Checkpointer:
         self._cursor.fetchall()
 
     def stop(self) -> None:
-        """Stop the thread after a last checkpoint that leaves the WAL empty."""
+        """Stop the thread after a last checkpoint.
+
+        A passive one, as SQLite's own: a TRUNCATE checkpoint would wait for every reader
+        of the file (an API server's long query) before the import could finish.
+        """
         self._stopped.set()
         self._thread.join()
-        self._checkpoint("TRUNCATE")
+        self._checkpoint("PASSIVE")
         self._cursor.close()
         self._conn.close()
 
