@@ -108,12 +108,11 @@ class Fields:
             separator=",",
             ignore_nulls=True,
         )
-        entries = [pl.when(rewritten != "").then(pl.lit('"_changed":[') + rewritten + pl.lit("]"))]
-        row = pl.concat_str([*entries, *map(pl.col, self.parts)], separator=",", ignore_nulls=True)
-        out = frame.select(
+        listed = pl.when(rewritten != "").then(pl.lit('"_changed":[') + rewritten + pl.lit("]"))
+        row = pl.concat_str([listed, *map(pl.col, self.parts)], separator=",", ignore_nulls=True)
+        return frame.select(
             pl.when(row != "").then(pl.lit("{") + row + pl.lit("}")).alias("flags")
         ).to_series()
-        return out
 
 
 def _fragment(name: str, flag: pl.Series, notes: pl.Series, tags: pl.Series) -> pl.Series:
