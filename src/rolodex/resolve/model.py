@@ -127,7 +127,9 @@ def features(records: pl.DataFrame, identifiers: Sequence[str] = ()) -> pl.DataF
     )
     # A mailbox that only spells the person's name (jane.doe@, jdoe@) says no more than the
     # name itself when it turns up at another domain.
-    local, f, la = pl.col("email_local"), pl.col("first"), pl.col("last")
+    # Digits do not make a mailbox less of a name: laurahall72@ spells "laura hall".
+    local = pl.col("email_local").str.replace_all("[0-9]", "")
+    f, la = pl.col("first"), pl.col("last")
     frame = frame.with_columns(
         pl.when(local.is_null())
         .then(None)
@@ -199,7 +201,7 @@ def feature_row(record: Mapping[str, Any], identifiers: Sequence[str] = ()) -> d
         first,
         last,
     )
-    row["email_name"] = local is not None and local in names
+    row["email_name"] = local is not None and re.sub("[0-9]", "", local) in names
     for column in FEATURES:
         if column not in ("unique_id", "email_free", "email_name") and row[column] == "":
             row[column] = None
@@ -255,6 +257,10 @@ FIRST_NAMES_AGREE = (
 )
 
 
+PARTIAL_NAME = "first_l IS NULL OR last_l IS NULL OR first_r IS NULL OR last_r IS NULL"
+SAME_COMPANY = "company_l = company_r OR company_domain_l = company_domain_r"
+
+
 def comparisons() -> list[dict[str, Any]]:
     """Return the model's comparisons, each as a Splink comparison dictionary."""
     name: dict[str, Any] = {
@@ -274,7 +280,9 @@ def comparisons() -> list[dict[str, Any]]:
                 tf_adjustment_weight=1.0,
             ),
             _level(
-                "(first_l = last_r AND last_l = first_r) OR name_any_l = name_any_r",
+                "(first_l = last_r AND last_l = first_r) OR (name_any_l = name_any_r"
+                " AND NOT (first_l IS NOT DISTINCT FROM first_r"
+                " AND last_l IS NOT DISTINCT FROM last_r))",
                 "swapped first and last, or split differently",
             ),
             _level(
@@ -291,6 +299,17 @@ def comparisons() -> list[dict[str, Any]]:
                 "last_l = last_r AND (first_l IS NULL OR first_r IS NULL"
                 " OR ((length(first_l) = 1 OR length(first_r) = 1) AND initial_l = initial_r))",
                 "same last name, first name missing or an initial",
+            ),
+            # One record has only part of the name ("Abigail" against "Abigail Wakewick",
+            # "Montet" against "Guillaume Montet", "Albasuarez" against "Alba Suarez"):
+            # the parts present agree, up to typos, in either field.
+            _level(
+                f"({PARTIAL_NAME}) AND (jaro_winkler_similarity(first_l, first_r) >= 0.88"
+                " OR jaro_winkler_similarity(last_l, last_r) >= 0.88"
+                " OR first_l = last_r OR last_l = first_r"
+                " OR (length(name_any_r) >= 4 AND starts_with(name_any_l, name_any_r))"
+                " OR (length(name_any_l) >= 4 AND starts_with(name_any_r, name_any_l)))",
+                "part of the name missing, the rest agrees",
             ),
             _level("first_l = first_r", "same first name, other last name (married?)"),
             _level(
@@ -323,7 +342,8 @@ def comparisons() -> list[dict[str, Any]]:
             ),
             _level(
                 "email_domain_l = email_domain_r"
-                " AND jaro_winkler_similarity(email_local_l, email_local_r) >= 0.9",
+                " AND jaro_winkler_similarity(email_local_l, email_local_r) >= 0.9"
+                " AND NOT (email_name_l AND email_name_r)",
                 "near-miss mailbox at the same domain",
             ),
             _level(
@@ -365,6 +385,14 @@ def comparisons() -> list[dict[str, Any]]:
                 "label_for_charts": "missing",
                 "is_null_level": True,
             },
+            # An office: the shared company says it already, so the address adds nothing.
+            _level(
+                "street_l = street_r AND (postcode_l = postcode_r OR city_l = city_r)"
+                f" AND ({SAME_COMPANY})",
+                "same street address, same company (an office)",
+                fix_m_probability=True,
+                fix_u_probability=True,
+            ),
             _level(
                 "street_l = street_r AND (postcode_l = postcode_r OR city_l = city_r)"
                 f" AND {FIRST_NAMES_AGREE}",
@@ -396,10 +424,9 @@ def comparisons() -> list[dict[str, Any]]:
                 "label_for_charts": "missing",
                 "is_null_level": True,
             },
-            _level(
-                "company_l = company_r OR company_domain_l = company_domain_r",
-                "same company",
-            ),
+            # Sharing a big employer says less than sharing a small one.
+            _level("company_l = company_r", "same company", tf_adjustment_column="company"),
+            _level("company_domain_l = company_domain_r", "same company domain"),
             _ELSE,
         ],
     }
@@ -440,22 +467,22 @@ def comparisons() -> list[dict[str, Any]]:
 # small workspace, too small for expectation maximisation, matches with. Training replaces
 # them wherever the data supports it.
 PRIOR_M: dict[str, tuple[float, ...]] = {
-    "name": (0.7, 0.02, 0.12, 0.06, 0.03, 0.048, 0.002, 0.005),
+    "name": (0.7, 0.02, 0.11, 0.06, 0.03, 0.04, 0.028, 0.002, 0.01),
     "email": (0.6, 0.0005, 0.05, 0.05, 0.05, 0.2495),
     "phone": (0.7, 0.001, 0.05, 0.249),
-    "address": (0.5, 0.002, 0.1, 0.15, 0.1, 0.148),
-    "company": (0.7, 0.3),
+    "address": (0.002, 0.5, 0.002, 0.1, 0.15, 0.1, 0.146),
+    "company": (0.6, 0.1, 0.3),
     "birth_date": (0.9, 0.05, 0.05),
     "ident": (0.9, 0.05, 0.05),
 }
 # How often two different people reach each level: used until the workspace holds enough
 # records to sample non-matches (a sample of a few hundred records is full of duplicates).
 PRIOR_U: dict[str, tuple[float, ...]] = {
-    "name": (0.0005, 0.00005, 0.001, 0.0005, 0.002, 0.01, 0.004, 0.98195),
+    "name": (0.0005, 0.00005, 0.001, 0.0005, 0.002, 0.005, 0.01, 0.004, 0.97695),
     "email": (0.00005, 0.0005, 0.0002, 0.0005, 0.6, 0.39875),
     "phone": (0.0001, 0.001, 0.0005, 0.9984),
-    "address": (0.0005, 0.002, 0.0005, 0.01, 0.03, 0.957),
-    "company": (0.02, 0.98),
+    "address": (0.002, 0.0005, 0.002, 0.0005, 0.01, 0.03, 0.955),
+    "company": (0.02, 0.005, 0.975),
     "birth_date": (0.0003, 0.003, 0.9967),
     "ident": (0.00001, 0.0001, 0.99989),
 }

@@ -23,7 +23,7 @@ from rolodex.resolve.model import FEATURES
 Row = Mapping[str, Any]
 Predicate = Callable[[Row, Row], bool]
 # Columns whose agreement is adjusted by how common the value is (Splink's term frequencies).
-TF_COLUMNS = ("name", "postcode", "city")
+TF_COLUMNS = ("name", "postcode", "city", "company")
 
 
 def _jw(a: Any, b: Any) -> float:
@@ -55,6 +55,25 @@ def _name_missing(a: Row, b: Row) -> bool:
     return (a["first"] is None or b["first"] is None) and (a["last"] is None or b["last"] is None)
 
 
+def _same_company(a: Row, b: Row) -> bool:
+    return _eq(a["company"], b["company"]) or _eq(a["company_domain"], b["company_domain"])
+
+
+def _partial_name(a: Row, b: Row) -> bool:
+    """Python twin of the model's "part of the name missing, the rest agrees" level."""
+    if all(r[c] is not None for r in (a, b) for c in ("first", "last")):
+        return False
+    na, nb = a["name_any"], b["name_any"]
+    return (
+        _jw(a["first"], b["first"]) >= 0.88
+        or _jw(a["last"], b["last"]) >= 0.88
+        or _eq(a["first"], b["last"])
+        or _eq(a["last"], b["first"])
+        or (na is not None and nb is not None and len(nb) >= 4 and na.startswith(nb))
+        or (na is not None and nb is not None and len(na) >= 4 and nb.startswith(na))
+    )
+
+
 def _same_place(a: Row, b: Row) -> bool:
     return _eq(a["postcode"], b["postcode"]) or _eq(a["city"], b["city"])
 
@@ -68,7 +87,10 @@ LEVELS: dict[str, tuple[Predicate, tuple[Predicate, ...]]] = {
             lambda a, b: _eq(a["name"], b["name"]),
             lambda a, b: (
                 (_eq(a["first"], b["last"]) and _eq(a["last"], b["first"]))
-                or _eq(a["name_any"], b["name_any"])
+                or (
+                    _eq(a["name_any"], b["name_any"])
+                    and not (a["first"] == b["first"] and a["last"] == b["last"])
+                )
             ),
             lambda a, b: (
                 (_eq(a["first"], b["first"]) and _jw(a["last"], b["last"]) >= 0.9)
@@ -86,6 +108,7 @@ LEVELS: dict[str, tuple[Predicate, tuple[Predicate, ...]]] = {
                     )
                 )
             ),
+            _partial_name,
             lambda a, b: _eq(a["first"], b["first"]),
             lambda a, b: _eq(a["last"], b["last"]),
         ),
@@ -104,6 +127,7 @@ LEVELS: dict[str, tuple[Predicate, tuple[Predicate, ...]]] = {
             lambda a, b: (
                 _eq(a["email_domain"], b["email_domain"])
                 and _jw(a["email_local"], b["email_local"]) >= 0.9
+                and not (a["email_name"] and b["email_name"])
             ),
             lambda a, b: bool(a["email_free"]) and bool(b["email_free"]),
         ),
@@ -123,6 +147,9 @@ LEVELS: dict[str, tuple[Predicate, tuple[Predicate, ...]]] = {
         ),
         (
             lambda a, b: (
+                _eq(a["street"], b["street"]) and _same_place(a, b) and _same_company(a, b)
+            ),
+            lambda a, b: (
                 _eq(a["street"], b["street"]) and _same_place(a, b) and _first_names_agree(a, b)
             ),
             lambda a, b: _eq(a["street"], b["street"]) and _same_place(a, b),
@@ -137,9 +164,8 @@ LEVELS: dict[str, tuple[Predicate, tuple[Predicate, ...]]] = {
             and (a["company_domain"] is None or b["company_domain"] is None)
         ),
         (
-            lambda a, b: (
-                _eq(a["company"], b["company"]) or _eq(a["company_domain"], b["company_domain"])
-            ),
+            lambda a, b: _eq(a["company"], b["company"]),
+            lambda a, b: _eq(a["company_domain"], b["company_domain"]),
         ),
     ),
     "birth_date": (
