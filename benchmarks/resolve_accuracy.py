@@ -1,7 +1,7 @@
 """Accuracy of identity resolution, end to end through the `rolodex` command, against truth.
 
     python benchmarks/resolve_accuracy.py --people 20000 [100000 ...] [--seed 7] [--febrl]
-        [--skip-baseline] [--json] [--keep]
+        [--skip-baseline] [--json] [--keep] [--label N]
 
 For each data set the script does what a user does: `rolodex init` in a fresh folder, one
 `rolodex import FILE --source NAME --kind contacts` per file, `rolodex resolve`, then
@@ -18,6 +18,10 @@ For each data set the script does what a user does: `rolodex init` in a fresh fo
   themselves. No resolver can be asked to beat it;
 - a plain Splink baseline on the same cleaned records the workspace holds (a generic person
   model, connected components at 0.9), so the Rolodex figures have something to beat.
+
+With `--label N` the script then does what a reviewer does: decides up to N pairs of the
+review queue (by the truth), runs `rolodex review calibrate` and `rolodex resolve --full`, and
+scores the links again, after the decisions alone and after the recalibrated resolve.
 
 Data sets: the generated multi-source CRM data (benchmarks/generate_crm.py) at each
 `--people` size, and with `--febrl` FEBRL3 (one file deduplicated) and FEBRL4 (two files
@@ -642,6 +646,9 @@ class Result:
     baseline: Scored | None
     as_imported: Scored | None  # links before resolve, when resolve is not available
     notes: list[str]
+    labelled: Scored | None = None  # after deciding review pairs by the truth
+    calibrated: Scored | None = None  # after recalibrating on those labels and resolving again
+    calibration: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """For --json."""
@@ -658,6 +665,9 @@ class Result:
             "baseline": self.baseline.to_dict() if self.baseline else None,
             "links_without_resolve": self.as_imported.to_dict() if self.as_imported else None,
             "notes": self.notes,
+            "labelled": self.labelled.to_dict() if self.labelled else None,
+            "calibrated": self.calibrated.to_dict() if self.calibrated else None,
+            "calibration": self.calibration or None,
         }
 
 
@@ -665,7 +675,45 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def run(dataset: Dataset, work: Path, *, seed: int, baseline: bool) -> Result:
+def label_and_calibrate(
+    url: str, work: Path, truth: Mapping[Key, str], count: int
+) -> tuple[Scored, Scored, dict[str, Any]]:
+    """Do what a reviewer does: decide up to `count` review pairs (here by the truth), then
+    `rolodex review calibrate` and `rolodex resolve --full`. Scores the links after the
+    decisions alone and after the recalibrated resolve."""
+    listed = rolodex(url, "review", "list", "--json", "--limit", str(count), cwd=work)
+    if listed.returncode:
+        raise SystemExit(f"rolodex review list failed: {_tail(listed.stderr)}")
+    verdicts: dict[str, list[str]] = {"accept": [], "reject": []}
+    for pair in json.loads(listed.stdout):
+        left = truth.get((pair["left"]["source"], pair["left"]["external_id"]))
+        right = truth.get((pair["right"]["source"], pair["right"]["external_id"]))
+        if left is not None and right is not None:
+            verdicts["accept" if left == right else "reject"].append(str(pair["id"]))
+    for verb, ids in verdicts.items():
+        done = rolodex(url, "review", verb, *ids, cwd=work) if ids else None
+        if done is not None and done.returncode:
+            raise SystemExit(f"rolodex review {verb} failed: {_tail(done.stderr)}")
+    decided = sum(len(ids) for ids in verdicts.values())
+    links = work / "links.csv"
+    rolodex(url, "export", "links", "--out", str(links), cwd=work)
+    labelled = score(read_links(links), truth, None)
+    calibrated = rolodex(url, "review", "calibrate", "--json", cwd=work)
+    if calibrated.returncode:
+        raise SystemExit(f"rolodex review calibrate failed: {_tail(calibrated.stderr)}")
+    report = json.loads(calibrated.stdout)
+    report["decided"] = decided
+    started = time.perf_counter()
+    done = rolodex(url, "resolve", "--full", cwd=work)
+    if done.returncode:
+        raise SystemExit(f"rolodex resolve --full failed: {_tail(done.stderr)}")
+    seconds = time.perf_counter() - started
+    rolodex(url, "export", "links", "--out", str(links), cwd=work)
+    _say(f"  decided {decided} review pairs, recalibrated, resolved again: {seconds:.1f} s")
+    return labelled, score(read_links(links), truth, seconds), report
+
+
+def run(dataset: Dataset, work: Path, *, seed: int, baseline: bool, label: int = 0) -> Result:
     """Import, resolve, export and score one data set in the folder `work`."""
     db = work / "rolodex.db"
     url = f"sqlite:///{db}"
@@ -722,6 +770,10 @@ def run(dataset: Dataset, work: Path, *, seed: int, baseline: bool) -> Result:
             base = score(predicted, dataset.truth, time.perf_counter() - started)
             base.details.update(details)
             _say(f"  splink baseline: {base.seconds:.1f} s")
+    labelled = calibrated = None
+    calibration: dict[str, Any] = {}
+    if label and result.available:
+        labelled, calibrated, calibration = label_and_calibrate(url, work, dataset.truth, label)
     sizes = Counter(dataset.truth.values())
     return Result(
         dataset=dataset.name,
@@ -734,6 +786,9 @@ def run(dataset: Dataset, work: Path, *, seed: int, baseline: bool) -> Result:
         baseline=base,
         as_imported=as_imported,
         notes=dataset.notes,
+        labelled=labelled,
+        calibrated=calibrated,
+        calibration=calibration,
     )
 
 
@@ -857,6 +912,20 @@ def report(results: Sequence[Result]) -> str:
             lines.append(f"{r.dataset}: {quarantined:,} rows quarantined by the import")
         for note in r.notes:
             lines.append(f"{r.dataset}: {note}")
+        for scored, what in (
+            (r.labelled, f"after deciding {r.calibration.get('decided', 0):,} review pairs"),
+            (r.calibrated, "after recalibrating on them and `resolve --full`"),
+        ):
+            if scored is not None and scored.pairs is not None:
+                p = scored.pairs
+                lines.append(
+                    f"{r.dataset}: {what}: P {_pct(p.precision)} R {_pct(p.recall)} F1 {_pct(p.f1)}"
+                )
+        if r.calibration:
+            lines.append(
+                f"{r.dataset}: calibration shift {r.calibration['shift']:+.2f} bits, log loss"
+                f" {r.calibration['log_loss_before']:.3f} -> {r.calibration['log_loss_after']:.3f}"
+            )
     return "\n".join(lines)
 
 
@@ -894,13 +963,28 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--skip-baseline", action="store_true", help="do not run Splink")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.add_argument("--keep", action="store_true", help="keep the workspaces and data")
+    parser.add_argument(
+        "--label",
+        type=int,
+        default=0,
+        metavar="N",
+        help="then decide N review pairs by the truth, recalibrate and resolve again",
+    )
     opts = parser.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="rolodex-accuracy-"))
     results = []
     try:
         for dataset, folder in datasets(opts, work):
-            results.append(run(dataset, folder, seed=opts.seed, baseline=not opts.skip_baseline))
+            results.append(
+                run(
+                    dataset,
+                    folder,
+                    seed=opts.seed,
+                    baseline=not opts.skip_baseline,
+                    label=opts.label,
+                )
+            )
     finally:
         if opts.keep:
             _say(f"workspaces kept in {work}")

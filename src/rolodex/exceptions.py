@@ -50,6 +50,10 @@ class InputError(TerminalError):
         super().__init__(f"{where}: {message}" if where else message)
 
 
+class AlreadyDecided(InputError):
+    """A review pair an earlier decision settled (a merge settles every pair inside it)."""
+
+
 class NotFoundError(TerminalError):
     """A referenced object does not exist."""
 

@@ -20,10 +20,17 @@ from rolodex.pipeline.imports import ImportSummary, Preview, Progress, import_fi
 from rolodex.pipeline.match import match_record
 from rolodex.pipeline.reclean import RecleanSummary, reclean
 from rolodex.pipeline.undo import UndoSummary, undo_batch
+from rolodex.resolve.calibrate import Calibration
 from rolodex.resolve.companies import resolve_companies
 from rolodex.resolve.manual import explain, merge, review_decide, review_list, unmerge
 from rolodex.resolve.realtime import Scorer
-from rolodex.resolve.run import ResolveSummary, last_run, latest_model, resolve_contacts
+from rolodex.resolve.run import (
+    ResolveSummary,
+    last_run,
+    latest_model,
+    recalibrate,
+    resolve_contacts,
+)
 from rolodex.share.export import ExportFormat, ExportKind, export
 from rolodex.store import migrate, repo
 from rolodex.store.audit import append_audit
@@ -373,6 +380,26 @@ class Workspace:
         return self._decide(
             "review", "match_review", review_decide, review_id, accept=accept, reason=reason
         )
+
+    def calibrate(self, *, spread: float = 1.0, dry_run: bool = False) -> Calibration:
+        """Recalibrate the matching model from the labels people gave (review accepts and
+        rejects, merges and unmerges) and keep it as the workspace's model; `resolve(full=
+        True)` then applies it to every record. `spread` (bits) is how far one level's weight
+        may move without many labels saying so; `dry_run` fits and stores nothing.
+        """
+        with self._ready().begin() as conn:
+            report = recalibrate(conn, now=utcnow(), spread=spread, dry_run=dry_run)
+            if report is None:
+                raise InputError("no matching model to calibrate yet: run `rolodex resolve` first")
+            if report.labels and not dry_run:
+                append_audit(
+                    conn,
+                    actor=self.actor,
+                    action="calibrate",
+                    entity="contact",
+                    details={"labels": report.labels, "shift": report.shift},
+                )
+            return report
 
     # --- quality ----------------------------------------------------------------------------
 

@@ -210,5 +210,11 @@ def test_resolve_explain_review_and_merge_commands(cli: CliRunner) -> None:
     listed = cli.invoke(app, ["review", "list", "--json"])
     assert listed.exit_code == 0
     assert isinstance(json.loads(listed.stdout), list)
+    # The merge is a label: calibration learns from it and says what it moved.
+    calibrated = cli.invoke(app, ["review", "calibrate", "--json"])
+    assert calibrated.exit_code == 0, calibrated.output
+    assert json.loads(calibrated.stdout)["labels"] == 1
+    shown = cli.invoke(app, ["review", "calibrate", "--dry-run"])
+    assert "Calibrated on 1 labelled pairs" in shown.output
     assert cli.invoke(app, ["source", "trust", "crm", "10"]).exit_code == 0
     assert cli.invoke(app, ["source", "trust", "nowhere", "10"]).exit_code == 2

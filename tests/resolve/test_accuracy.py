@@ -26,7 +26,7 @@ from rolodex.pipeline.replay import batch_preparer
 from rolodex.resolve import model as m
 from rolodex.resolve.matcher import Matcher, block_and_score
 from rolodex.resolve.realtime import TF_COLUMNS, Scorer, feature_rows
-from rolodex.resolve.run import ResolveSummary, _frequencies, latest_model, read_records
+from rolodex.resolve.run import ResolveSummary, latest_model, read_records
 from rolodex.store import repo
 from rolodex.workspace import Workspace
 
@@ -232,7 +232,7 @@ def test_incremental_scoring_in_duckdb_equals_the_python_scorer(
         stored = latest_model(conn)
     assert stored is not None
     features = m.features(records)
-    counts = {c: _frequencies(features.get_column(c)) for c in TF_COLUMNS}
+    counts = {c: m.term_frequencies(features.get_column(c), stored[0]) for c in TF_COLUMNS}
     tf = {(c, v): t for c, frame in counts.items() for v, t in frame.iter_rows()}
     rows = {r["unique_id"]: r for r in feature_rows(features)}
     pending = sorted(rows)[::3]

@@ -124,7 +124,7 @@ def test_a_mailbox_that_spells_the_name_says_nothing_more_than_the_name() -> Non
     # A mailbox that is not the name keeps its near-miss evidence.
     python, splink = _weights(
         _record(1, first_name_key="laura", last_name_key="hall", email_key="sunflower72@gmail.com"),
-        _record(2, first_name_key="laura", last_name_key="hall", email_key="sunflower7@gmail.com"),
+        _record(2, first_name_key="laura", last_name_key="hall", email_key="sunflowr72@gmail.com"),
     )
     assert python["email"] == pytest.approx(near_miss)
     assert splink["w_email"] == pytest.approx(near_miss)

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from rolodex.config import ResolveSettings, Settings
-from rolodex.exceptions import InputError
+from rolodex.exceptions import AlreadyDecided, InputError
 from rolodex.workspace import Workspace
 
 DATA = Path(__file__).parent / "data"
@@ -212,8 +212,10 @@ def test_review_queue_accept_merges_and_reject_keeps_apart(
     others = [p for p in pairs if p["id"] != household["id"]]
     wide_band.review_decide(household["id"], accept=False, reason="household")
     assert wide_band.review(status="rejected")[0]["id"] == household["id"]
-    with pytest.raises(InputError, match="no pending review pair"):
+    with pytest.raises(AlreadyDecided, match="already rejected"):
         wide_band.review_decide(household["id"], accept=True)
+    with pytest.raises(InputError, match="no pending review pair"):
+        wide_band.review_decide(999_999, accept=True)
     assert others  # the wide band holds the true pairs too
     chosen = others[0]
     done = wide_band.review_decide(chosen["id"], accept=True)

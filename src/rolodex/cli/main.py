@@ -16,7 +16,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from rolodex.collect.fields import Kind
-from rolodex.exceptions import RolodexError
+from rolodex.exceptions import AlreadyDecided, RolodexError
 from rolodex.maintain.quality import Scorecard
 from rolodex.pipeline.imports import ImportSummary, Preview
 from rolodex.share.export import ExportFormat, ExportKind
@@ -511,26 +511,65 @@ def review_list_(
 
 @review_app.command("accept")
 def review_accept(
-    review_id: Annotated[int, typer.Argument(help="Review pair id.")],
+    review_ids: Annotated[list[int], typer.Argument(help="Review pair ids.")],
     reason: Annotated[str | None, typer.Option(help="Why.")] = None,
 ) -> None:
-    """Accept a pair: merge the two contacts and keep the pair as a label."""
+    """Accept pairs: merge each pair's two contacts and keep the pair as a label."""
     with handled(), workspace() as ws:
-        done = ws.review_decide(review_id, accept=True, reason=reason)
-        merged = done.get("merge")
-        tail = f"; merged contact {merged['merged']} into {merged['contact']}" if merged else ""
-        out.print(f"Accepted review {review_id}{tail}.")
+        for review_id in review_ids:
+            try:
+                done = ws.review_decide(review_id, accept=True, reason=reason)
+            except AlreadyDecided as exc:
+                out.print(f"Skipped: {exc}.")
+                continue
+            merged = done.get("merge")
+            tail = f"; merged contact {merged['merged']} into {merged['contact']}" if merged else ""
+            out.print(f"Accepted review {review_id}{tail}.")
 
 
 @review_app.command("reject")
 def review_reject(
-    review_id: Annotated[int, typer.Argument(help="Review pair id.")],
+    review_ids: Annotated[list[int], typer.Argument(help="Review pair ids.")],
     reason: Annotated[str | None, typer.Option(help="Why.")] = None,
 ) -> None:
-    """Reject a pair: the two records stay apart in every later resolve."""
+    """Reject pairs: each pair's two records stay apart in every later resolve."""
     with handled(), workspace() as ws:
-        ws.review_decide(review_id, accept=False, reason=reason)
-        out.print(f"Rejected review {review_id}; the records stay apart.")
+        for review_id in review_ids:
+            try:
+                ws.review_decide(review_id, accept=False, reason=reason)
+            except AlreadyDecided as exc:
+                out.print(f"Skipped: {exc}.")
+                continue
+            out.print(f"Rejected review {review_id}; the records stay apart.")
+
+
+@review_app.command("calibrate")
+def review_calibrate(
+    spread: Annotated[
+        float, typer.Option(help="Bits a level's weight may move before many labels agree.")
+    ] = 1.0,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Fit, store nothing.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Recalibrate the matching model from the decisions taken so far (the labels)."""
+    with handled(), workspace() as ws:
+        report = ws.calibrate(spread=spread, dry_run=dry_run)
+        if as_json:
+            typer.echo(json.dumps(asdict(report), indent=2))
+            return
+        if not report.labels:
+            out.print("No labels yet: accept or reject review pairs, merge or unmerge first.")
+            return
+        out.print(
+            f"Calibrated on {report.labels:,} labelled pairs ({report.same:,} the same"
+            f" customer); log loss {report.log_loss_before:.3f} -> {report.log_loss_after:.3f}."
+        )
+        out.print(f"  every pair: {report.shift:+.2f} bits")
+        for level, bits in sorted(report.corrections.items(), key=lambda kv: -abs(kv[1])):
+            if abs(bits) >= 0.05:
+                out.print(f"  {level}: {bits:+.2f} bits")
+        if not dry_run:
+            out.print("Run `rolodex resolve --full` to apply it to every record.")
 
 
 @app.command()

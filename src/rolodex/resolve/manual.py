@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from rolodex.exceptions import InputError
+from rolodex.exceptions import AlreadyDecided, InputError
 from rolodex.model import Contact
 from rolodex.model.base import table
 from rolodex.resolve.run import follow_activity, write_golden
@@ -444,6 +444,12 @@ def review_decide(
         {"id": review_id},
     ).first()
     if row is None:
+        status = conn.execute(
+            text("SELECT status FROM match_review WHERE id = :id"), {"id": review_id}
+        ).scalar()
+        if status is not None:
+            # A merge settles every pending pair inside the merged contact.
+            raise AlreadyDecided(f"review pair {review_id} was already {status}")
         raise InputError(f"no pending review pair {review_id} (see `rolodex review list`)")
     left, right = int(row[0]), int(row[1])
     conn.execute(

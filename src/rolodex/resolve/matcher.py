@@ -130,8 +130,9 @@ def _weight_sql(comparison: Mapping[str, Any]) -> str:
         column = level.get("tf_adjustment_column")
         if column is not None and level is not last and u > 0:
             factor = float(level.get("tf_adjustment_weight", 1.0))
+            exact = m.exact_match_u(levels, column)
             tf = f"coalesce(greatest(tf_{column}_l, tf_{column}_r), tf_{column}_l, tf_{column}_r)"
-            weight = f"{weight} + coalesce({factor!r} * ({math.log2(u)!r} - log2({tf})), 0.0)"
+            weight = f"{weight} + coalesce({factor!r} * ({math.log2(exact)!r} - log2({tf})), 0.0)"
         if condition.strip().upper() == "ELSE":
             cases.append(f"ELSE {weight}")
         else:
@@ -232,12 +233,36 @@ class Matcher:
                     training = self._linker.training
                     continue
                 info.blocks.append(rule)
+        if info.u_pairs:
+            # u came from random pairs, matches included: take them out.
+            self._linker = Linker(
+                self._sdf, m.without_matches_in_u(self.model()), log_level="ERROR"
+            )
         return info
 
     def model(self) -> dict[str, Any]:
         """Return the (trained) model as a JSON-ready dictionary."""
         saved: dict[str, Any] = self._linker.misc.save_model_to_json()
         return saved
+
+    def _frequencies(self) -> None:
+        """Hand Splink `model.term_frequencies` rather than let it count its own."""
+        model = self.model()
+        columns = {
+            str(level["tf_adjustment_column"])
+            for comparison in model["comparisons"]
+            for level in comparison["comparison_levels"]
+            if level.get("tf_adjustment_column")
+        }
+        for column in sorted(columns):
+            frame = m.term_frequencies(self.records.get_column(column), model).select(
+                pl.col("value").alias(column), pl.col("tf").alias(f"tf_{column}")
+            )
+            self._pair_tables += 1
+            registered = self._api.register(
+                frame.to_arrow(), table_name=f"tf_{column}_{self._pair_tables}"
+            )
+            self._linker.table_management.register_term_frequency_lookup(registered, column)
 
     def predict(self, threshold: float) -> pl.DataFrame:
         """Score every candidate pair the blocking rules find; keep those at `threshold`.
@@ -248,6 +273,7 @@ class Matcher:
         """
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            self._frequencies()
             scored = self._linker.inference.predict(threshold_match_probability=threshold)
         return self._tidy(scored)
 
@@ -267,6 +293,7 @@ class Matcher:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             management.register_blocked_pairs_for_predict(registered)
+            self._frequencies()
             try:
                 return self._tidy(self._linker.inference.predict())
             finally:

@@ -125,20 +125,21 @@ def features(records: pl.DataFrame, identifiers: Sequence[str] = ()) -> pl.DataF
         col("birth_date").str.slice(0, 10).alias("birth_date"),
         _identifier(col("custom"), identifiers).alias("ident"),
     )
-    # A mailbox that only spells the person's name (jane.doe@, jdoe@) says no more than the
-    # name itself when it turns up at another domain.
-    # Digits do not make a mailbox less of a name: laurahall72@ spells "laura hall".
-    local = pl.col("email_local").str.replace_all("[0-9]", "")
-    f, la = pl.col("first"), pl.col("last")
+    # A mailbox that only spells the person's name (jane.doe@, jdoe@, laurahall72@,
+    # harry.white@ for Henry White, stefan.schroeder@ for Schröder) says no more than the
+    # name itself when it turns up at another domain: namesakes pick the same ones.
+    local = _fold(pl.col("email_local").str.replace_all("[0-9]", ""))
+    f, la, i = _fold(pl.col("first")), _fold(pl.col("last")), pl.col("initial")
     frame = frame.with_columns(
         pl.when(local.is_null())
         .then(None)
         .otherwise(
             local.eq_missing(pl.concat_str(f, la))
             | local.eq_missing(pl.concat_str(la, f))
-            | local.eq_missing(pl.concat_str(pl.col("initial"), la))
+            | local.eq_missing(pl.concat_str(i, la))
             | local.eq_missing(f)
             | local.eq_missing(la)
+            | ((la.str.len_chars() >= 4) & local.str.contains(la, literal=True))
         )
         .fill_null(False)
         .alias("email_name")
@@ -194,18 +195,35 @@ def feature_row(record: Mapping[str, Any], identifiers: Sequence[str] = ()) -> d
         "birth_date": birth[:10] if birth is not None else None,
         "ident": _identifier_value(record.get("custom"), identifiers),
     }
-    names = (
-        (first + last) if first is not None and last is not None else None,
-        (last + first) if first is not None and last is not None else None,
-        (initial + last) if initial is not None and last is not None else None,
-        first,
-        last,
-    )
-    row["email_name"] = local is not None and re.sub("[0-9]", "", local) in names
+    row["email_name"] = local is not None and _spells_name(local, first, last, initial)
     for column in FEATURES:
         if column not in ("unique_id", "email_free", "email_name") and row[column] == "":
             row[column] = None
     return row
+
+
+def _fold(text: pl.Expr) -> pl.Expr:
+    """Umlauts written out (oe, ae, ue) read as the clean stage's plain vowels."""
+    return text.str.replace_all("([aou])e", "${1}")
+
+
+def _fold_text(text: str) -> str:
+    return re.sub("([aou])e", r"\1", text)
+
+
+def _spells_name(local: str, first: str | None, last: str | None, initial: str | None) -> bool:
+    """Python twin of the `email_name` column of `features`."""
+    stem = _fold_text(re.sub("[0-9]", "", local))
+    f = _fold_text(first) if first is not None else None
+    la = _fold_text(last) if last is not None else None
+    names = (
+        f + la if f is not None and la is not None else None,
+        la + f if f is not None and la is not None else None,
+        initial + la if initial is not None and la is not None else None,
+        f,
+        la,
+    )
+    return stem in names or (la is not None and len(la) >= 4 and la in stem)
 
 
 def _identifier_value(custom: Any, names: Sequence[str]) -> str | None:
@@ -284,6 +302,9 @@ def comparisons() -> list[dict[str, Any]]:
                 " AND NOT (first_l IS NOT DISTINCT FROM first_r"
                 " AND last_l IS NOT DISTINCT FROM last_r))",
                 "swapped first and last, or split differently",
+                # "Kelly Thomas" against "Thomas Kelly" is as common as either name.
+                tf_adjustment_column="name",
+                tf_adjustment_weight=1.0,
             ),
             _level(
                 "(first_l = first_r AND jaro_winkler_similarity(last_l, last_r) >= 0.9)"
@@ -341,8 +362,10 @@ def comparisons() -> list[dict[str, Any]]:
                 "same mailbox name at another domain",
             ),
             _level(
-                "email_domain_l = email_domain_r"
-                " AND jaro_winkler_similarity(email_local_l, email_local_r) >= 0.9"
+                # A typo, not a shared beginning: christophertorres@ and christopherlee@
+                # are as similar as two first names.
+                "email_domain_l = email_domain_r AND length(email_local_l) >= 4"
+                " AND damerau_levenshtein(email_local_l, email_local_r) <= 1"
                 " AND NOT (email_name_l AND email_name_r)",
                 "near-miss mailbox at the same domain",
             ),
@@ -509,9 +532,8 @@ BLOCKING_RULES: tuple[str, ...] = (
 # Rules that train m, as (blocking rule, its key columns): each leaves its own comparisons
 # out of the estimate, so together they must cover every comparison.
 TRAINING_BLOCKS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("l.first = r.first AND l.last = r.last", ("first", "last")),
+    ("l.name = r.name", ("name",)),
     ("l.email = r.email", ("email",)),
-    ("l.phone = r.phone", ("phone",)),
     ("l.ident = r.ident", ("ident",)),
     ("l.postcode = r.postcode AND l.birth_date = r.birth_date", ("postcode", "birth_date")),
 )
@@ -559,6 +581,83 @@ def settings(
         "max_iterations": 20,
         "em_convergence": 0.001,
     }
+
+
+def exact_match_u(levels: Sequence[Mapping[str, Any]], column: str) -> float:
+    """The u of the comparison's exact-match level on `column`: as in Splink, every level
+    adjusted by a term frequency measures it against that level's u."""
+    for level in levels:
+        if str(level["sql_condition"]).replace(" ", "") == f"{column}_l={column}_r":
+            return float(level["u_probability"])
+    raise ValueError(f"no exact match level on {column!r} for its term frequency adjustment")
+
+
+def _exact_level(comparison: Mapping[str, Any], column: str) -> Mapping[str, Any] | None:
+    for level in comparison["comparison_levels"]:
+        if str(level["sql_condition"]).replace(" ", "") == f"{column}_l={column}_r":
+            return level  # type: ignore[no-any-return]
+    return None
+
+
+def term_frequencies(values: pl.Series, model: Mapping[str, Any]) -> pl.DataFrame:
+    """Each value's term frequency: how likely a record of *another* person shares it.
+
+    Splink's own frequency (a value's share of the records) counts the record itself and the
+    person's other records: a name held by two records of one person looks as common as a
+    name two strangers share, which undersells every rare match in data with many
+    duplicates. Here a value held by k of n records counts k - 1 - r others, where r is how
+    many of a record's own matches the model expects to share the value (the prior times
+    the exact level's m, over the n records), never less than a quarter of a record.
+
+    Returns:
+        value, tf: one row per non-null value.
+    """
+    present = values.drop_nulls()
+    n = max(len(present), 1)
+    prior = float(model.get("probability_two_random_records_match") or 0.0)
+    m_exact = 0.0
+    for comparison in model["comparisons"]:
+        level = _exact_level(comparison, str(values.name))
+        if level is not None:
+            # A calibrated m can exceed one (see `calibrate`); as a share it cannot.
+            m_exact = min(float(level.get("m_probability") or 0.0), 1.0)
+    partners = prior * m_exact * (n - 1)
+    counts = present.value_counts(name="k")
+    return counts.select(
+        pl.col(values.name).alias("value"),
+        (pl.max_horizontal(pl.col("k").cast(pl.Float64) - 1.0 - partners, pl.lit(0.25)) / n).alias(
+            "tf"
+        ),
+    )
+
+
+def without_matches_in_u(model: Mapping[str, Any]) -> dict[str, Any]:
+    """Take the matches out of the u probabilities estimated from random pairs.
+
+    Random pairs include the true matches among them (one in 1/prior), so a level that
+    matches agree on and strangers rarely do (same email, same street) gets a u that is
+    mostly matches, and its weight is undersold. u = (u_sampled - prior * m) / (1 - prior),
+    never below a twentieth of the sampled u, and each comparison's u summing to one.
+    """
+    prior = float(model.get("probability_two_random_records_match") or 0.0)
+    out: dict[str, Any] = json.loads(json.dumps(model))
+    for comparison in out["comparisons"]:
+        levels = [
+            lv
+            for lv in comparison["comparison_levels"]
+            if not lv.get("is_null_level") and not lv.get("fix_u_probability")
+        ]
+        if not levels or any(lv.get("u_probability") is None for lv in levels):
+            continue
+        before = sum(float(lv["u_probability"]) for lv in levels)
+        found = []
+        for level in levels:
+            u, m_ = float(level["u_probability"]), float(level.get("m_probability") or 0.0)
+            found.append(max((u - prior * m_) / (1.0 - prior), u / 20.0))
+        total = sum(found)
+        for level, u in zip(levels, found, strict=True):
+            level["u_probability"] = u * before / total
+    return out
 
 
 def quiet_splink() -> None:

@@ -18,7 +18,7 @@ import polars as pl
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 from sqlalchemy import Connection, text
 
-from rolodex.resolve.model import FEATURES
+from rolodex.resolve.model import FEATURES, exact_match_u
 
 Row = Mapping[str, Any]
 Predicate = Callable[[Row, Row], bool]
@@ -126,7 +126,10 @@ LEVELS: dict[str, tuple[Predicate, tuple[Predicate, ...]]] = {
             ),
             lambda a, b: (
                 _eq(a["email_domain"], b["email_domain"])
-                and _jw(a["email_local"], b["email_local"]) >= 0.9
+                and a["email_local"] is not None
+                and b["email_local"] is not None
+                and len(a["email_local"]) >= 4
+                and DamerauLevenshtein.distance(a["email_local"], b["email_local"]) <= 1
                 and not (a["email_name"] and b["email_name"])
             ),
             lambda a, b: bool(a["email_free"]) and bool(b["email_free"]),
@@ -186,11 +189,13 @@ LEVELS: dict[str, tuple[Predicate, tuple[Predicate, ...]]] = {
 
 
 class _Level:
-    def __init__(self, level: Mapping[str, Any]) -> None:
+    def __init__(self, level: Mapping[str, Any], levels: Sequence[Mapping[str, Any]]) -> None:
         self.m = float(level.get("m_probability") or 0.0)
         self.u = float(level.get("u_probability") or 0.0)
         self.tf_column: str | None = level.get("tf_adjustment_column")
         self.tf_weight = float(level.get("tf_adjustment_weight", 1.0))
+        # Term frequencies are measured against the exact-match level's u, as in Splink.
+        self.tf_u = exact_match_u(levels, self.tf_column) if self.tf_column else self.u
         self.weight = math.log2(self.m / self.u) if self.m > 0 and self.u > 0 else 0.0
 
 
@@ -203,36 +208,46 @@ class Scorer:
         self.comparisons: list[tuple[str, list[_Level]]] = []
         for comparison in model["comparisons"]:
             name = str(comparison["output_column_name"])
-            levels = [
-                _Level(lvl)
-                for lvl in comparison["comparison_levels"]
-                if not lvl.get("is_null_level")
-            ]
+            every = comparison["comparison_levels"]
+            levels = [_Level(lvl, every) for lvl in every if not lvl.get("is_null_level")]
             if len(levels) != len(LEVELS[name][1]) + 1:
                 raise ValueError(f"stored model's {name!r} levels differ from this version's")
             self.comparisons.append((name, levels))
+
+    def levels(self, left: Row, right: Row) -> dict[str, int | None]:
+        """Return the level each comparison reaches for a pair of feature rows: its index
+        among the comparison's non-null levels, None where a value is missing."""
+        out: dict[str, int | None] = {}
+        for name, levels in self.comparisons:
+            missing, tests = LEVELS[name]
+            if missing(left, right):
+                out[name] = None
+                continue
+            out[name] = len(levels) - 1
+            for i, test in enumerate(tests):
+                if test(left, right):
+                    out[name] = i
+                    break
+        return out
 
     def weights(
         self, left: Row, right: Row, tf: Callable[[str, Any], float | None]
     ) -> dict[str, float]:
         """Return each comparison's match weight for a pair of feature rows."""
         out: dict[str, float] = {}
+        reached = self.levels(left, right)
         for name, levels in self.comparisons:
-            missing, tests = LEVELS[name]
-            if missing(left, right):
+            index = reached[name]
+            if index is None:
                 out[name] = 0.0
                 continue
-            chosen = levels[-1]
-            for level, test in zip(levels, tests, strict=False):
-                if test(left, right):
-                    chosen = level
-                    break
+            chosen = levels[index]
             weight = chosen.weight
             if chosen.tf_column is not None and chosen is not levels[-1]:
                 values = [tf(chosen.tf_column, side[chosen.tf_column]) for side in (left, right)]
                 known = [v for v in values if v is not None]
                 if known and chosen.u > 0:
-                    weight += chosen.tf_weight * (math.log2(chosen.u) - math.log2(max(known)))
+                    weight += chosen.tf_weight * (math.log2(chosen.tf_u) - math.log2(max(known)))
             out[name] = weight
         return out
 

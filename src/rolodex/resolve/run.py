@@ -32,6 +32,7 @@ from rolodex.config import ResolveSettings
 from rolodex.model import Contact, ContactPoint, MatchTermFrequency
 from rolodex.model.base import table
 from rolodex.resolve import model as m
+from rolodex.resolve.calibrate import Calibration, calibrate
 from rolodex.resolve.cluster import ClusterSettings, cluster_records
 from rolodex.resolve.matcher import Matcher, block_and_score, pair_frame
 from rolodex.resolve.realtime import TF_COLUMNS, Scorer, feature_rows
@@ -333,6 +334,7 @@ def resolve_contacts(
             else:
                 summary.training = stored[1]
             edges = matcher.predict(options.candidate)
+            used = matcher.model()
             clock.lap("predict")
         summary.candidate_pairs = len(edges)
         rescored: list[pl.DataFrame] = []
@@ -400,7 +402,7 @@ def resolve_contacts(
         db, plan.review, now=now, scope=None if not incremental else set(ids)
     )
     if features is not None:
-        write_term_frequencies(db, features)
+        write_term_frequencies(db, features, used)
     clock.lap("write")
     conn.execute(
         text(
@@ -418,6 +420,69 @@ def resolve_contacts(
         },
     )
     return summary
+
+
+def recalibrate(
+    conn: Connection,
+    *,
+    now: datetime,
+    spread: float = 1.0,
+    dry_run: bool = False,
+    anchors: int = 2_000,
+    seed: int = 42,
+) -> Calibration | None:
+    """Fit the stored contact model to the labels people gave and store the result as the
+    workspace's model (`calibrate` says how); None when no model is trained yet.
+
+    The labels are every `match_decision`: review accepts and rejects, merges and unmerges.
+    """
+    stored = latest_model(conn)
+    if stored is None:
+        return None
+    decided = [
+        (int(a), int(b), bool(same))
+        for a, b, same in conn.execute(
+            text("SELECT left_record_id, right_record_id, same FROM match_decision")
+        )
+    ]
+    names = identifier_fields(conn)
+    every = m.features(read_records(conn, narrow=True, custom=bool(names), linked=False), names)
+    # Anchors: the candidate pairs of a random sample of records, as the model scores them.
+    sample = every["unique_id"].sample(min(anchors, len(every)), seed=seed).sort().to_list()
+    counts = {c: m.term_frequencies(every.get_column(c), stored[0]) for c in TF_COLUMNS}
+    held = block_and_score(every, sample, stored[0], counts).select("left", "right")
+    wanted = {r for a, b, _ in decided for r in (a, b)}
+    wanted |= set(held["left"].to_list()) | set(held["right"].to_list())
+    rows = {
+        int(r["unique_id"]): r
+        for r in feature_rows(every.filter(pl.col("unique_id").is_in(sorted(wanted))))
+    }
+    tf: dict[tuple[str, Any], float] = {}
+    for column, frame in counts.items():
+        present = pl.Series([r[column] for r in rows.values()], dtype=pl.Utf8).drop_nulls()
+        hits = frame.filter(pl.col("value").is_in(present.unique().implode()))
+        tf.update(((column, v), t) for v, t in hits.iter_rows())
+    report, model = calibrate(
+        stored[0],
+        rows,
+        decided,
+        tf,
+        anchors=[(int(a), int(b)) for a, b in held.iter_rows()],
+        spread=spread,
+    )
+    if report.labels and not dry_run:
+        conn.execute(
+            text(
+                "INSERT INTO match_model (entity, model, info, trained_at)"
+                " VALUES ('contact', :model, :info, :now)"
+            ),
+            {
+                "model": json.dumps(model),
+                "info": json.dumps({**stored[1], "calibration": asdict(report)}),
+                "now": now,
+            },
+        )
+    return report
 
 
 class _Identifiers(Mapping[int, Mapping[str, str | None]]):
@@ -526,7 +591,7 @@ def _incremental(
     summary.pending = len(pending)
     every = m.features(keys, identifiers)
     # Term frequencies over every record now stored, as Splink counts them in a full run.
-    counts = {c: _frequencies(every.get_column(c)) for c in TF_COLUMNS}
+    counts = {c: m.term_frequencies(every.get_column(c), model) for c in TF_COLUMNS}
     found = block_and_score(every, pending, model, counts)
     edges = found.filter(pl.col("probability") >= options.candidate)
     touched = set(pending) | set(edges["left"].to_list()) | set(edges["right"].to_list())
@@ -576,16 +641,6 @@ def _incremental(
         edges = pl.concat([edges, score_frame(inner)], how="vertical_relaxed")
     clock.lap("predict")
     return records, edges, score_frame, newest
-
-
-def _frequencies(values: pl.Series) -> pl.DataFrame:
-    """Each value's share of the non-null values (Splink's term frequency): value, tf."""
-    present = values.drop_nulls()
-    counts = present.value_counts(name="n")
-    return counts.select(
-        pl.col(values.name).alias("value"),
-        (pl.col("n").cast(pl.Float64) / max(len(present), 1)).alias("tf"),
-    )
 
 
 class _Clock:
@@ -949,12 +1004,14 @@ def _retire(
     return len(plan.retired)
 
 
-def write_term_frequencies(db: ConnectionBulk, features: pl.DataFrame) -> None:
-    """Keep how common each name, postcode and city is, as Splink counted them this run, for
-    single-record matching."""
+def write_term_frequencies(
+    db: ConnectionBulk, features: pl.DataFrame, model: Mapping[str, Any]
+) -> None:
+    """Keep how common each name, postcode, city and company is, as this run counted them,
+    for single-record matching."""
     db.execute("DELETE FROM match_tf")
     for column in TF_COLUMNS:
-        frame = _frequencies(features.get_column(column))
+        frame = m.term_frequencies(features.get_column(column), model)
         if not frame.is_empty():
             frame = frame.select(pl.lit(column).alias("column"), "value", "tf")
             db.ingest(table(MatchTermFrequency), frame.to_arrow())
