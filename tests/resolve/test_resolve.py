@@ -115,6 +115,28 @@ def test_model_is_stored_and_reused_until_retrained(two_sources: Workspace) -> N
     assert _query(two_sources, "SELECT count(*) FROM match_model") == [(2,)]
 
 
+def test_a_model_from_an_older_version_is_trained_anew(two_sources: Workspace) -> None:
+    """A stored model whose comparison levels this version no longer has is not reused."""
+    import json
+
+    from rolodex.resolve.run import latest_model
+
+    two_sources.resolve()
+    with two_sources.engine.begin() as conn:
+        stored = latest_model(conn)
+        assert stored is not None
+        old = stored[0]
+        old["comparisons"][0]["comparison_levels"].pop(2)  # a level this version added
+        conn.execute(
+            text("UPDATE match_model SET model = :m WHERE entity = 'contact'"),
+            {"m": json.dumps(old)},
+        )
+    again = two_sources.resolve()
+    assert again.trained
+    assert again.mode == "full"
+    assert _query(two_sources, "SELECT count(*) FROM match_model") == [(2,)]
+
+
 def test_dry_run_reports_and_changes_nothing(two_sources: Workspace, tmp_path: Path) -> None:
     before = _links(two_sources, tmp_path)
     summary = two_sources.resolve(dry_run=True)

@@ -24,6 +24,7 @@ from rolodex.resolve import model as m
 
 # EM needs enough pairs in a block to say anything.
 _MIN_TRAINING_PAIRS = 50
+_MAX_TRAINING_PAIRS = 500_000  # pairs per EM session; bigger blocks are sampled
 # Below this, random pairs are too few and too often duplicates to measure u: priors stay.
 MIN_U_RECORDS = 1_000
 
@@ -210,10 +211,19 @@ class Matcher:
                 pairs = min(u_pairs, n * (n - 1) // 2)
                 training.estimate_u_using_random_sampling(max_pairs=pairs, seed=seed)
                 info.u_pairs = pairs
-            for rule, cols in m.TRAINING_BLOCKS:
-                if _pairs_on(self.records, cols) < _MIN_TRAINING_PAIRS:
-                    info.skipped.append(rule)
+            for block, cols in m.TRAINING_BLOCKS:
+                found = _pairs_on(self.records, cols)
+                if found < _MIN_TRAINING_PAIRS:
+                    info.skipped.append(block)
                     continue
+                # EM over a few million same-name pairs learns nothing a fixed share of them
+                # would not: a deterministic sample keeps training time flat as data grows.
+                share = -(-found // _MAX_TRAINING_PAIRS)
+                rule = (
+                    block
+                    if share == 1
+                    else f"{block} AND (l.unique_id + r.unique_id) % {share} = 0"
+                )
                 # A failed EM session can leave the linker without the comparisons it had
                 # set aside: start again from the model as it stood before.
                 before = self.model()

@@ -660,6 +660,21 @@ def without_matches_in_u(model: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def compatible(model: Mapping[str, Any]) -> bool:
+    """Whether a stored model has this version's comparisons and levels (by their labels)."""
+
+    def shape(comparisons: Sequence[Mapping[str, Any]]) -> list[tuple[str, list[str]]]:
+        return [
+            (
+                str(c["output_column_name"]),
+                [str(lv.get("label_for_charts")) for lv in c["comparison_levels"]],
+            )
+            for c in comparisons
+        ]
+
+    return shape(model.get("comparisons", [])) == shape(comparisons())
+
+
 def quiet_splink() -> None:
     """Keep Splink's progress chatter out of the CLI's output."""
     for name in ("splink", "splink.internals"):

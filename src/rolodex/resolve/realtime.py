@@ -211,7 +211,10 @@ class Scorer:
             every = comparison["comparison_levels"]
             levels = [_Level(lvl, every) for lvl in every if not lvl.get("is_null_level")]
             if len(levels) != len(LEVELS[name][1]) + 1:
-                raise ValueError(f"stored model's {name!r} levels differ from this version's")
+                raise ValueError(
+                    f"stored model's {name!r} levels differ from this version's:"
+                    " run `rolodex resolve --retrain`"
+                )
             self.comparisons.append((name, levels))
 
     def levels(self, left: Row, right: Row) -> dict[str, int | None]:

@@ -287,6 +287,10 @@ def resolve_contacts(
     clock = _Clock(summary.seconds)
     previous = last_run(conn)
     stored = None if retrain else latest_model(conn)
+    if stored is not None and not m.compatible(stored[0]):
+        # A model trained by an older version, whose comparison levels this one no longer
+        # has: train anew (and match everything again) rather than score with stale levels.
+        stored = None
     incremental = not full and stored is not None and previous is not None
     summary.mode = "incremental" if incremental else "full"
     identifier_names = identifier_fields(conn)
