@@ -249,3 +249,36 @@ def test_incremental_scoring_in_duckdb_equals_the_python_scorer(
         assert row["probability"] == pytest.approx(scorer.probability(weights), abs=1e-9)
         for name in names:
             assert row[f"w_{name}"] == pytest.approx(weights[name], abs=1e-9), (left, right, name)
+
+
+def test_big_training_blocks_are_trained_on_a_sample(
+    resolved: tuple[Workspace, ResolveSummary], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An EM session over more pairs than the cap runs on a deterministic sample of them,
+    and learns about the same m as over the whole block."""
+    from rolodex.resolve import matcher
+
+    ws, _ = resolved
+    with ws.engine.connect() as conn:
+        features = m.features(read_records(conn, narrow=True, custom=False))
+
+    def same_email_m(model: dict[str, object]) -> float:
+        """m of "same address", which the same-name block trains."""
+        comparisons = model["comparisons"]
+        assert isinstance(comparisons, list)
+        email = next(c for c in comparisons if c["output_column_name"] == "email")
+        return float(email["comparison_levels"][1]["m_probability"])
+
+    with Matcher(features) as whole:
+        info = whole.train()
+        full = same_email_m(whole.model())
+    assert not any("%" in b for b in info.blocks)
+    pairs = matcher._pairs_on(features, ("name",))
+    cap = pairs // 3
+    monkeypatch.setattr(matcher, "_MAX_TRAINING_PAIRS", cap)
+    share = -(-pairs // cap)
+    with Matcher(features) as part:
+        info = part.train()
+        sampled = same_email_m(part.model())
+    assert f"l.name = r.name AND (l.unique_id + r.unique_id) % {share} = 0" in info.blocks
+    assert sampled == pytest.approx(full, abs=0.1)
