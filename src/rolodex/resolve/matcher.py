@@ -165,6 +165,7 @@ class Matcher:
         self._api = DuckDBAPI(self._con)
         self._sdf = self._api.register(records.to_arrow(), table_name="records")
         self._pair_tables = 0
+        self._tf_frames: dict[str, pl.DataFrame] | None = None  # per model; see _frequencies
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             fresh = m.settings(term_frequencies=len(records) >= MIN_U_RECORDS)
@@ -243,6 +244,7 @@ class Matcher:
                     training = self._linker.training
                     continue
                 info.blocks.append(rule)
+        self._tf_frames = None  # the model changed
         if info.u_pairs:
             # u came from random pairs, matches included: take them out.
             self._linker = Linker(
@@ -256,18 +258,25 @@ class Matcher:
         return saved
 
     def _frequencies(self) -> None:
-        """Hand Splink `model.term_frequencies` rather than let it count its own."""
-        model = self.model()
-        columns = {
-            str(level["tf_adjustment_column"])
-            for comparison in model["comparisons"]
-            for level in comparison["comparison_levels"]
-            if level.get("tf_adjustment_column")
-        }
-        for column in sorted(columns):
-            frame = m.term_frequencies(self.records.get_column(column), model).select(
-                pl.col("value").alias(column), pl.col("tf").alias(f"tf_{column}")
-            )
+        """Hand Splink `model.term_frequencies` rather than let it count its own.
+
+        Counted once per model; registered again for every predict, since a scoring call
+        clears Splink's cache."""
+        if self._tf_frames is None:
+            model = self.model()
+            columns = {
+                str(level["tf_adjustment_column"])
+                for comparison in model["comparisons"]
+                for level in comparison["comparison_levels"]
+                if level.get("tf_adjustment_column")
+            }
+            self._tf_frames = {
+                column: m.term_frequencies(self.records.get_column(column), model).select(
+                    pl.col("value").alias(column), pl.col("tf").alias(f"tf_{column}")
+                )
+                for column in sorted(columns)
+            }
+        for column, frame in self._tf_frames.items():
             self._pair_tables += 1
             registered = self._api.register(
                 frame.to_arrow(), table_name=f"tf_{column}_{self._pair_tables}"

@@ -461,11 +461,7 @@ def recalibrate(
         int(r["unique_id"]): r
         for r in feature_rows(every.filter(pl.col("unique_id").is_in(sorted(wanted))))
     }
-    tf: dict[tuple[str, Any], float] = {}
-    for column, frame in counts.items():
-        present = pl.Series([r[column] for r in rows.values()], dtype=pl.Utf8).drop_nulls()
-        hits = frame.filter(pl.col("value").is_in(present.unique().implode()))
-        tf.update(((column, v), t) for v, t in hits.iter_rows())
+    tf = _lookup(counts, rows.values())
     report, model = calibrate(
         stored[0],
         rows,
@@ -616,11 +612,7 @@ def _incremental(
             every.filter(pl.col("unique_id").is_in(records["source_record_id"].implode()))
         )
     }
-    tf: dict[tuple[str, Any], float] = {}
-    for column, known in counts.items():
-        wanted = pl.Series([r[column] for r in rows.values()], dtype=pl.Utf8).drop_nulls()
-        hits = known.filter(pl.col("value").is_in(wanted.unique().implode()))
-        tf.update(((column, v), t) for v, t in hits.iter_rows())
+    tf = _lookup(counts, rows.values())
     del every
     scorer = Scorer(model)
 
@@ -645,6 +637,20 @@ def _incremental(
         edges = pl.concat([edges, score_frame(inner)], how="vertical_relaxed")
     clock.lap("predict")
     return records, edges, score_frame, newest
+
+
+def _lookup(
+    counts: Mapping[str, pl.DataFrame], rows: Iterable[Mapping[str, Any]]
+) -> dict[tuple[str, Any], float]:
+    """The term frequencies (column -> value, tf frames) of the values these feature rows
+    hold, as the (column, value) -> tf mapping the Python scorer reads."""
+    rows = list(rows)
+    tf: dict[tuple[str, Any], float] = {}
+    for column, known in counts.items():
+        wanted = pl.Series([r[column] for r in rows], dtype=pl.Utf8).drop_nulls()
+        hits = known.filter(pl.col("value").is_in(wanted.unique().implode()))
+        tf.update(((column, v), t) for v, t in hits.iter_rows())
+    return tf
 
 
 class _Clock:
