@@ -211,3 +211,27 @@ def test_adbc_writer_closes_while_another_connection_reads(tmp_path: Path) -> No
         cursor.execute("ROLLBACK")
         cursor.close()
         reader.close()
+
+
+def test_a_new_sqlite_file_gets_large_pages_and_an_old_one_keeps_its_own(tmp_path: Path) -> None:
+    import sqlite3
+
+    from sqlalchemy import text
+
+    from rolodex.store.engine import PAGE_SIZE
+
+    old = tmp_path / "old.db"
+    with sqlite3.connect(old) as conn:  # made by an earlier version, with SQLite's default
+        conn.execute("CREATE TABLE t (x INTEGER)")
+    default = sqlite3.connect(old).execute("PRAGMA page_size").fetchone()[0]
+
+    for path, expected in ((tmp_path / "new.db", PAGE_SIZE), (old, default)):
+        engine = make_engine(f"sqlite:///{path}")
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE IF NOT EXISTS t (x INTEGER)"))
+            conn.execute(text("INSERT INTO t VALUES (1)"))
+        with engine.connect() as conn:
+            assert conn.execute(text("PRAGMA page_size")).scalar() == expected
+            assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 1
+        engine.dispose()
+    assert PAGE_SIZE > default
