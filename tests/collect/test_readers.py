@@ -928,3 +928,26 @@ def test_damaged_parquet_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(InputError, match=r"^bad\.parquet: cannot read the Parquet file: "):
         open_table(path)
+
+
+def test_nul_bytes_are_flagged_on_their_own_lines_whatever_the_line_endings(
+    tmp_path: Path,
+) -> None:
+    # CRLF, LF and a lone CR (old Mac) line ending, a quoted line break, and NUL bytes on
+    # some lines: each warning lands on the row whose line holds the NUL, and only there.
+    content = b'id,name\r\n1,A\x00nn\r\n2,Bob\n3,"C\x00\x00\nx"\r4,Dan\r\n5,E\x00ve\x00\n6,Fay\n'
+    path = write(tmp_path, "nul_lines.csv", content)
+
+    _, rows = read(path)
+
+    assert [r.values for r in rows] == [
+        ["1", "Ann"],
+        ["2", "Bob"],
+        ["3", "C\nx"],
+        ["4", "Dan"],
+        ["5", "Eve"],
+        ["6", "Fay"],
+    ]
+    warned = [r.values[0] for r in rows if r.problems]
+    assert warned == ["1", "3", "5"]
+    assert numbers(rows) == [2, 3, 4, 6, 7, 8]
