@@ -136,7 +136,11 @@ class PreparedChunk:
             self._fixed = pa.table(
                 {
                     "number": pa.array(self.numbers, pa.int64()),
-                    "payload": pa.array(self.payloads, pa.string()),
+                    "payload": (
+                        self.payloads.arrow()
+                        if isinstance(self.payloads, _ArrowList)
+                        else pa.array(self.payloads, pa.string())
+                    ),
                     "hash": pa.array(self.hashes, pa.binary()),
                     "external_id": pa.array(self.external_ids, pa.string()),
                     "custom": pa.array(self.custom, pa.string()),
@@ -212,9 +216,13 @@ class PreparedChunk:
 class _ArrowList(Sequence[Any]):
     """A received Arrow column, turned into Python objects only if some code reads items."""
 
-    def __init__(self, column: pa.ChunkedArray) -> None:
+    def __init__(self, column: pa.ChunkedArray | pa.Array) -> None:
         self._column = column
         self._items: list[Any] | None = None
+
+    def arrow(self) -> pa.Array | pa.ChunkedArray:
+        """Return the Arrow column itself."""
+        return self._column
 
     def __len__(self) -> int:
         return len(self._column)
@@ -316,46 +324,227 @@ def _ambiguous_dates(s: pl.Series) -> pl.Series:
     return both.fill_null(False)
 
 
-_NUMERIC_DATE = r"^[0-9]{1,2}[/.][0-9]{1,2}[/.][0-9]{4}$"
+# The numeric dates `convert._from_numeric_date` reads, with ASCII digits and a space before
+# the time only (anything else is left to it): d/m/y or m/d/y, y/m/d, dotted, 12-hour clock.
+_NUMERIC_DATETIME = (
+    r"^([0-9]{1,4})[./\-]([0-9]{1,2})[./\-]([0-9]{1,4})"
+    r"(?: +([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?(?: *([aApP])\.?[mM]\.?)?)?$"
+)
+# Amounts of ASCII text and the common currency signs; other characters go to the parser.
+_AMOUNT_TEXT = r"^[\x20-\x7E€£¥₹]+$"
+_EXCEL_EPOCH = date(1899, 12, 30)
 
 
 def _fast(s: pl.Series, kind: str, dayfirst: bool | None) -> pl.Series:
-    """Parse the common unambiguous forms vectorized; everything else stays null.
+    """Parse the common forms vectorized; everything else stays null.
 
-    Only forms the Python parser reads the same way qualify: plain decimals, ISO dates and
-    timestamps, and numeric dates in the column's day order (a value that does not fit that
-    order fails here and is settled by the Python parser, exactly as it would be alone).
+    Only forms the Python parser reads the same way qualify (a test holds both to the same
+    answers): amounts with currency signs and either separator convention, ISO dates and
+    timestamps, numeric dates in every order `parse_datetime` reads, Excel serials and
+    Unix epochs. What this leaves null is settled by the Python parser, once per value.
     """
     if kind in ("number", "integer"):
-        plain = s.str.contains(_PLAIN_NUMBER).fill_null(False)
-        target = pl.Float64 if kind == "number" else pl.Int64
-        return s.zip_with(plain, pl.Series([None] * len(s), dtype=pl.Utf8)).cast(
-            target, strict=False
+        amounts = _fast_amounts(s)
+        if kind == "number":
+            return amounts
+        whole = amounts.is_not_null() & (amounts == amounts.floor()) & (amounts.abs() < 2**62)
+        return amounts.zip_with(whole, pl.Series([None] * len(s), dtype=pl.Float64)).cast(
+            pl.Int64, strict=False
         )
     if kind not in ("date", "datetime"):
         return pl.Series(s.name, [None] * len(s), dtype=_POLARS_TYPES[kind])
-    numeric = s.str.contains(_NUMERIC_DATE).fill_null(False)
-    slashed = "%d/%m/%Y" if dayfirst else "%m/%d/%Y"
-    dates = (
-        s.str.to_date("%Y-%m-%d", strict=False)
-        .fill_null(
-            s.zip_with(numeric, pl.Series([None] * len(s), dtype=pl.Utf8)).str.to_date(
-                slashed, strict=False
-            )
-        )
-        .fill_null(
-            s.zip_with(numeric, pl.Series([None] * len(s), dtype=pl.Utf8)).str.to_date(
-                "%d.%m.%Y", strict=False
-            )
-        )
-    )
+    out = _fast_datetimes(s, dayfirst)
     if kind == "date":
-        return dates
-    t = s.str.replace(r"Z$", "+00:00")
-    out = t.str.to_datetime("%Y-%m-%dT%H:%M:%S%:z", strict=False, time_zone="UTC")
-    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"):
-        out = out.fill_null(t.str.to_datetime(fmt, strict=False, time_zone="UTC"))
-    return out.fill_null(dates.cast(pl.Datetime("us")).dt.replace_time_zone("UTC"))
+        return out.dt.date()
+    return out
+
+
+def _fast_datetimes(s: pl.Series, dayfirst: bool | None) -> pl.Series:
+    """Parse each form on the cells that look like it, leaving the rest null."""
+    out = pl.Series(s.name, [None] * len(s), dtype=pl.Datetime("us", "UTC"))
+    steps: list[tuple[str, Callable[[pl.Series], pl.Series]]] = [
+        # Polars reads %Y from fewer than four digits ("12-11-16" as the year 12): ISO only.
+        (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}", _fast_iso),
+        (_NUMERIC_DATETIME, lambda sub: _fast_numeric_dates(sub, dayfirst)),
+        (r"^[0-9]{1,18}$", _fast_serials),
+    ]
+    for pattern, parse in steps:
+        todo = (s.str.contains(pattern) & out.is_null()).fill_null(False)
+        if not todo.any():
+            continue
+        parsed = parse(s.filter(todo))
+        hit = parsed.is_not_null()
+        if hit.any():
+            out = out.scatter(todo.arg_true().filter(hit), parsed.filter(hit))
+    return out
+
+
+def _fast_iso(s: pl.Series) -> pl.Series:
+    """Read ISO dates and the common ISO timestamps (UTC unless they carry an offset)."""
+    out = s.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us"))
+    out = out.dt.replace_time_zone("UTC")
+    todo = out.is_null()
+    if todo.any():
+        t = s.filter(todo).str.replace(r"Z$", "+00:00")
+        timed = t.str.to_datetime("%Y-%m-%dT%H:%M:%S%:z", strict=False, time_zone="UTC")
+        for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"):
+            timed = timed.fill_null(t.str.to_datetime(fmt, strict=False, time_zone="UTC"))
+        out = out.scatter(todo.arg_true(), timed)
+    return out
+
+
+def _fast_numeric_dates(s: pl.Series, dayfirst: bool | None) -> pl.Series:
+    """Read numeric dates and times exactly as `convert._from_numeric_date` does."""
+    parts = s.str.extract_groups(_NUMERIC_DATETIME).struct.unnest()
+    parts = parts.with_columns(
+        s.alias("text"),
+        *(pl.col(name).cast(pl.Int32, strict=False).alias(f"n{name}") for name in "123456"),
+        pl.col("1").str.len_chars().alias("a_len"),
+        pl.col("3").str.len_chars().alias("c_len"),
+    )
+    a, b, c = pl.col("n1"), pl.col("n2"), pl.col("n3")
+    a_len, c_len = pl.col("a_len"), pl.col("c_len")
+    twelve = pl.col("7").is_not_null()
+    # Python rebuilds a 12-hour value with slashes before it looks for a dot.
+    day_first = (pl.col("text").str.contains(".", literal=True) & ~twelve) | (a > 12)
+    year = (
+        pl.when(a_len == 4)
+        .then(pl.when(c_len <= 2).then(a))
+        .when(c_len == 2)
+        .then(c + pl.when(c < 50).then(2000).otherwise(1900))
+        .when(c_len == 4)
+        .then(c)
+    )
+    ordered = (
+        pl.when(a_len == 4)
+        .then(pl.struct(month=b, day=c))
+        .when(day_first)
+        .then(pl.struct(month=b, day=a))
+        .when(b > 12)
+        .then(pl.struct(month=a, day=b))
+        .when(pl.lit(bool(dayfirst)))
+        .then(pl.struct(month=b, day=a))
+        .otherwise(pl.struct(month=a, day=b))
+    )
+    hour = pl.col("n4").fill_null(0)
+    afternoon = pl.col("7").is_in(["p", "P"])
+    hour = (
+        pl.when(twelve).then(hour % 12 + pl.when(afternoon).then(12).otherwise(0)).otherwise(hour)
+    )
+    minute = pl.col("n5").fill_null(0)
+    second = pl.col("n6").fill_null(0)
+    parts = parts.with_columns(
+        year.alias("year"),
+        ordered.struct.field("month").alias("month"),
+        ordered.struct.field("day").alias("day"),
+        hour.alias("hour"),
+        minute.alias("minute"),
+        second.alias("second"),
+    )
+    y, m, d = pl.col("year"), pl.col("month"), pl.col("day")
+    leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
+    days = (
+        pl.when(m == 2)
+        .then(pl.when(leap).then(29).otherwise(28))
+        .when(m.is_in([4, 6, 9, 11]))
+        .then(30)
+        .otherwise(31)
+    )
+    valid = (
+        y.is_between(1, 9999)
+        & m.is_between(1, 12)
+        & d.is_between(1, days)
+        & (pl.col("hour") <= 23)
+        & (pl.col("minute") <= 59)
+        & (pl.col("second") <= 59)
+    ).fill_null(False)
+    # pl.datetime raises on a day that does not exist: those get a stand-in, then null.
+    safe_year, safe_month, safe_day = (
+        pl.when(valid).then(pl.col(c)).otherwise(1) for c in ("year", "month", "day")
+    )
+    stamp = pl.datetime(
+        safe_year, safe_month, safe_day, "hour", "minute", "second", time_zone="UTC"
+    )
+    return parts.select(pl.when(valid).then(stamp).alias(s.name)).to_series()
+
+
+def _fast_serials(s: pl.Series) -> pl.Series:
+    """Read all-digit dates as `convert._from_number` does: Excel serials, epochs, yyyymmdd."""
+    n = s.str.contains(r"^[0-9]{1,18}$").fill_null(False)
+    value = s.zip_with(n, pl.Series([None] * len(s), dtype=pl.Utf8)).cast(pl.Int64)
+    frame = pl.DataFrame({"n": value})
+    col = pl.col("n")
+    utc = pl.Datetime("us", "UTC")
+    excel = (pl.lit(_EXCEL_EPOCH) + pl.duration(days=col)).cast(pl.Datetime("us"))
+    out = frame.select(
+        pl.when(col.is_between(20_000, 80_000))
+        .then(excel.dt.replace_time_zone("UTC"))
+        .when((col >= 10**8) & (col < 10**11))
+        .then(pl.from_epoch(col, "s").dt.replace_time_zone("UTC"))
+        # Python divides by 1000 in floating point, which drifts by a microsecond after
+        # the year 2100: later ones are left to it.
+        .when((col >= 10**11) & (col < 4 * 10**12))
+        .then(pl.from_epoch(col, "ms").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"))
+        .when((col >= 10**7) & (col < 10**8))
+        .then(
+            col.cast(pl.Utf8)
+            .str.to_datetime("%Y%m%d", strict=False)
+            .cast(pl.Datetime("us"))
+            .dt.replace_time_zone("UTC")
+        )
+        .cast(utc)
+        .alias("n")
+    )
+    return out.to_series()
+
+
+def _fast_amounts(s: pl.Series) -> pl.Series:
+    """Read amounts exactly as `convert.parse_amount` does, for ASCII text and currency signs."""
+    text = pl.col("s")
+    frame = pl.DataFrame({"s": s}).with_columns(
+        text.str.replace_all(r"[^0-9,.\-()]", "").str.strip_chars("()-").alias("digits"),
+        (
+            (text.str.starts_with("(") & text.str.ends_with(")"))
+            | text.str.ends_with("-")
+            | text.str.starts_with("-")
+        ).alias("negative"),
+    )
+    digits = pl.col("digits")
+    frame = frame.with_columns(
+        digits.str.count_matches(".", literal=True).alias("dots"),
+        digits.str.count_matches(",", literal=True).alias("commas"),
+        (digits.str.extract(r"([.,])[^.,]*$", 1) == ",").alias("last_is_comma"),
+        digits.str.extract(r",([^,]*)$", 1).str.len_chars().alias("tail"),
+    )
+    dots, commas = pl.col("dots"), pl.col("commas")
+    normalized = (
+        pl.when((dots > 0) & (commas > 0))
+        .then(
+            pl.when(pl.col("last_is_comma"))
+            .then(
+                digits.str.replace_all(".", "", literal=True).str.replace_all(
+                    ",", ".", literal=True
+                )
+            )
+            .otherwise(digits.str.replace_all(",", "", literal=True))
+        )
+        .when(commas > 1)
+        .then(digits.str.replace_all(",", "", literal=True))
+        .when(commas == 1)
+        .then(
+            pl.when(pl.col("tail") == 3)
+            .then(digits.str.replace(",", "", literal=True))
+            .otherwise(digits.str.replace(",", ".", literal=True))
+        )
+        .when(dots > 1)
+        .then(digits.str.replace_all(".", "", literal=True))
+        .otherwise(digits)
+    )
+    readable = text.str.contains(_AMOUNT_TEXT) & digits.str.contains("[0-9]")
+    value = normalized.cast(pl.Float64, strict=False)
+    return frame.select(
+        pl.when(readable).then(pl.when("negative").then(-value).otherwise(value)).alias(s.name)
+    ).to_series()
 
 
 def parse_column(
@@ -458,27 +647,31 @@ class ChunkPreparer:
             ]
         )
 
-    def _payloads(self, rows: Sequence[RawRow], frame: pl.DataFrame) -> list[str]:
+    def _payloads(self, rows: Sequence[RawRow], frame: pl.DataFrame) -> pa.Array:
         """Serialize each row verbatim as a JSON object of header -> value.
 
-        Text files encode vectorized (Polars writes the same JSON as `json.dumps`); rows with
-        extra fields, and files whose values are not all text, go through `json.dumps`.
+        Text files encode vectorized (Polars writes the same JSON as `json.dumps`) and stay
+        an Arrow column, never a million Python strings; rows with extra fields, and files
+        whose values are not all text, go through `json.dumps`.
         """
         if self.text_only:
-            out: list[str] = (
-                frame.select(pl.struct(pl.all()).struct.json_encode()).to_series().to_list()
-            )
+            encoded = frame.select(pl.struct(pl.all()).struct.json_encode()).to_series()
             slow = [i for i, r in enumerate(rows) if r.extra]
         else:
-            out = [""] * len(rows)
+            encoded = pl.Series([""] * len(rows), dtype=pl.Utf8)
             slow = list(range(len(rows)))
-        for i in slow:
-            r = rows[i]
-            record: dict[str, Any] = dict(zip(self.header, r.values, strict=False))
-            if r.extra:
-                record.update(r.extra)
-            out[i] = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str)
-        return out
+        if slow:
+            fixed = []
+            for i in slow:
+                r = rows[i]
+                record: dict[str, Any] = dict(zip(self.header, r.values, strict=False))
+                if r.extra:
+                    record.update(r.extra)
+                fixed.append(
+                    json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str)
+                )
+            encoded = encoded.scatter(slow, fixed)
+        return encoded.to_arrow().cast(pa.string())
 
     def _column(self, frame: pl.DataFrame, index: int) -> pl.Series:
         """Return one raw column trimmed, with empty cells as null."""
@@ -489,7 +682,10 @@ class ChunkPreparer:
         n = len(rows)
         raw = self._frame(rows)
         payloads = self._payloads(rows, raw)
-        hashes = [hashlib.blake2b(p.encode(), digest_size=16).digest() for p in payloads]
+        hashes = [
+            hashlib.blake2b(p, digest_size=16).digest()
+            for p in payloads.cast(pa.binary()).to_pylist()
+        ]
         problems: list[list[Problem]] = [list(r.problems) for r in rows]
         columns: list[pl.Series] = []
         for name, index, header, kind, fatal in self._specs:
@@ -520,7 +716,7 @@ class ChunkPreparer:
         return PreparedChunk(
             file=self.file,
             numbers=[r.number for r in rows],
-            payloads=payloads,
+            payloads=_ArrowList(payloads),
             hashes=hashes,
             keys=keys,
             external_ids=external,
