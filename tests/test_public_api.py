@@ -38,3 +38,19 @@ def test_import_creates_no_database_and_reads_no_settings(tmp_path: object) -> N
         "assert not os.path.exists('x.db')"
     )
     subprocess.run([sys.executable, "-c", code], cwd=str(tmp_path), check=True)
+
+
+def test_the_import_writer_loads_without_the_workspace_and_its_stages() -> None:
+    # The writer process of a big import runs `rolodex.pipeline._worker`, which unpickles
+    # calls into `rolodex.pipeline.imports`: it must not pay for loading every stage.
+    code = (
+        "import sys, rolodex.pipeline.imports, rolodex;"
+        "print(sorted(m for m in ('rolodex.workspace', 'rolodex.resolve.run',"
+        " 'rolodex.maintain.quality') if m in sys.modules));"
+        "print(rolodex.Workspace.__name__)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+
+    assert out == ["[]", "Workspace"]
