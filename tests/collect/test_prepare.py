@@ -112,3 +112,44 @@ def test_seen_keys_stay_exact_when_the_filter_answers_maybe(
     assert added[0][0] == 502
     assert "row 4" in added[0][1].message
     assert [second.status(i) for i in (498, 499)] == ["accepted", "accepted"]
+
+
+@pytest.mark.parametrize("flush_at", [1, 700, 10**6])
+def test_seen_keys_count_repeats_the_same_whether_held_in_memory_or_written(
+    monkeypatch: pytest.MonkeyPatch, flush_at: int
+) -> None:
+    """Keys wait in memory until enough have come; lookups see both places, and a key seen
+    again after it was written keeps counting from where it was."""
+    monkeypatch.setattr(seen_module, "_FLUSH_AT", flush_at)
+    monkeypatch.setattr(seen_module, "_FILTER_BITS", 64)
+    preparer = ChunkPreparer(
+        kind=Kind.CONTACTS,
+        file="people.csv",
+        header=HEADER,
+        fields={"first_name": 1, "email": 2},
+        custom={},
+        custom_types={},
+        has_id_column=False,
+        text_only=True,
+    )
+
+    def chunk(start: int) -> PreparedChunk:
+        # Rows without ids are keyed by content: row n repeats the content of n % 400.
+        return preparer.prepare(
+            [
+                RawRow(n, ["", f"P{n % 400}", f"p{n % 400}@x.org", "", ""])
+                for n in range(start, start + 500)
+            ]
+        )
+
+    chunks = [chunk(0), chunk(500), chunk(1000)]
+    with SeenKeys() as seen:
+        for c in chunks:
+            assert seen.claim(c) == []  # repeated content is counted, not an error
+    ordinals = [o for c in chunks for o in c.ordinals]
+    # Content k (0..399) occurs at rows k, k+400, k+800, k+1200: its occurrences count up.
+    assert ordinals == [n // 400 + 1 for n in range(1500)]
+    keys = [k for c in chunks for k in c.keys]
+    assert keys[400] == keys[0] + "#2"
+    assert keys[1200] == keys[0] + "#4"
+    assert len(set(keys)) == 1500

@@ -31,13 +31,18 @@ def _digests(keys: list[str]) -> list[int]:
 
 
 _FILTER_BITS = 1 << 27  # 16 MiB: under 5% false hits at five million keys
+# Keys held in memory before they go to the table together (about 20 MiB): random keys land
+# all over its b-tree, and one sorted batch of many chunks rewrites each page once, not once
+# per chunk.
+_FLUSH_AT = 100_000
 
 
 class SeenKeys:
     """A scratch SQLite table of key -> (first row, count) for one import of one file.
 
     A fixed-size bit filter in front of it answers "certainly not seen" for almost every
-    key without a query; only the rest are looked up.
+    key without a query; only the rest are looked up, first among the recent keys not yet
+    written to the table.
     """
 
     def __init__(self) -> None:
@@ -52,6 +57,7 @@ class SeenKeys:
         # b-tree, and a collision needs billions of keys in one import.
         self._db.execute("CREATE TABLE seen (h INTEGER PRIMARY KEY, row INTEGER, n INTEGER)")
         self._filter = bytearray(_FILTER_BITS // 8)
+        self._pending: dict[int, tuple[int, int]] = {}
 
     def close(self) -> None:
         """Drop the scratch table and its directory."""
@@ -66,14 +72,34 @@ class SeenKeys:
 
     def _lookup(self, digests: Sequence[int]) -> dict[int, tuple[int, int]]:
         found: dict[int, tuple[int, int]] = {}
-        for start in range(0, len(digests), _PARAMS):
-            part = digests[start : start + _PARAMS]
+        stored: list[int] = []
+        for h in digests:
+            entry = self._pending.get(h)
+            if entry is None:
+                stored.append(h)
+            else:
+                found[h] = entry
+        for start in range(0, len(stored), _PARAMS):
+            part = stored[start : start + _PARAMS]
             marks = ",".join("?" * len(part))
             for h, row, n in self._db.execute(
                 f"SELECT h, row, n FROM seen WHERE h IN ({marks})", part
             ):
                 found[h] = (row, n)
         return found
+
+    def _flush(self) -> None:
+        """Write the keys held in memory to the table, in key order."""
+        pending = self._pending
+        self._db.execute("BEGIN")
+        # In key order: neighbouring inserts land on the same b-tree pages.
+        self._db.executemany(
+            "INSERT INTO seen (h, row, n) VALUES (?, ?, ?)"
+            " ON CONFLICT (h) DO UPDATE SET n = excluded.n",
+            [(h, *pending[h]) for h in sorted(pending)],
+        )
+        self._db.execute("COMMIT")
+        pending.clear()
 
     def _maybe_seen(self, digests: Sequence[int]) -> list[int]:
         bits, mask = self._filter, _FILTER_BITS - 1
@@ -115,14 +141,9 @@ class SeenKeys:
                 )
                 chunk.problems[i].append(problem)
                 added.append((chunk.numbers[i], problem))
-        self._db.execute("BEGIN")
-        # In key order: neighbouring inserts land on the same b-tree pages.
-        self._db.executemany(
-            "INSERT INTO seen (h, row, n) VALUES (?, ?, ?)"
-            " ON CONFLICT (h) DO UPDATE SET n = excluded.n",
-            [(h, *changed[h]) for h in sorted(changed)],
-        )
-        self._db.execute("COMMIT")
+        self._pending.update(changed)
+        if len(self._pending) >= _FLUSH_AT:
+            self._flush()
         self._remember(list(changed))
         chunk.forget_status()
         for i, key in enumerate(keys):
