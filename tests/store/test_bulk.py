@@ -235,3 +235,28 @@ def test_a_new_sqlite_file_gets_large_pages_and_an_old_one_keeps_its_own(tmp_pat
             assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 1
         engine.dispose()
     assert PAGE_SIZE > default
+
+
+@pytest.mark.postgres
+def test_a_bulk_analyze_gives_the_planner_sizes_without_changing_the_session(
+    pg_url: str,
+) -> None:
+    from sqlalchemy import text
+
+    engine = make_engine(pg_url)
+    _META.create_all(engine)
+    session = BulkSession(engine)
+    try:
+        with session.transaction() as db:
+            db.ingest(_SCRATCH, pa.table({"label": pa.array([f"r{i}" for i in range(5000)])}))
+            db.analyze(["bulk_scratch"])
+            assert db.query("SHOW default_statistics_target")[0][0] == "10"
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT reltuples FROM pg_class WHERE relname = 'bulk_scratch'")
+            ).scalar_one()
+            target = conn.execute(text("SHOW default_statistics_target")).scalar_one()
+    finally:
+        session.close()
+    assert rows == 5000
+    assert target == "100"  # the smaller sample was for that transaction only
