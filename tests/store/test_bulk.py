@@ -260,3 +260,25 @@ def test_a_bulk_analyze_gives_the_planner_sizes_without_changing_the_session(
         session.close()
     assert rows == 5000
     assert target == "100"  # the smaller sample was for that transaction only
+
+
+def test_adbc_writer_builds_indexes_on_a_small_cache_and_gets_its_cache_back(
+    tmp_path: Path,
+) -> None:
+    from sqlalchemy import Index
+
+    from rolodex.store.bulk import _CACHE_KIB, AdbcSqliteBulk
+
+    db = AdbcSqliteBulk(str(tmp_path / "ix.db"))
+    try:
+        db.execute("CREATE TABLE bulk_scratch (id INTEGER PRIMARY KEY, label TEXT)")
+        db.ingest(_SCRATCH, pa.table({"label": pa.array([f"r{i % 977}" for i in range(20000)])}))
+        db.create_indexes([Index("ix_bulk_scratch_label", _SCRATCH.c.label)])
+        plan = db.query("EXPLAIN QUERY PLAN SELECT id FROM bulk_scratch WHERE label = 'r5'")
+        cache = db.query("PRAGMA cache_size")
+        found = db.query("SELECT count(*) FROM bulk_scratch WHERE label = 'r5'")
+    finally:
+        db.close()
+    assert "ix_bulk_scratch_label" in str(plan)
+    assert found == [(21,)]
+    assert cache == [(-_CACHE_KIB,)]

@@ -90,6 +90,10 @@ def _to_postgres(data: pa.Table) -> pa.Table:
     return pa.table(columns, names=data.column_names)
 
 
+# The import writer's SQLite page cache, in KiB; building an index after a load sorts in as
+# much memory again unless the cache gives way (see `AdbcSqliteBulk.create_indexes`).
+_CACHE_KIB = 131072
+_SORT_CACHE_KIB = 16384
 # Rows sampled per table by the ANALYZE of a bulk load: 300 times this (PostgreSQL's default
 # is 100).
 _BULK_STATISTICS_TARGET = 10
@@ -343,7 +347,7 @@ class AdbcSqliteBulk(Bulk):
             "PRAGMA journal_mode = WAL",
             "PRAGMA synchronous = NORMAL",
             f"PRAGMA foreign_keys = {'OFF' if unchecked else 'ON'}",
-            "PRAGMA cache_size = -131072",
+            f"PRAGMA cache_size = -{_CACHE_KIB}",
             # Checkpoints run beside the writes, on a thread of their own (see below).
             "PRAGMA wal_autocheckpoint = 0",
         ):
@@ -386,6 +390,22 @@ class AdbcSqliteBulk(Bulk):
     def ingest(self, table: Table, data: pa.Table) -> None:
         if data.num_rows:
             self._cursor.adbc_ingest(table.name, _to_sqlite(data), mode="append")
+
+    def create_indexes(self, indexes: Sequence[Index]) -> None:
+        """Build the indexes with the page cache emptied and made small first.
+
+        SQLite's sorter takes memory in proportion to the cache size, on top of the cache:
+        after a load of five million rows, building the lookup indexes with the full cache
+        made the writer's peak memory grow with the file, which it must not.
+        """
+        for pragma in ("PRAGMA shrink_memory", f"PRAGMA cache_size = -{_SORT_CACHE_KIB}"):
+            self._cursor.execute(pragma)
+            self._cursor.fetchall()
+        try:
+            super().create_indexes(indexes)
+        finally:
+            self._cursor.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
+            self._cursor.fetchall()
 
     def _stage(self, name: str, columns: str, data: pa.Table) -> None:
         # ADBC binds each scalar parameter as an Arrow column of its own: thousands of
