@@ -305,7 +305,6 @@ def _type_key(ftype: FieldType | str) -> str:
             return "text"
 
 
-_PLAIN_NUMBER = r"^-?[0-9]+(\.[0-9]+)?$"
 # Suffix of the boolean column marking dates whose day and month could swap (the clean stage
 # flags them; a test of the import pins both ends of this convention).
 AMBIGUOUS = "__ambiguous"
