@@ -586,16 +586,17 @@ def settings(
 def exact_match_u(levels: Sequence[Mapping[str, Any]], column: str) -> float:
     """The u of the comparison's exact-match level on `column`: as in Splink, every level
     adjusted by a term frequency measures it against that level's u."""
+    level = _exact_level(levels, column)
+    if level is None:
+        raise ValueError(f"no exact match level on {column!r} for its term frequency adjustment")
+    return float(level["u_probability"])
+
+
+def _exact_level(levels: Sequence[Mapping[str, Any]], column: str) -> Mapping[str, Any] | None:
+    """The level of `levels` that holds an exact match on `column`, if any."""
     for level in levels:
         if str(level["sql_condition"]).replace(" ", "") == f"{column}_l={column}_r":
-            return float(level["u_probability"])
-    raise ValueError(f"no exact match level on {column!r} for its term frequency adjustment")
-
-
-def _exact_level(comparison: Mapping[str, Any], column: str) -> Mapping[str, Any] | None:
-    for level in comparison["comparison_levels"]:
-        if str(level["sql_condition"]).replace(" ", "") == f"{column}_l={column}_r":
-            return level  # type: ignore[no-any-return]
+            return level
     return None
 
 
@@ -617,7 +618,7 @@ def term_frequencies(values: pl.Series, model: Mapping[str, Any]) -> pl.DataFram
     prior = float(model.get("probability_two_random_records_match") or 0.0)
     m_exact = 0.0
     for comparison in model["comparisons"]:
-        level = _exact_level(comparison, str(values.name))
+        level = _exact_level(comparison["comparison_levels"], str(values.name))
         if level is not None:
             # A calibrated m can exceed one (see `calibrate`); as a share it cannot.
             m_exact = min(float(level.get("m_probability") or 0.0), 1.0)
