@@ -257,11 +257,9 @@ class Matcher:
         saved: dict[str, Any] = self._linker.misc.save_model_to_json()
         return saved
 
-    def _frequencies(self) -> None:
-        """Hand Splink `model.term_frequencies` rather than let it count its own.
-
-        Counted once per model; registered again for every predict, since a scoring call
-        clears Splink's cache."""
+    def term_frequencies(self) -> dict[str, pl.DataFrame]:
+        """`model.term_frequencies` of each column the model adjusts by (value, tf frames),
+        counted once per model."""
         if self._tf_frames is None:
             model = self.model()
             columns = {
@@ -271,15 +269,19 @@ class Matcher:
                 if level.get("tf_adjustment_column")
             }
             self._tf_frames = {
-                column: m.term_frequencies(self.records.get_column(column), model).select(
-                    pl.col("value").alias(column), pl.col("tf").alias(f"tf_{column}")
-                )
+                column: m.term_frequencies(self.records.get_column(column), model)
                 for column in sorted(columns)
             }
-        for column, frame in self._tf_frames.items():
+        return self._tf_frames
+
+    def _frequencies(self) -> None:
+        """Hand Splink `term_frequencies` rather than let it count its own; registered again
+        for every predict, since a scoring call clears Splink's cache."""
+        for column, frame in self.term_frequencies().items():
             self._pair_tables += 1
+            named = frame.select(pl.col("value").alias(column), pl.col("tf").alias(f"tf_{column}"))
             registered = self._api.register(
-                frame.to_arrow(), table_name=f"tf_{column}_{self._pair_tables}"
+                named.to_arrow(), table_name=f"tf_{column}_{self._pair_tables}"
             )
             self._linker.table_management.register_term_frequency_lookup(registered, column)
 

@@ -294,7 +294,7 @@ def resolve_contacts(
     incremental = not full and stored is not None and previous is not None
     summary.mode = "incremental" if incremental else "full"
     identifier_names = identifier_fields(conn)
-    features: pl.DataFrame | None = None
+    frequencies: dict[str, pl.DataFrame] | None = None  # a full run's, kept for match_tf
     with ExitStack() as stack:
         if incremental:
             assert stored is not None
@@ -338,7 +338,7 @@ def resolve_contacts(
             else:
                 summary.training = stored[1]
             edges = matcher.predict(options.candidate)
-            used = matcher.model()
+            frequencies = matcher.term_frequencies()
             clock.lap("predict")
         summary.candidate_pairs = len(edges)
         rescored: list[pl.DataFrame] = []
@@ -405,8 +405,8 @@ def resolve_contacts(
     summary.review_pending = _write_review(
         db, plan.review, now=now, scope=None if not incremental else set(ids)
     )
-    if features is not None:
-        write_term_frequencies(db, features, used)
+    if frequencies is not None:
+        write_term_frequencies(db, frequencies)
     clock.lap("write")
     conn.execute(
         text(
@@ -1014,15 +1014,13 @@ def _retire(
     return len(plan.retired)
 
 
-def write_term_frequencies(
-    db: ConnectionBulk, features: pl.DataFrame, model: Mapping[str, Any]
-) -> None:
-    """Keep how common each name, postcode, city and company is, as this run counted them,
-    for single-record matching."""
+def write_term_frequencies(db: ConnectionBulk, frequencies: Mapping[str, pl.DataFrame]) -> None:
+    """Keep how common each name, postcode, city and company is, as this run counted them
+    (column -> value, tf), for single-record matching."""
     db.execute("DELETE FROM match_tf")
     for column in TF_COLUMNS:
-        frame = m.term_frequencies(features.get_column(column), model)
-        if not frame.is_empty():
+        frame = frequencies.get(column)
+        if frame is not None and not frame.is_empty():
             frame = frame.select(pl.lit(column).alias("column"), "value", "tf")
             db.ingest(table(MatchTermFrequency), frame.to_arrow())
 
