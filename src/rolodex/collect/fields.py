@@ -20,6 +20,9 @@ class Kind(enum.StrEnum):
     TICKETS = "tickets"
     EVENTS = "events"
     CONSENTS = "consents"
+    SUBSCRIPTIONS = "subscriptions"
+    DEALS = "deals"
+    CAMPAIGN_MEMBERS = "campaign_members"
 
 
 class FieldType(enum.StrEnum):
@@ -164,11 +167,65 @@ FIELDS: dict[Kind, tuple[Field, ...]] = {
         Field("occurred_at", T.DATETIME),
         Field("proof", T.TEXT, "IP address, form, double opt-in reference"),
     ),
+    Kind.SUBSCRIPTIONS: (
+        Field("record_id", T.ID, "Subscription id"),
+        *_CUSTOMER_REF,
+        Field("plan", T.TEXT, "Plan, product or price name"),
+        Field("status", T.TEXT, "Active, trialing, past due, cancelled, ..."),
+        Field("started_at", T.DATETIME, "When the subscription started"),
+        Field("cancelled_at", T.DATETIME, "When it was cancelled (stored when no end is given)"),
+        Field("ended_at", T.DATETIME, "When the subscription ended (stored as the cancellation)"),
+        Field("monthly_amount", T.AMOUNT, "Recurring amount, per billing interval if one is given"),
+        Field("billing_interval", T.TEXT, "Month, year, week or day: the amount is divided down"),
+        Field("currency"),
+    ),
+    Kind.DEALS: (
+        Field("record_id", T.ID, "Deal or opportunity id"),
+        *_CUSTOMER_REF,
+        Field("company_id", T.ID, "The source's id of the deal's company or account"),
+        Field("company_name", T.TEXT, "The deal's company or account name"),
+        Field("deal_name", T.TEXT, "Deal or opportunity name"),
+        Field("pipeline"),
+        Field("stage", T.TEXT, "Pipeline stage; closed won / closed lost decide `won` if absent"),
+        Field("status", T.TEXT, "Open, won or lost (decides `won` when it is absent)"),
+        Field("amount", T.AMOUNT),
+        Field("currency"),
+        Field("probability", T.AMOUNT, "Win probability, 0-1 or 0-100 % (stored as 0-1)"),
+        Field("expected_close_date", T.DATE, "When the deal is expected to close"),
+        Field("closed_at", T.DATETIME, "When the deal was won or lost"),
+        Field("won", T.BOOLEAN, "Whether the deal was won"),
+        Field(
+            "closed", T.BOOLEAN, "Whether the deal is closed (an open deal is neither won nor lost)"
+        ),
+        Field("owner", T.TEXT, "Owning salesperson or team"),
+    ),
+    Kind.CAMPAIGN_MEMBERS: (
+        Field("record_id", T.ID, "Campaign member id"),
+        *_CUSTOMER_REF,
+        Field("campaign", T.TEXT, "Campaign name; a campaign is created on first sight"),
+        Field("arm", T.TEXT, "Treatment, variant, group or segment; the control group's name"),
+        Field("control", T.BOOLEAN, "The member is in the control (hold-out) group"),
+        Field("status", T.TEXT, "Sent, opened, responded, converted, ..."),
+        Field("responded", T.BOOLEAN, "Whether the member responded (visited, clicked, replied)"),
+        Field("responded_at", T.DATETIME, "When the member responded"),
+        Field("converted", T.BOOLEAN, "Whether the member converted (bought, signed up)"),
+        Field("converted_at", T.DATETIME, "When the member converted"),
+        Field("revenue", T.AMOUNT, "Revenue the member brought"),
+    ),
 }
 
 # Kinds whose rows belong to a customer, referenced by customer_id or customer_email.
 CUSTOMER_KINDS = frozenset(
-    {Kind.ORDERS, Kind.INTERACTIONS, Kind.TICKETS, Kind.EVENTS, Kind.CONSENTS}
+    {
+        Kind.ORDERS,
+        Kind.INTERACTIONS,
+        Kind.TICKETS,
+        Kind.EVENTS,
+        Kind.CONSENTS,
+        Kind.SUBSCRIPTIONS,
+        Kind.DEALS,
+        Kind.CAMPAIGN_MEMBERS,
+    }
 )
 
 

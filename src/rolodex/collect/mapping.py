@@ -607,6 +607,162 @@ _CONSENTS = (
          "preuve", "prueba"),
 )  # fmt: skip
 
+# Stripe writes its timestamps as "Created (UTC)": the bracket is part of the header there.
+_SUBSCRIPTIONS = (
+    _syn(_RECORD_ID, *_ID_WORDS, "subscription id", "subscription number", "subscription no",
+         "subscription uuid", "uuid", "sub id", "contract id", "contract number", "abo id",
+         "abo nr", "abonummer", "abonnement id", "abonnementnummer", "vertragsnummer",
+         "vertrags id", "id abonnement", "numéro d'abonnement", "no d'abonnement",
+         "numéro de contrat", "id suscripción", "id de suscripción", "número de suscripción",
+         "número de contrato"),
+    *_CUSTOMER_REF,
+    _syn("customer_id", "account code", "account number", "account no", "customer code",
+         "customer handle", "subscriber id", "abonnent id", "abonnentennummer", "id abonné",
+         "id suscriptor"),
+    _syn("plan", "plan", "plan name", "plan id", "plan code", "plan nickname", "price id",
+         "price nickname", "product", "product name", "product id", "rate plan",
+         "rate plan name", "tier", "package", "subscription plan", "tarif", "tarifname", "abo",
+         "abomodell", "abonnement", "paket", "produkt", "formule", "offre", "forfait",
+         "produit", "plan tarifaire", "plan de suscripción", "tarifa", "producto", "paquete"),
+    _syn("status", "status", "state", "subscription status", "subscription state",
+         "abostatus", "vertragsstatus", "statut", "statut de l'abonnement", "état", "estado",
+         "estado de la suscripción"),
+    _syn("started_at", "start", "started", "start date", "started at", "starts at",
+         "start time", "start (utc)", "start date (utc)", "started at (utc)", "activated",
+         "activated at", "activation date", "subscription start date", "service activation date",
+         "begin", "beginn", "startdatum", "abo beginn", "abobeginn", "vertragsbeginn",
+         "beginn am", "gestartet am", "date de début", "début", "date d'activation",
+         "commencé le", "fecha de inicio", "inicio", "fecha de activación"),
+    # A creation date stands in for the start only when no start column is there.
+    _syn("started_at", "created", "created at", "created date", "create date",
+         "creation date", "date created", "created (utc)", "erstellt", "erstellt am",
+         "date de création", "créé le", "fecha de creación", "fecha de alta", "alta",
+         rank=_Rank.WEAK),
+    _syn("cancelled_at", "cancelled", "canceled", "cancelled at", "canceled at",
+         "cancelled date", "canceled date", "cancellation date", "cancel date",
+         "date cancelled", "date canceled", "cancelled on", "canceled on",
+         "canceled at (utc)", "cancelled at (utc)", "churned at", "churn date", "gekündigt",
+         "gekündigt am", "kündigungsdatum", "kündigung", "storniert am", "storniert",
+         "date de résiliation", "résilié le", "résiliation", "date d'annulation",
+         "annulé le", "fecha de cancelación", "cancelado el", "fecha de baja", "baja"),
+    _syn("ended_at", "ended", "ended at", "end", "end date", "ended at (utc)", "end (utc)",
+         "ends at", "expires at", "expired at", "expiration date", "expiry date", "expires",
+         "subscription end date", "termination date", "terminated at", "enddatum", "ende",
+         "beendet am", "abo ende", "aboende", "vertragsende", "ablaufdatum", "date de fin",
+         "fin", "expire le", "date d'expiration", "fecha de fin", "fecha de finalización",
+         "fecha de vencimiento", "fecha de expiración"),
+    _syn("monthly_amount", "monthly amount", "mrr", "monthly recurring revenue",
+         "monthly price", "monthly fee", "amount", "price", "unit amount", "unit price",
+         "plan amount", "plan price", "recurring amount", "subscription amount", "fee",
+         "rate plan charge mrr", "monatsbeitrag", "monatlicher betrag", "monatsbetrag",
+         "monatliche gebühr", "monatspreis", "beitrag", "betrag", "preis", "montant mensuel",
+         "mensualité", "montant", "prix", "tarif mensuel", "cotisation", "importe mensual",
+         "cuota mensual", "cuota", "importe", "precio", "monto"),
+    _syn("billing_interval", "interval", "billing interval", "billing period unit",
+         "billing frequency", "billing cycle", "plan interval", "plan interval unit",
+         "interval unit", "frequency", "zahlungsintervall", "abrechnungsintervall",
+         "abrechnungszeitraum", "intervall", "zahlweise", "périodicité",
+         "fréquence de facturation", "période de facturation", "periodicidad",
+         "frecuencia de facturación", "periodo de facturación", "intervalo"),
+    _syn("currency", "currency", "currency code", "währung", "devise", "monnaie", "moneda",
+         "divisa"),
+)  # fmt: skip
+
+# Deals belong to a contact and often to an account: "Account ID" names the company here.
+_DEALS = (
+    _syn(_RECORD_ID, *_ID_WORDS, "deal id", "deal number", "opportunity id",
+         "opportunity number", "opp id", "geschäft id", "verkaufschance id", "chance id",
+         "id affaire", "id opportunité", "numéro d'affaire", "id oportunidad",
+         "id de oportunidad", "id negocio", "id del negocio"),
+    _syn("customer_id", *(w for w in _CUSTOMER_ID_WORDS if w != "account id"),
+         "associated contact id", "associated contact ids", "contact ids", "primary contact id",
+         "kontakt id", "id contact", "id contacto", "id de contacto"),
+    _syn("customer_email", *_CUSTOMER_EMAIL_WORDS, "associated contact", "primary contact",
+         "contact", "kontakt", "contact principal", "contacto"),
+    _syn("company_id", "company id", "account id", "associated company id",
+         "associated company ids", "organization id", "organisation id", "org id",
+         "firmen id", "firmennummer", "id entreprise", "id société", "id compte", "id empresa",
+         "id de empresa", "id de cuenta"),
+    _syn("company_name", "company", "company name", "account", "account name",
+         "associated company", "organization", "organisation", "organization name",
+         "organisation name", "org name", "firma", "firmenname", "unternehmen", "société",
+         "entreprise", "compte", "nom du compte", "nom de l'entreprise", "empresa", "cuenta",
+         "nombre de la cuenta", "nombre de la empresa", "compañía", "organización"),
+    _syn("deal_name", "deal name", "deal", "deal title", "opportunity name", "opportunity",
+         "opportunity title", "title", "geschäftsname", "verkaufschance",
+         "name der verkaufschance", "titel", "nom de l'affaire", "affaire", "opportunité",
+         "nom de l'opportunité", "titre", "nombre del negocio", "negocio", "oportunidad",
+         "nombre de la oportunidad", "título"),
+    _syn("pipeline", "pipeline", "deal pipeline", "sales pipeline", "pipeline name",
+         "vertriebspipeline", "pipeline de vente", "embudo", "embudo de ventas",
+         "pipeline de ventas"),
+    _syn("stage", "stage", "deal stage", "stage name", "opportunity stage", "sales stage",
+         "phase", "stufe", "verkaufsphase", "phase de la vente", "étape",
+         "étape de la transaction", "étape de vente", "etapa", "etapa del negocio", "fase",
+         "fase de venta"),
+    _syn("status", "status", "deal status", "opportunity status", "state", "statut", "état",
+         "estado"),
+    _syn("amount", "amount", "deal amount", "deal value", "value", "opportunity amount",
+         "total", "revenue", "betrag", "wert", "auftragswert", "volumen", "montant", "valeur",
+         "montant de l'affaire", "importe", "valor", "monto", "importe del negocio"),
+    _syn("currency", "currency", "currency code", "amount currency", "deal currency",
+         "opportunity currency", "währung", "devise", "monnaie", "moneda", "divisa"),
+    _syn("probability", "probability", "deal probability", "win probability", "likelihood",
+         "chance", "closing probability", "forecast probability", "wahrscheinlichkeit",
+         "abschlusswahrscheinlichkeit", "probabilité", "probabilité de gain",
+         "probabilité de conclusion", "probabilidad", "probabilidad de cierre"),
+    _syn("expected_close_date", "close date", "expected close date", "closing date",
+         "estimated close date", "target close date", "expected close", "abschlussdatum",
+         "erwartetes abschlussdatum", "voraussichtlicher abschluss", "date de clôture",
+         "date de clôture prévue", "clôture prévue", "fecha de cierre",
+         "fecha de cierre prevista", "fecha prevista de cierre", "cierre previsto"),
+    _syn("closed_at", "closed at", "closed date", "date closed", "actual close date",
+         "closed on", "won date", "won time", "lost date", "lost time", "date won",
+         "abgeschlossen am", "gewonnen am", "verloren am", "clôturé le", "fermé le",
+         "date de fermeture", "gagné le", "perdu le", "cerrado el", "fecha de cierre real",
+         "ganado el", "perdido el"),
+    _syn("won", "won", "is won", "deal won", "closed won", "gewonnen", "gagné", "gagnée",
+         "ganado", "ganada"),
+    _syn("closed", "closed", "is closed", "deal closed", "geschlossen", "abgeschlossen",
+         "fermé", "clôturé", "cerrado", "cerrada"),
+    _syn("owner", *_OWNER_WORDS, "deal owner", "opportunity owner", "sales owner",
+         "hubspot owner"),
+)  # fmt: skip
+
+_CAMPAIGN_MEMBERS = (
+    _syn(_RECORD_ID, *_ID_WORDS, "campaign member id", "membership id", "mitgliedschafts id",
+         "id membre", "id de membre", "id de miembro"),
+    *_CUSTOMER_REF,
+    _syn("campaign", *_CAMPAIGN_WORDS, "campaign code", "mailing", "mailing name",
+         "email campaign", "kampagnenname", "aktion", "nom de la campagne",
+         "nombre de la campaña"),
+    _syn("arm", "arm", "treatment", "treatment group", "variant", "variation", "version",
+         "group", "test group", "cell", "test cell", "segment", "split", "a/b group",
+         "experiment group", "offer", "behandlung", "gruppe", "testgruppe", "variante",
+         "versuchsgruppe", "zelle", "traitement", "groupe", "groupe de test", "cellule",
+         "tratamiento", "grupo", "grupo de prueba", "celda"),
+    _syn("control", "control", "control group", "is control", "in control group",
+         "holdout", "hold out", "holdout group", "kontrollgruppe", "groupe témoin", "témoin",
+         "groupe de contrôle", "grupo de control"),
+    _syn("status", "status", "member status", "campaign member status", "state",
+         "mitgliedsstatus", "statut", "état", "estado"),
+    _syn("responded", "responded", "has responded", "response", "responder", "visit",
+         "visited", "clicked", "click", "reacted", "reagiert", "antwort", "rückmeldung",
+         "a répondu", "répondu", "réponse", "visite", "respondió", "respuesta", "visita"),
+    _syn("responded_at", "responded at", "response date", "first responded date",
+         "responded date", "date responded", "response time", "visit date", "click date",
+         "antwortdatum", "reagiert am", "date de réponse", "fecha de respuesta"),
+    _syn("converted", "converted", "conversion", "has converted", "purchased", "purchase",
+         "bought", "ordered", "sale", "konvertiert", "konversion", "kauf", "gekauft",
+         "converti", "achat", "a acheté", "convertido", "conversión", "compra", "compró"),
+    _syn("converted_at", "converted at", "conversion date", "converted date",
+         "date converted", "purchase date", "konversionsdatum", "kaufdatum",
+         "date de conversion", "date d'achat", "fecha de conversión", "fecha de compra"),
+    _syn("revenue", "revenue", "spend", "amount", "sales", "order value", "value",
+         "purchase amount", "conversion value", "umsatz", "betrag", "wert",
+         "chiffre d'affaires", "montant", "ingresos", "importe", "gasto", "valor"),
+)  # fmt: skip
+
 # Words naming whom or what the row is about: "Person - Email" is the email, "Contact Owner"
 # the owner. Dropping them loses nothing, but never makes an id the record id ("Contact ID"
 # in an order file is the customer's id, and the vocabulary says so explicitly).
@@ -734,6 +890,13 @@ _VOCABULARY: dict[Kind, tuple[tuple[_Entry, ...], tuple[_Contextual, ...], tuple
     Kind.INTERACTIONS: (_INTERACTIONS, (), (*_CUSTOMER_PREFIXES, "interaction", "activity")),
     Kind.EVENTS: (_EVENTS, (), (*_CUSTOMER_PREFIXES, "event")),
     Kind.CONSENTS: (_CONSENTS, (), (*_CUSTOMER_PREFIXES, "consent")),
+    Kind.SUBSCRIPTIONS: (
+        _SUBSCRIPTIONS,
+        (),
+        (*_CUSTOMER_PREFIXES, "account", "subscription", "abo", "abonnement", "plan"),
+    ),
+    Kind.DEALS: (_DEALS, (), (*_CUSTOMER_PREFIXES, "deal", "opportunity", "opp")),
+    Kind.CAMPAIGN_MEMBERS: (_CAMPAIGN_MEMBERS, (), (*_CUSTOMER_PREFIXES, "campaign member")),
 }
 
 
@@ -1015,6 +1178,10 @@ _CONTENT_FIELDS: dict[Kind, dict[_Content, tuple[str, ...]]] = {
         _Content.URL: ("url",),
     },
     Kind.CONSENTS: {_Content.EMAIL: ("customer_email",), _Content.DATE: ("occurred_at",)},
+    # These files carry several dates and amounts of different meaning: only headers say which.
+    Kind.SUBSCRIPTIONS: {_Content.EMAIL: ("customer_email",)},
+    Kind.DEALS: {_Content.EMAIL: ("customer_email",)},
+    Kind.CAMPAIGN_MEMBERS: {_Content.EMAIL: ("customer_email",)},
 }
 
 # Content classes where two columns of the same look are common and tell nothing apart (an
@@ -1051,6 +1218,9 @@ _CONTRADICTS: dict[FieldType, frozenset[_Content]] = {
     FieldType.URL: frozenset(set(_Content) - {_C.URL, _C.COUNTRY}),
     FieldType.COUNTRY: frozenset(set(_Content) - {_C.COUNTRY, _C.BOOLEAN}),
 }
+# Yes/no fields whose column often holds the date instead ("Responded: 2024-03-01"): such
+# a column feeds the dated field, and the yes/no follows from the date being there.
+_DATED_TWINS = {"responded": "responded_at", "converted": "converted_at", "closed": "closed_at"}
 _PERSON_NAME_FIELDS = frozenset({"first_name", "middle_name", "last_name", "full_name"})
 
 
@@ -1080,6 +1250,25 @@ _CORE: dict[Kind, frozenset[str]] = {
     Kind.INTERACTIONS: frozenset({"interaction_type", "direction", "outcome", "channel"}),
     Kind.EVENTS: frozenset({"event_type", "url"}),
     Kind.CONSENTS: frozenset({"purpose", "lawful_basis", "proof"}),
+    # Amounts are left out: orders have them too, and a plan or a stage says more.
+    Kind.SUBSCRIPTIONS: frozenset(
+        {"plan", "started_at", "cancelled_at", "ended_at", "billing_interval"}
+    ),
+    Kind.DEALS: frozenset(
+        {
+            "deal_name",
+            "pipeline",
+            "stage",
+            "probability",
+            "expected_close_date",
+            "closed_at",
+            "won",
+            "closed",
+        }
+    ),
+    Kind.CAMPAIGN_MEMBERS: frozenset(
+        {"arm", "control", "responded", "responded_at", "converted", "converted_at"}
+    ),
     Kind.COMPANIES: frozenset(
         {"industry", "employee_count", "annual_revenue", "domain", "founded_year", "company_type"}
     ),
@@ -1592,6 +1781,11 @@ class _Mapper:
         else:
             name = hit.meaning.field
         reason = f"header {header!r} = {name}{note}"
+        twin = _DATED_TWINS.get(name)
+        if twin in self.types and profile.dominant is _Content.DATE:
+            share = _percent(profile.share(_Content.DATE))
+            reason += f", but {share} of {profile.filled} values are dates, so {twin}"
+            name = twin
         if name == _RECORD_ID:
             # The record id is whatever identifies the row, so its content is never
             # "contradictory"; but a mostly empty column cannot identify rows.

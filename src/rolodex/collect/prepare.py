@@ -42,6 +42,11 @@ _KEY_FIELDS: dict[Kind, frozenset[str]] = {
     Kind.TICKETS: frozenset({"created_date"}),
     Kind.EVENTS: frozenset({"occurred_at"}),
     Kind.CONSENTS: frozenset({"occurred_at"}),
+    Kind.SUBSCRIPTIONS: frozenset({"started_at", "cancelled_at", "ended_at", "monthly_amount"}),
+    Kind.DEALS: frozenset({"amount", "closed_at", "won", "closed"}),
+    Kind.CAMPAIGN_MEMBERS: frozenset(
+        {"responded", "responded_at", "converted", "converted_at", "control", "revenue"}
+    ),
 }
 _CONTACT_IDENTIFIERS = (
     "email",
@@ -703,7 +708,7 @@ class ChunkPreparer:
             if "record_id" in values.columns
             else [None] * n
         )
-        self._check_required(values, problems, external)
+        self._check_required(values, problems, external, custom)
         keys: list[str] = []
         for i, ext in enumerate(external):
             if any(p.fatal for p in problems[i]):
@@ -789,9 +794,18 @@ class ChunkPreparer:
         return encoded.zip_with(~empty, pl.Series([None] * raw.height, dtype=pl.Utf8)).to_list()
 
     def _check_required(
-        self, values: pl.DataFrame, problems: list[list[Problem]], external: list[Any]
+        self,
+        values: pl.DataFrame,
+        problems: list[list[Problem]],
+        external: list[Any],
+        custom: Sequence[str | None],
     ) -> None:
-        """Add the fatal problems that make a row unusable for its kind."""
+        """Add the fatal problems that make a row unusable for its kind.
+
+        A contact without name, email or phone is still a customer when the source gives it
+        an id and tells something about it (a subscriber table of ids and plan attributes):
+        its orders and tickets find it by that id, though no other source can match it.
+        """
         present = set(values.columns)
 
         def none_of(names: Sequence[str]) -> list[bool]:
@@ -802,14 +816,29 @@ class ChunkPreparer:
 
         checks: list[tuple[list[bool], str]] = []
         if self.kind is Kind.CONTACTS:
-            checks.append(
-                (
-                    none_of(_CONTACT_IDENTIFIERS),
-                    "nothing identifies this contact (no name, email or phone)",
-                )
-            )
+            anonymous = none_of(_CONTACT_IDENTIFIERS)
+            if self.has_id_column:
+                others = [
+                    c for c in values.columns if c != "record_id" and not c.endswith(AMBIGUOUS)
+                ]
+                said = none_of(others)
+                anonymous = [
+                    a and (ext is None or (nothing and extra is None))
+                    for a, ext, nothing, extra in zip(
+                        anonymous, external, said, custom, strict=True
+                    )
+                ]
+            checks.append((anonymous, "nothing identifies this contact (no name, email or phone)"))
         elif self.kind is Kind.COMPANIES:
             checks.append((none_of(("name", "domain")), "a company needs a name or a domain"))
+        elif self.kind is Kind.DEALS:
+            # An opportunity of an account names no person (Salesforce): its company will do.
+            checks.append(
+                (
+                    none_of(("customer_id", "customer_email", "company_id", "company_name")),
+                    "no customer: the deal names neither a contact (id or email) nor a company",
+                )
+            )
         elif self.kind in CUSTOMER_KINDS:
             checks.append(
                 (
@@ -819,6 +848,23 @@ class ChunkPreparer:
             )
             if self.kind is Kind.CONSENTS:
                 checks.append((none_of(("purpose",)), "a consent needs a purpose"))
+            if self.kind is Kind.CAMPAIGN_MEMBERS:
+                checks.append(
+                    (none_of(("campaign",)), "a campaign member needs a campaign (its name)")
+                )
+        if self.kind is Kind.DEALS and "probability" in present:
+            # 0-1 and 0-100 % are both read (the writer stores 0-1); anything else is neither.
+            header = self.header[self.fields["probability"]]
+            odd = values.select(~pl.col("probability").is_between(0, 100)).to_series()
+            for i in odd.fill_null(False).arg_true().to_list():
+                found = values.item(i, "probability")
+                problems[i].append(
+                    Problem(
+                        f"probability {found:g} is neither 0-1 nor 0-100 %; not stored",
+                        column=header,
+                        fatal=False,
+                    )
+                )
         id_header = self.header[self.fields["record_id"]] if self.has_id_column else None
         for i, ext in enumerate(external):
             if id_header is not None and ext is None:

@@ -3,17 +3,23 @@
 A row whose key is new becomes a source record; a row whose key exists with the same content
 hash is unchanged and writes nothing; a row whose content changed becomes the next version of
 its record (the old version moves to history). Accepted rows also get their standardized view
-(contacts, companies) or their activity row (orders, tickets, ...). A customer that an order
-or ticket names before its source has sent it becomes a minimal "stub" contact record.
+(contacts, companies) or their activity row (orders, tickets, subscriptions, deals, campaign
+members, ...). A customer that an order or ticket names before its source has sent it becomes
+a minimal "stub" contact record.
+
+A customer is a member of a campaign once: a member row naming a campaign and customer that
+another record already holds is quarantined here, where the store can tell.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import polars as pl
@@ -26,15 +32,18 @@ from rolodex.collect.prepare import ACCEPTED, QUARANTINED, PreparedChunk
 from rolodex.collect.rows import Problem
 from rolodex.model import (
     Campaign,
+    CampaignMember,
     CompanyRecord,
     Consent,
     ContactRecord,
+    Deal,
     Event,
     Interaction,
     Order,
     OrderLine,
     SourceRecord,
     SourceRecordHistory,
+    Subscription,
     Ticket,
 )
 from rolodex.model.base import table, utcnow
@@ -88,12 +97,60 @@ _ACTIVITY: dict[Kind, tuple[type[Any], dict[str, str]]] = {
             "proof": "proof",
         },
     ),
+    Kind.SUBSCRIPTIONS: (
+        Subscription,
+        {"plan": "plan", "status": "status", "started_at": "started_at"},
+    ),
+    Kind.DEALS: (
+        Deal,
+        {
+            "deal_name": "name",
+            "pipeline": "pipeline",
+            "stage": "stage",
+            "amount": "amount",
+            "expected_close_date": "expected_close_date",
+            "owner": "owner",
+        },
+    ),
+    Kind.CAMPAIGN_MEMBERS: (
+        CampaignMember,
+        {
+            "status": "status",
+            "responded_at": "responded_at",
+            "converted_at": "converted_at",
+            "revenue": "revenue",
+        },
+    ),
 }
 _SALES = frozenset({"call", "meeting", "demo", "proposal", "quote", "task", "note", "sales email"})
 _MARKETING = frozenset(
     {"open", "click", "visit", "response", "sent", "bounce", "unsubscribe", "form", "webinar"}
 )
 _SUPPORT = frozenset({"chat", "ticket", "support", "support call", "support email"})
+# Months per billing interval, for the monthly amount of a subscription.
+_MONTHS = {
+    **dict.fromkeys(("month", "monthly", "months", "mo", "monat", "monatlich", "mois",
+                     "mensuel", "mensuelle", "mes", "mensual"), 1.0),
+    **dict.fromkeys(("year", "yearly", "years", "annual", "annually", "yr", "jahr",
+                     "jährlich", "jahrlich", "an", "année", "annee", "annuel", "annuelle", "año",
+                     "ano", "anual"), 12.0),
+    **dict.fromkeys(("quarter", "quarterly", "quartal", "vierteljährlich", "trimestre",
+                     "trimestriel", "trimestrielle", "trimestral"), 3.0),
+    **dict.fromkeys(("half year", "semiannual", "semi annual", "halbjahr", "halbjährlich",
+                     "semestre", "semestriel", "semestrielle", "semestral"), 6.0),
+    **dict.fromkeys(("week", "weekly", "weeks", "woche", "wöchentlich", "semaine",
+                     "hebdomadaire", "semana", "semanal"), 12 / 52),
+    **dict.fromkeys(("day", "daily", "days", "tag", "täglich", "jour", "quotidien", "día",
+                     "dia", "diario"), 12 / 365),
+}  # fmt: skip
+# Words of a deal's stage or status that say how it ended (accents folded, one word each).
+_WON = frozenset({"won", "closedwon", "gewonnen", "gagne", "gagnee", "ganado", "ganada"})
+_LOST = frozenset({"lost", "closedlost", "verloren", "perdu", "perdue", "perdido", "perdida"})
+# A campaign member's status that says it responded or converted, when no column says so.
+_RESPONDED = frozenset({"responded", "clicked", "replied", "visited", "converted", "purchased"})
+_CONVERTED = frozenset({"converted", "purchased", "bought"})
+# "Jane Doe <jane@example.com>", "Jane Doe (jane@example.com)": HubSpot's associations.
+_NAMED_ADDRESS = re.compile(r"[<(]\s*([^<>()\s]+@[^<>()\s]+)\s*[>)]")
 
 
 @dataclass
@@ -135,6 +192,12 @@ def write_chunk(db: Bulk, chunk: PreparedChunk, *, ctx: WriteContext) -> ChunkRe
     """Store one prepared chunk; see the module docstring for what happens to each row."""
     result = ChunkResult(read=len(chunk))
     existing = {} if ctx.first_load else _existing(db, ctx, chunk.keys)
+    if ctx.kind is Kind.CAMPAIGN_MEMBERS:
+        repeated = _quarantine_repeated_members(db, chunk, existing, ctx)
+        # Found here, not when the chunk was prepared: the import summary hears of them here.
+        result.problems.extend((chunk.numbers[i], chunk.problems[i][-1]) for i in repeated)
+        if repeated and not ctx.first_load:
+            existing.update(_existing(db, ctx, [chunk.keys[i] for i in repeated]))
     new: list[int] = []
     changed: list[tuple[int, int]] = []  # (row index, source record id)
     for i, key in enumerate(chunk.keys):
@@ -281,17 +344,26 @@ def _delete_where_in(db: Bulk, name: str, column: str, ids: Sequence[int]) -> No
 # --- customers named by activity rows ------------------------------------------------------
 
 
-def _customer_records(
-    db: Bulk, chunk: PreparedChunk, rows: Sequence[tuple[int, int]], ctx: WriteContext
-) -> tuple[dict[int, int], list[int]]:
-    """Find (or create as stubs) the contact source record each row names.
+def _customer_ref(values: dict[str, Any], kind: Kind) -> tuple[str | None, str | None]:
+    """Return the (customer id, email) a row names, as the lookup needs them."""
+    cid, email = values.get("customer_id"), values.get("customer_email")
+    if email is not None and (named := _NAMED_ADDRESS.search(str(email))) is not None:
+        email = named.group(1)
+    if kind is Kind.DEALS:
+        # "Associated Contact IDs" lists several; the first is the deal's contact. A contact
+        # column without an address names a person no lookup can find.
+        if cid is not None:
+            cid = str(cid).split(";")[0].strip() or None
+        email = email if email is not None and "@" in str(email) else None
+    return (None if cid is None else str(cid)), (None if email is None else str(email))
 
-    Returns:
-        row source-record id -> customer source-record id, and the ids of stubs created.
-    """
-    refs = {rid: chunk.row_values(i) for i, rid in rows}
-    ids = sorted({str(v["customer_id"]) for v in refs.values() if "customer_id" in v})
-    emails = sorted({v["customer_email"] for v in refs.values() if "customer_email" in v})
+
+def _known_customers(
+    db: Bulk, refs: Sequence[tuple[str | None, str | None]], ctx: WriteContext
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Return the contact source records the source holds: by record key and by email."""
+    ids = sorted({cid for cid, _ in refs if cid is not None})
+    emails = sorted({email for cid, email in refs if cid is None and email is not None})
     by_id = {
         str(key): int(rid)
         for key, rid in db.query_in(
@@ -311,12 +383,25 @@ def _customer_records(
             [ctx.source_id],
         )
     }
+    return by_id, by_email
+
+
+def _customer_records(
+    db: Bulk, chunk: PreparedChunk, rows: Sequence[tuple[int, int]], ctx: WriteContext
+) -> tuple[dict[int, int | None], list[int]]:
+    """Find (or create as stubs) the contact source record each row names.
+
+    Returns:
+        row source-record id -> customer source-record id (None for a deal that names only
+        its company), and the ids of stubs created.
+    """
+    refs = {rid: _customer_ref(chunk.row_values(i), ctx.kind) for i, rid in rows}
+    by_id, by_email = _known_customers(db, list(refs.values()), ctx)
     stubs: dict[str, tuple[int, str | None, str | None]] = {}
-    for (i, _), v in zip(rows, refs.values(), strict=True):
-        cid, email = v.get("customer_id"), v.get("customer_email")
-        if cid is not None and str(cid) not in by_id:
-            stubs.setdefault(str(cid), (i, str(cid), email))
-        elif cid is None and email not in by_email:
+    for (i, _), (cid, email) in zip(rows, refs.values(), strict=True):
+        if cid is not None and cid not in by_id:
+            stubs.setdefault(cid, (i, cid, email))
+        elif cid is None and email is not None and email not in by_email:
             stubs.setdefault(f"email:{email}", (i, None, email))
     stub_ids = _create_stubs(db, chunk, stubs, ctx)
     for key, rid in zip(stubs, stub_ids, strict=True):
@@ -324,10 +409,12 @@ def _customer_records(
             by_email[key[6:]] = rid
         else:
             by_id[key] = rid
-    out: dict[int, int] = {}
-    for rid, v in refs.items():
-        cid = v.get("customer_id")
-        out[rid] = by_id[str(cid)] if cid is not None else by_email[v["customer_email"]]
+    out: dict[int, int | None] = {}
+    for rid, (cid, email) in refs.items():
+        if cid is not None:
+            out[rid] = by_id[cid]
+        else:
+            out[rid] = by_email[email] if email is not None else None
     return out, stub_ids
 
 
@@ -397,7 +484,7 @@ def _write_activity(
     *,
     replace: Sequence[int] = (),
 ) -> list[int]:
-    """Write orders, tickets, interactions, events or consents; return the stubs created."""
+    """Write the activity rows of a customer kind; return the stubs created."""
     assert ctx.kind in CUSTOMER_KINDS
     customers, stubs = _customer_records(db, chunk, rows, ctx)
     if ctx.kind is Kind.ORDERS:
@@ -413,10 +500,16 @@ def _write_activity(
     }
     for canonical, column in columns.items():
         data[column] = [v.get(canonical) for v in values.values()]
-    if ctx.kind in (Kind.INTERACTIONS, Kind.EVENTS):
+    if ctx.kind in (Kind.INTERACTIONS, Kind.EVENTS, Kind.CAMPAIGN_MEMBERS):
         names = {v["campaign"] for v in values.values() if "campaign" in v}
         campaigns = _campaign_ids(db, names)
         data["campaign_id"] = [campaigns.get(v.get("campaign", "")) for v in values.values()]
+    if ctx.kind is Kind.SUBSCRIPTIONS:
+        data.update(_subscription_columns(list(values.values())))
+    if ctx.kind is Kind.DEALS:
+        data.update(_deal_columns(db, list(values.values()), ctx))
+    if ctx.kind is Kind.CAMPAIGN_MEMBERS:
+        data.update(_member_columns(list(values.values()), set(chunk.values.columns)))
     if ctx.kind is Kind.INTERACTIONS:
         data["category"] = [_category(v.get("interaction_type")) for v in values.values()]
     if ctx.kind is Kind.EVENTS:
@@ -439,6 +532,7 @@ def _arrow(target: Any, data: dict[str, list[Any]]) -> pa.Table:
             float: pa.float64(),
             bool: pa.bool_(),
             datetime: pa.timestamp("us", "UTC"),
+            date: pa.date32(),
         }.get(sql_type, pa.string())
         if sql_type is dict:  # JSON column: already serialized text
             arrow_type = pa.string()
@@ -465,6 +559,217 @@ def _consent_status(raw: Any) -> str:
         return str(raw).strip().casefold()[:20]
 
 
+def _subscription_columns(values: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """Derive the stored cancellation, monthly amount and currency of subscriptions.
+
+    The end of a subscription is when its revenue stopped, so an end date (Stripe's "Ended
+    At") is stored as the cancellation before the date it was cancelled on (a cancellation
+    at the period's end comes earlier). An amount per year, quarter, week or day becomes
+    the amount per month; without a known interval it is taken as monthly.
+    """
+    amounts: list[float | None] = []
+    for v in values:
+        amount = v.get("monthly_amount")
+        interval = str(v.get("billing_interval", "month")).strip().casefold()
+        amounts.append(None if amount is None else amount / _MONTHS.get(interval, 1.0))
+    return {
+        "cancelled_at": [v.get("ended_at", v.get("cancelled_at")) for v in values],
+        "monthly_amount": amounts,
+        "currency": [_currency(v) for v in values],
+    }
+
+
+def _currency(values: dict[str, Any]) -> str | None:
+    return str(values["currency"]).strip().upper()[:3] if "currency" in values else None
+
+
+def _deal_columns(db: Bulk, values: list[dict[str, Any]], ctx: WriteContext) -> dict[str, Any]:
+    """Derive a deal's outcome, close time, probability (0-1), currency and golden company.
+
+    A closed deal without a separate close time closed on its close date (HubSpot and
+    Salesforce set "Close Date" to the day a deal is won or lost).
+    """
+    won = [_deal_won(v) for v in values]
+    closed_at = []
+    for v, outcome in zip(values, won, strict=True):
+        day = v.get("expected_close_date")
+        if "closed_at" in v or outcome is None or day is None:
+            closed_at.append(v.get("closed_at"))
+        else:
+            closed_at.append(datetime(day.year, day.month, day.day, tzinfo=UTC))
+    return {
+        "is_won": won,
+        "closed_at": closed_at,
+        "probability": [_probability(v.get("probability")) for v in values],
+        "currency": [_currency(v) for v in values],
+        "company_id": _deal_companies(db, values, ctx),
+    }
+
+
+def _probability(value: float | None) -> float | None:
+    """Read a probability given as 0-1 or as a percentage; None outside both."""
+    if value is None or value < 0 or value > 100:
+        return None
+    return value if value <= 1 else value / 100
+
+
+def _outcome(text: Any) -> str | None:
+    """Return "won", "lost" or "open" for a deal stage or status, None when there is none."""
+    if text is None:
+        return None
+    folded = unicodedata.normalize("NFKD", str(text).casefold())
+    words = set(re.split(r"[^a-z0-9]+", folded.encode("ascii", "ignore").decode()))
+    if words & _WON:
+        return "won"
+    if words & _LOST:
+        return "lost"
+    return "open"
+
+
+def _deal_won(v: dict[str, Any]) -> bool | None:
+    """Decide whether a deal was won (True), lost (False) or is still open (None).
+
+    The file's own yes/no columns decide first (an open deal, `closed` no, is neither won
+    nor lost); without them the status, then the stage ("Closed Won", "Verloren") decide.
+    """
+    closed, won = v.get("closed"), v.get("won")
+    said = _outcome(v.get("status"))
+    if said in (None, "open"):
+        said = _outcome(v.get("stage")) or said
+    if closed is False:
+        return None
+    if won is True or (won is None and said == "won"):
+        return True
+    if won is False:
+        return None if said == "open" and closed is None else False
+    return False if said == "lost" else None
+
+
+def _deal_companies(db: Bulk, values: list[dict[str, Any]], ctx: WriteContext) -> list[int | None]:
+    """Find the golden company of each deal by the source's company id, else by exact name.
+
+    A company not imported yet stays unknown (the raw row keeps its name and id).
+    """
+    ids = sorted({str(v["company_id"]) for v in values if "company_id" in v})
+    names = sorted({str(v["company_name"]) for v in values if "company_name" in v})
+    by_id = {
+        str(key): int(company)
+        for key, company in db.query_in(
+            "SELECT r.record_key, l.company_id FROM source_record r JOIN company_link l"
+            " ON l.source_record_id = r.id WHERE r.source_id = ? AND r.kind = 'companies'"
+            " AND r.record_key IN (?*)",
+            ids,
+            [ctx.source_id],
+        )
+    }
+    by_name = {
+        str(name): int(company)
+        for name, company in db.query_in(
+            "SELECT name, min(id) FROM company WHERE merged_into_id IS NULL AND name IN (?*)"
+            " GROUP BY name",
+            names,
+        )
+    }
+    out: list[int | None] = []
+    for v in values:
+        found = by_id.get(str(v["company_id"])) if "company_id" in v else None
+        if found is None and "company_name" in v:
+            found = by_name.get(str(v["company_name"]))
+        out.append(found)
+    return out
+
+
+def _member_columns(values: list[dict[str, Any]], columns: set[str]) -> dict[str, list[Any]]:
+    """Derive a campaign member's arm and its responded and converted flags.
+
+    A flag the file does not give follows from its date column when the file has one (an
+    empty response date is no response), else from the status ("Responded", "Converted").
+    A member flagged as control without an arm name is in the arm "control".
+    """
+
+    def flag(v: dict[str, Any], name: str, statuses: frozenset[str]) -> bool | None:
+        if name in v:
+            return bool(v[name])
+        if f"{name}_at" in columns:
+            return f"{name}_at" in v
+        if "status" in v:
+            return str(v["status"]).strip().casefold() in statuses
+        return None
+
+    return {
+        "arm": [v.get("arm", "control" if v.get("control") else None) for v in values],
+        "responded": [flag(v, "responded", _RESPONDED) for v in values],
+        "converted": [flag(v, "converted", _CONVERTED) for v in values],
+    }
+
+
+def _quarantine_repeated_members(
+    db: Bulk, chunk: PreparedChunk, existing: dict[str, tuple[int, bytes]], ctx: WriteContext
+) -> list[int]:
+    """Quarantine member rows whose campaign and customer another record already holds.
+
+    A customer is in a campaign once: the first row (in the store, or earlier in this
+    import) keeps the membership, a repeat is quarantined with a pointer to it. A record's
+    own new version (a row with the same member id) is no repeat. Rows without ids are
+    known by their content, so a later file with new outcomes for the same people repeats
+    their memberships: undo the earlier import first, or give the rows member ids.
+
+    Returns:
+        The rows quarantined (their keys now name their content).
+    """
+    rows = [i for i in range(len(chunk)) if not chunk.is_fatal(i)]
+    if not rows:
+        return []
+    values = {i: chunk.row_values(i) for i in rows}
+    refs = {i: _customer_ref(values[i], ctx.kind) for i in rows}
+    by_id, by_email = _known_customers(db, list(refs.values()), ctx)
+    names = sorted({str(v["campaign"]) for v in values.values()})
+    campaigns = {
+        str(n): int(c)
+        for n, c in db.query_in("SELECT name, id FROM campaign WHERE name IN (?*)", names)
+    }
+
+    def customer(i: int) -> int | str:
+        cid, email = refs[i]
+        if cid is not None:
+            return by_id.get(cid, f"id:{cid}")
+        return by_email.get(str(email), f"email:{email}")
+
+    known = sorted({c for i in rows if isinstance(c := customer(i), int)})
+    held: dict[tuple[int | str, int | str], tuple[int | None, str]] = {}
+    for campaign, record, own, file, row in db.query_in(
+        "SELECT m.campaign_id, m.customer_record_id, m.source_record_id, s.file, s.row_number"
+        " FROM campaign_member m LEFT JOIN source_record s ON s.id = m.source_record_id"
+        " WHERE m.customer_record_id IN (?*)",
+        known,
+    ):
+        where = f"{file} row {row}" if file is not None else "an earlier import"
+        held[(int(campaign), int(record))] = (None if own is None else int(own), where)
+    repeated: list[int] = []
+    for i in rows:
+        name = str(values[i]["campaign"])
+        pair = (campaigns.get(name, f"new:{name}"), customer(i))
+        own = existing.get(chunk.keys[i], (None, b""))[0]
+        holder = held.get(pair)
+        if holder is None:
+            held[pair] = (own, f"{chunk.file} row {chunk.numbers[i]}")
+            continue
+        if own is not None and holder[0] == own:
+            continue
+        cid, email = refs[i]
+        chunk.problems[i].append(
+            Problem(
+                f"duplicate campaign member: customer {cid or email!r} is already in campaign"
+                f" {name!r} (from {holder[1]}); a customer is a member of a campaign once"
+            )
+        )
+        chunk.keys[i] = f"q:{chunk.hashes[i].hex()}#{chunk.ordinals[i]}"
+        repeated.append(i)
+    if repeated:
+        chunk.forget_status()
+    return repeated
+
+
 def _campaign_ids(db: Bulk, names: set[str]) -> dict[str, int]:
     """Return campaign name -> id, creating the campaigns not seen before."""
     if not names:
@@ -488,7 +793,7 @@ def _write_orders(
     db: Bulk,
     chunk: PreparedChunk,
     rows: Sequence[tuple[int, int]],
-    customers: dict[int, int],
+    customers: dict[int, int | None],
     ctx: WriteContext,
     *,
     replace: Sequence[int] = (),

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rolodex.model._refs import CustomerOwnedMixin
@@ -26,19 +35,30 @@ class Campaign(TimestampMixin, Base):
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class CampaignMember(TimestampMixin, Base):
-    """A contact's membership of a campaign, with its arm and how far it got."""
+class CampaignMember(CustomerOwnedMixin, TimestampMixin, Base):
+    """A contact's membership of a campaign, with its arm and how far it got.
+
+    A customer (a contact source record) is a member of a campaign once: the unique
+    (campaign, customer record) pair keeps a campaign's reach and rates true when files
+    overlap, and the import quarantines a repeated member row with a pointer to the row that
+    holds the membership. `source_record_id` is the member row's own source record (lineage,
+    replacement by a new version, undo). Two source records of one person that resolve
+    merges stay two memberships of one golden contact: the analysis counts contacts.
+
+    `responded` and `converted` are the flags (what campaign analysis counts); the `_at`
+    columns say when, where the file tells. A flag the file leaves out follows from its date.
+    """
 
     __tablename__ = "campaign_member"
     __table_args__ = (UniqueConstraint("campaign_id", "customer_record_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
-    customer_record_id: Mapped[int | None] = mapped_column(ForeignKey("source_record.id"))
-    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id"), index=True)
     arm: Mapped[str | None] = mapped_column(String(100))  # treatment name or "control"
     status: Mapped[str | None] = mapped_column(String(50))  # sent, responded, converted
+    responded: Mapped[bool | None] = mapped_column(Boolean)
     responded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    converted: Mapped[bool | None] = mapped_column(Boolean)
     converted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revenue: Mapped[float | None] = mapped_column(Money)
 

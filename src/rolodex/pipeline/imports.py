@@ -63,6 +63,9 @@ ENTITY = {
     Kind.TICKETS: "ticket",
     Kind.EVENTS: "event",
     Kind.CONSENTS: "consent",
+    Kind.SUBSCRIPTIONS: "subscription",
+    Kind.DEALS: "deal",
+    Kind.CAMPAIGN_MEMBERS: "campaign_member",
 }
 
 
@@ -711,7 +714,7 @@ def _store_chunk(
             " rows_quarantined = rows_quarantined + ? WHERE id = ?",
             [result.accepted, result.updated, result.unchanged, result.quarantined, ctx.batch_id],
         )
-    result.problems = added
+    result.problems = added + result.problems
     result.seconds = perf_counter() - started
     return result
 

@@ -1,10 +1,11 @@
 """`rolodex import undo BATCH`: remove exactly what one import added, restore what it changed.
 
 Records the batch created are deleted with everything derived from them (standardized views,
-golden records left without a source, contact points, orders, tickets, ...). Records the
-batch changed get their previous raw version back, and their derived rows are rebuilt from
-it. A batch whose records a later batch changed or relies on cannot be undone before that
-later batch: the message names it.
+golden records left without a source, contact points, orders, tickets, subscriptions, deals,
+campaign members and the campaigns only they named, ...). Records the batch changed get their
+previous raw version back, and their derived rows are rebuilt from it. A batch whose records
+a later batch changed or relies on cannot be undone before that later batch: the message
+names it.
 """
 
 from __future__ import annotations
@@ -27,7 +28,15 @@ from rolodex.store import repo
 from rolodex.store.audit import append_audit
 from rolodex.store.bulk import ConnectionBulk
 
-_ACTIVITY = ("ticket", "interaction", "event", "consent")
+_ACTIVITY = (
+    "ticket",
+    "interaction",
+    "event",
+    "consent",
+    "subscription",
+    "deal",
+    "campaign_member",
+)
 
 
 @dataclass
@@ -116,8 +125,29 @@ def _remove_records(conn: Connection, created: list[int]) -> int:
         companies = _in(
             _ids(conn, f"SELECT company_id FROM company_link WHERE source_record_id IN ({ids})")
         )
+        naming = ("campaign_member", "interaction", "event")
+        campaigns = _in(
+            _ids(
+                conn,
+                " UNION ".join(
+                    f"SELECT campaign_id FROM {t} WHERE source_record_id IN ({ids})" for t in naming
+                ),
+            )
+        )
         for table in _ACTIVITY:
             conn.execute(text(f"DELETE FROM {table} WHERE source_record_id IN ({ids})"))
+        # Campaigns the import created on first sight (nothing but a name) and that nothing
+        # names any more go with the rows that named them.
+        unnamed = "".join(
+            f" AND NOT EXISTS (SELECT 1 FROM {t} x WHERE x.campaign_id = campaign.id)"
+            for t in naming
+        )
+        conn.execute(
+            text(
+                f"DELETE FROM campaign WHERE id IN ({campaigns}) AND channel IS NULL"
+                f" AND started_at IS NULL AND ended_at IS NULL{unnamed}"
+            )
+        )
         conn.execute(text(f"DELETE FROM order_line WHERE source_record_id IN ({ids})"))
         conn.execute(
             text(

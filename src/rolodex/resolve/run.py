@@ -1026,8 +1026,8 @@ def write_term_frequencies(db: ConnectionBulk, frequencies: Mapping[str, pl.Data
 
 
 def follow_activity(db: ConnectionBulk, record_ids: Iterable[int]) -> None:
-    """Point orders, tickets, interactions, events and consents of `record_ids` at the
-    contacts those records are linked to now."""
+    """Point the activity rows (orders, tickets, subscriptions, deals, campaign members, ...)
+    of `record_ids` at the contacts those records are linked to now."""
     ids = sorted(set(record_ids))
     for start in range(0, len(ids), 20_000):
         part = ", ".join(str(int(r)) for r in ids[start : start + 20_000])

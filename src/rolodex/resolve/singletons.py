@@ -13,12 +13,15 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from rolodex.model import (
+    CampaignMember,
     Company,
     Consent,
     Contact,
+    Deal,
     Event,
     Interaction,
     Order,
+    Subscription,
     Ticket,
 )
 from rolodex.model.base import table
@@ -109,7 +112,18 @@ _ADDRESS_POINT = (
     "(r.street IS NOT NULL OR r.city IS NOT NULL OR r.postcode IS NOT NULL"
     " OR r.country IS NOT NULL)",
 )
-ACTIVITY_TABLES = (Order, Ticket, Interaction, Event, Consent)
+# Rows that belong to a customer and follow it to its golden contact: each has its own
+# `source_record_id`, the `customer_record_id` it names and the `contact_id` kept in step.
+ACTIVITY_TABLES = (
+    Order,
+    Ticket,
+    Interaction,
+    Event,
+    Consent,
+    Subscription,
+    Deal,
+    CampaignMember,
+)
 
 
 def _within(staged: str) -> str:
