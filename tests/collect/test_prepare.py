@@ -153,3 +153,19 @@ def test_seen_keys_count_repeats_the_same_whether_held_in_memory_or_written(
     assert keys[400] == keys[0] + "#2"
     assert keys[1200] == keys[0] + "#4"
     assert len(set(keys)) == 1500
+
+
+def test_a_contact_known_only_by_its_id_is_kept_when_the_row_says_something() -> None:
+    chunk = _preparer().prepare(
+        [
+            RawRow(2, ["7590-VHVEG", "", "", "", "gold"]),  # id and a plan attribute: kept
+            RawRow(3, ["5575-GNVDE", "", "", "", ""]),  # nothing but the id: unusable
+            RawRow(4, ["", "", "", "", "silver"]),  # no id, no name: nobody to find again
+        ]
+    )
+    unusable = "nothing identifies this contact (no name, email or phone)"
+    reasons = [[p.message for p in problems] for problems in chunk.problems]
+    assert unusable not in reasons[0]
+    assert unusable in reasons[1]
+    assert unusable in reasons[2]
+    assert chunk.keys[0] == "7590-VHVEG"
