@@ -98,6 +98,10 @@ def ws(db_url: str, settings: Settings) -> Iterator[Workspace]:
     workspace.close()
 
 
-def pytest_report_header() -> str:
-    """Say up front whether the PostgreSQL tests will run."""
-    return "postgres tests: " + ("run" if _PG_SKIP is None else f"SKIPPED ({_PG_SKIP})")
+def pytest_report_header() -> list[str]:
+    """Say up front whether the PostgreSQL and the browser tests will run."""
+    browser = None if Path("/usr/bin/chromium").exists() else "no /usr/bin/chromium"
+    return [
+        "postgres tests: " + ("run" if _PG_SKIP is None else f"SKIPPED ({_PG_SKIP})"),
+        "browser tests: " + ("run" if browser is None else f"SKIPPED ({browser})"),
+    ]

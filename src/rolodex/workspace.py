@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC
+from datetime import UTC, date
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import OperationalError
@@ -36,6 +36,13 @@ from rolodex.store import migrate, repo
 from rolodex.store.audit import append_audit
 from rolodex.store.engine import make_engine, normalize_url
 
+if TYPE_CHECKING:  # the analyses load scikit-learn, scipy and statsmodels: only when used
+    from rolodex.analyze.campaigns import CampaignResult
+    from rolodex.analyze.rfm import RfmResult
+    from rolodex.pipeline.analytics import ChurnReport, ClvReport, CohortReport, Forecast
+    from rolodex.pipeline.report import ReportSummary
+    from rolodex.pipeline.segments import ExportSummary, SegmentInfo
+
 _COUNTED = (
     "source",
     "import_batch",
@@ -51,6 +58,10 @@ _COUNTED = (
     "interaction",
     "event",
     "consent",
+    "subscription",
+    "deal",
+    "campaign",
+    "campaign_member",
 )
 
 
@@ -412,6 +423,164 @@ class Workspace:
         consistency and freshness per field and source, before and after cleaning."""
         with self._ready().connect() as conn:
             return scorecard(conn, source=source)
+
+    # --- analyze -----------------------------------------------------------------------------
+
+    def rfm(self, *, as_of: date | None = None) -> RfmResult:
+        """Recency, frequency and monetary scores (1-5) and named segments of every customer
+        with orders, as of a day (default today)."""
+        from rolodex.analyze.rfm import RFM_SEGMENTS
+        from rolodex.pipeline.analytics import run_rfm
+        from rolodex.pipeline.segments import RFM_PREFIX, ensure_rfm_segments, refresh_segment
+
+        with self._ready().begin() as conn:
+            result = run_rfm(conn, as_of=as_of)
+            # The predefined RFM segments follow the new scores.
+            ensure_rfm_segments(conn, actor=self.actor)
+            for name in RFM_SEGMENTS:
+                refresh_segment(conn, name=RFM_PREFIX + name)
+            return result
+
+    def clv(
+        self, *, as_of: date | None = None, horizon_weeks: float = 52, discount_rate: float = 0.0
+    ) -> ClvReport:
+        """Customer lifetime value (BG/NBD + Gamma-Gamma) calibrated on orders up to `as_of`;
+        later orders, when there are any, are the holdout the model is checked against."""
+        from rolodex.pipeline.analytics import run_clv
+
+        with self._ready().begin() as conn:
+            return run_clv(
+                conn, as_of=as_of, horizon_weeks=horizon_weeks, discount_rate=discount_rate
+            )
+
+    def churn(self, *, label: str | None = None, as_of: date | None = None) -> ChurnReport:
+        """Churn risk per customer with its top reasons, from a model validated honestly."""
+        from rolodex.pipeline.analytics import run_churn
+
+        with self._ready().begin() as conn:
+            return run_churn(conn, label=label, as_of=as_of)
+
+    def cohorts(self, *, as_of: date | None = None, period: str = "month") -> CohortReport:
+        """Acquisition cohorts with retention and revenue, and sBG retention of subscriptions."""
+        from rolodex.pipeline.analytics import run_cohorts
+
+        with self._ready().connect() as conn:
+            return run_cohorts(conn, as_of=as_of, period=period)
+
+    def campaigns(
+        self, *, control: str | None = None, campaign: str | None = None
+    ) -> CampaignResult:
+        """Reach, response, conversion and revenue per campaign and arm, and each treatment's
+        lift over the control arm with confidence intervals and p-values."""
+        from rolodex.pipeline.analytics import run_campaigns
+
+        with self._ready().connect() as conn:
+            return run_campaigns(conn, control=control, campaign=campaign)
+
+    def forecast(self, *, as_of: date | None = None, horizon_months: int = 6) -> Forecast:
+        """Revenue forecast from orders and the weighted pipeline of open deals."""
+        from rolodex.pipeline.analytics import run_forecast
+
+        with self._ready().connect() as conn:
+            return run_forecast(conn, as_of=as_of, horizon_months=horizon_months)
+
+    def latest_order_date(self) -> date | None:
+        """The day of the most recent order, if any (analyses of historical data use it)."""
+        from rolodex.pipeline.analytics import latest_order_date
+
+        with self._ready().connect() as conn:
+            return latest_order_date(conn)
+
+    # --- segment -----------------------------------------------------------------------------
+
+    def segment_create(
+        self, name: str, *, where: str, description: str | None = None
+    ) -> SegmentInfo:
+        """Save a segment from a filter (`rolodex segment create NAME --where EXPR`) and fill
+        it; a bad filter raises an error that points at the offending token."""
+        from rolodex.pipeline.segments import create_segment
+
+        with self._ready().begin() as conn:
+            info = create_segment(
+                conn, name=name, expression=where, description=description, actor=self.actor
+            )
+            append_audit(
+                conn,
+                actor=self.actor,
+                action="segment create",
+                entity="segment",
+                details={"name": info.name, "expression": info.expression},
+            )
+            return info
+
+    def segments(self) -> list[SegmentInfo]:
+        """Every segment (the predefined RFM ones included) with its member count."""
+        from rolodex.pipeline.segments import ensure_rfm_segments, list_segments
+
+        with self._ready().begin() as conn:
+            ensure_rfm_segments(conn, actor=self.actor)
+            return list_segments(conn)
+
+    def segment(self, name: str, *, limit: int = 20) -> dict[str, Any]:
+        """One segment: its filter, first members and membership history."""
+        from rolodex.pipeline.segments import ensure_rfm_segments, show_segment
+
+        with self._ready().begin() as conn:
+            ensure_rfm_segments(conn, actor=self.actor)
+            return show_segment(conn, name=name, limit=limit)
+
+    def segment_refresh(self, name: str | None = None) -> list[SegmentInfo]:
+        """Recompute one segment's members (or every segment's), keeping who entered and
+        who left."""
+        from rolodex.pipeline.segments import ensure_rfm_segments, refresh_all, refresh_segment
+
+        with self._ready().begin() as conn:
+            if name is None:
+                return refresh_all(conn)
+            ensure_rfm_segments(conn, actor=self.actor)
+            return [refresh_segment(conn, name=name)]
+
+    def segment_export(
+        self, name: str, out: Path, *, purpose: str | None = "marketing", everyone: bool = False
+    ) -> ExportSummary:
+        """Write a segment's members to CSV; for a marketing export, members without
+        marketing consent are left out (and counted) unless `everyone`."""
+        from rolodex.pipeline.segments import export_segment
+
+        with self._ready().begin() as conn:
+            done = export_segment(
+                conn, name=name, out=Path(out), purpose=purpose, everyone=everyone
+            )
+            append_audit(
+                conn,
+                actor=self.actor,
+                action="export",
+                entity="segment",
+                details={
+                    "name": name,
+                    "rows": done.written,
+                    "left_out_without_consent": done.left_out,
+                    "file": Path(out).name,
+                },
+            )
+            return done
+
+    def report(self, out: Path, *, as_of: date | None = None) -> ReportSummary:
+        """Write one self-contained HTML report (charts of quality, duplicates, customers,
+        RFM, CLV, churn, cohorts, campaigns and the forecast) to `out`."""
+        from rolodex.pipeline.report import make_report
+
+        with self._ready().connect() as conn:
+            summary = make_report(conn, Path(out), as_of=as_of)
+        with self._ready().begin() as conn:
+            append_audit(
+                conn,
+                actor=self.actor,
+                action="report",
+                entity="report",
+                details={"file": Path(out).name, "sections": list(summary.sections)},
+            )
+        return summary
 
     def counts(self) -> dict[str, int]:
         """Count the rows of the main tables (what the workspace holds)."""

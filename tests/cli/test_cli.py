@@ -28,7 +28,7 @@ def test_init_creates_rolodex_db_in_the_current_directory(cli: CliRunner, tmp_pa
     result = cli.invoke(app, ["init"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "rolodex.db").exists()
-    assert "schema 0003" in result.output
+    assert "schema 0005" in result.output
 
 
 def test_db_option_and_environment_select_the_database(
@@ -159,6 +159,12 @@ def test_demo_imports_every_sample_source(cli: CliRunner, tmp_path: Path) -> Non
     assert "Data quality" in result.output
     assert "before cleaning" in result.output
     assert "Top problems" in result.output
+    # Analyze, segment and report, as of the last sample order.
+    assert "Analysis as of 2025-05-31" in result.output
+    assert "BG/NBD + Gamma-Gamma" in result.output
+    assert "Segment 'win back'" in result.output
+    html = (tmp_path / "demo" / "report.html").read_text(encoding="utf-8")
+    assert html.count("<svg") >= 8
 
 
 def test_quality_json_has_scores_before_and_after(cli: CliRunner) -> None:

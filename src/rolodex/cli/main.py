@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from rolodex.cli.analyze import analyze_app
+from rolodex.cli.common import _state, err, fail, handled, out, workspace
+from rolodex.cli.segment import segment_app
 from rolodex.collect.fields import Kind
-from rolodex.exceptions import AlreadyDecided, RolodexError
+from rolodex.exceptions import AlreadyDecided
 from rolodex.maintain.quality import Scorecard
 from rolodex.pipeline.imports import ImportSummary, Preview
 from rolodex.share.export import ExportFormat, ExportKind
@@ -27,10 +28,6 @@ app = typer.Typer(
     help="Rolodex: collect, clean and unify customer data.",
     pretty_exceptions_enable=False,
 )
-# Wide enough for the summary table when output goes to a file or pipe.
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
-err = Console(stderr=True, highlight=False)
-_state: dict[str, str | None] = {"db": None}
 
 
 @app.callback()
@@ -45,26 +42,6 @@ def main_options(
 ) -> None:
     """Rolodex: one clean, unified view of every customer."""
     _state["db"] = db
-
-
-def workspace() -> Workspace:
-    """Open the workspace the global --db option (or ROLODEX_DB) names."""
-    return Workspace(_state["db"])
-
-
-def fail(message: str, *, code: int = 2) -> NoReturn:
-    """Print an error to stderr and exit non-zero."""
-    err.print(f"[bold red]error:[/] {message}", soft_wrap=True)
-    raise typer.Exit(code)
-
-
-@contextmanager
-def handled() -> Iterator[None]:
-    """Turn Rolodex errors into a message on stderr and an exit code (75: try again)."""
-    try:
-        yield
-    except RolodexError as exc:
-        fail(str(exc), code=75 if exc.retryable else 2)
 
 
 @app.command()
@@ -652,6 +629,33 @@ def print_scorecard(card: Scorecard) -> None:
 
 
 @app.command()
+def report(
+    target: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path(
+        "report.html"
+    ),
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Analyse as of this day (YYYY-MM-DD); default today."),
+    ] = None,
+) -> None:
+    """Write one self-contained HTML report with charts (opens offline in any browser)."""
+    from datetime import date
+
+    day = None
+    if as_of is not None:
+        try:
+            day = date.fromisoformat(as_of)
+        except ValueError:
+            fail(f"--as-of {as_of!r} is not a date; write it as YYYY-MM-DD")
+    with handled(), workspace() as ws:
+        done = ws.report(target, as_of=day)
+        sections = ", ".join(done.sections) or "nothing yet"
+        out.print(f"Wrote {done.path} ({sections}) in {done.seconds:.1f} s.", soft_wrap=True)
+        for section, why in done.skipped.items():
+            out.print(f"  {section} left out: {why}", soft_wrap=True)
+
+
+@app.command()
 def demo(
     directory: Annotated[
         Path, typer.Option("--dir", help="Folder for the demo workspace (recreated).")
@@ -687,8 +691,42 @@ def demo(
                 f" {counts['ticket']:,} tickets, {counts['event']:,} events."
             )
             print_scorecard(ws.quality())
+            _demo_analyses(ws, directory)
             out.print(f"Try: rolodex --db {db} export quarantine --out quarantine.csv")
             out.print(f"     rolodex --db {db} explain 1")
+            out.print(f"     rolodex --db {db} segment show 'rfm: At risk'")
+
+
+def _demo_analyses(ws: Workspace, directory: Path) -> None:
+    """The analyze, segment and report part of the demo, as of the last sample order."""
+    day = ws.latest_order_date()
+    scores = ws.rfm(as_of=day)
+    value = ws.clv(as_of=day).result
+    risk = ws.churn(as_of=day)
+    counts = dict(scores.segments.select("segment", "contacts").rows())
+    top = max(counts, key=lambda name: counts[name])
+    out.print(
+        f"[bold]Analysis as of {scores.as_of.isoformat()}[/]: {scores.contacts.height:,} buying"
+        f" customers; the largest RFM group is {top} ({counts[top]:,}), Champions"
+        f" {counts.get('Champions', 0):,}, At risk {counts.get('At risk', 0):,}."
+    )
+    out.print(
+        f"Lifetime value: {value.total_expected_purchases:,.0f} purchases worth"
+        f" {value.total_clv:,.0f} expected in the next 52 weeks (BG/NBD + Gamma-Gamma);"
+        f" churn model AUC {risk.result.metrics['auc']:.2f} ({risk.label})."
+    )
+    winback = ws.segment_create(
+        "win back",
+        where="churn_risk >= 0.5 and clv_12m > 0 and recency_days > 90",
+        description="valuable customers slipping away",
+    )
+    out.print(f"Segment 'win back': {winback.members:,} customers ({winback.expression}).")
+    report = ws.report(directory / "report.html", as_of=day)
+    out.print(f"Report with charts: {report.path}")
+
+
+app.add_typer(analyze_app, name="analyze")
+app.add_typer(segment_app, name="segment")
 
 
 def main() -> None:

@@ -36,6 +36,7 @@ from rolodex.model.party import (
     ContactRecord,
     CustomFieldDefinition,
 )
+from rolodex.model.segments import ContactScore, Segment, SegmentMember
 
 __all__ = [
     "AuditLog",
@@ -50,6 +51,7 @@ __all__ = [
     "ContactLink",
     "ContactPoint",
     "ContactRecord",
+    "ContactScore",
     "CustomFieldDefinition",
     "Deal",
     "Event",
@@ -64,6 +66,8 @@ __all__ = [
     "OrderLine",
     "Payment",
     "ResolveRun",
+    "Segment",
+    "SegmentMember",
     "Source",
     "SourceRecord",
     "SourceRecordHistory",

@@ -38,7 +38,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         _configure_sqlite(engine)
         return engine
     if backend == "postgresql":
-        return create_engine(full, pool_pre_ping=True, **kwargs)
+        # Timestamps read back as text (analytics, quality) are then UTC, as stored.
+        utc = {"options": "-c TimeZone=UTC"}
+        return create_engine(full, pool_pre_ping=True, connect_args=utc, **kwargs)
     raise ConfigError(f"unsupported database {backend!r}: use a sqlite:// or postgresql:// URL")
 
 

@@ -1,0 +1,40 @@
+"""What every command shares: the consoles, the workspace the global --db names, and how
+Rolodex errors become a message on stderr and an exit code."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+
+from rolodex.exceptions import RolodexError
+from rolodex.workspace import Workspace
+
+# Wide enough for the summary table when output goes to a file or pipe.
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
+err = Console(stderr=True, highlight=False)
+_state: dict[str, str | None] = {"db": None}
+
+
+def workspace() -> Workspace:
+    """Open the workspace the global --db option (or ROLODEX_DB) names."""
+    return Workspace(_state["db"])
+
+
+def fail(message: str, *, code: int = 2) -> NoReturn:
+    """Print an error to stderr and exit non-zero."""
+    err.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def handled() -> Iterator[None]:
+    """Turn Rolodex errors into a message on stderr and an exit code (75: try again)."""
+    try:
+        yield
+    except RolodexError as exc:
+        fail(str(exc), code=75 if exc.retryable else 2)

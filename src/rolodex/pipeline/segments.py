@@ -1,0 +1,439 @@
+"""Saved segments over golden records, their scores and aggregates (`rolodex segment ...`).
+
+The filter language lives in `segment.expr`; this module gives it its fields (one query joins
+each current golden contact with its `contact_score` row, order and ticket aggregates and its
+marketing consent), stores segments, keeps membership history at every refresh (a row per
+stay: who entered, who left, when) and exports members, leaving out those without marketing
+consent unless told otherwise.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+
+from rolodex.analyze.rfm import RFM_SEGMENTS
+from rolodex.exceptions import InputError
+from rolodex.model import Consent, Contact, ContactScore, Order, Segment, SegmentMember, Ticket
+from rolodex.model.base import table
+from rolodex.pipeline.analytics import VOID_STATUSES
+from rolodex.segment.expr import CompiledFilter, Field, compile_filter
+
+RFM_PREFIX = "rfm: "
+MARKETING = "marketing"  # consent purposes containing this word allow marketing use
+
+_CONTACT_FIELDS: dict[str, tuple[str, str]] = {
+    "first_name": ("text", "first name"),
+    "last_name": ("text", "last name"),
+    "email": ("text", "primary email"),
+    "phone": ("text", "primary phone (E.164)"),
+    "company_name": ("text", "company"),
+    "job_title": ("text", "job title"),
+    "city": ("text", "city"),
+    "region": ("text", "region or state code"),
+    "postcode": ("text", "postcode"),
+    "country": ("text", "country, ISO 3166 alpha-2 (DE, US, ...)"),
+    "gender": ("text", "gender"),
+    "language": ("text", "language"),
+    "lifecycle_stage": ("text", "lifecycle stage (lead, customer, ...)"),
+    "owner": ("text", "owner"),
+    "birth_date": ("date", "date of birth"),
+    "created_at": ("datetime", "when Rolodex first saw the customer"),
+}
+_SCORE_FIELDS: dict[str, tuple[str, str]] = {
+    "rfm_segment": ("text", "RFM segment (Champions, At risk, ...; rolodex analyze rfm)"),
+    "r_score": ("number", "RFM recency score 1-5"),
+    "f_score": ("number", "RFM frequency score 1-5"),
+    "m_score": ("number", "RFM monetary score 1-5"),
+    "recency_days": ("number", "days since the last order (RFM)"),
+    "p_alive": ("number", "probability the customer is still active (rolodex analyze clv)"),
+    "expected_purchases_12m": ("number", "expected purchases in the next 12 months"),
+    "clv_12m": ("number", "expected value of the next 12 months (rolodex analyze clv)"),
+    "churn_risk": ("number", "churn probability 0-1 (rolodex analyze churn)"),
+}
+
+
+@dataclass(frozen=True)
+class SegmentInfo:
+    """A segment and what its last refresh did."""
+
+    name: str
+    expression: str
+    description: str | None
+    is_predefined: bool
+    members: int
+    entered: int = 0  # at the last refresh
+    left: int = 0
+    refreshed_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ExportSummary:
+    """What a segment export wrote and what it left out, and why."""
+
+    path: Path
+    written: int
+    left_out: int
+    purpose: str | None
+
+
+def _query_base() -> tuple[sa.FromClause, dict[str, Field]]:
+    """The join every segment filters, and the fields it offers."""
+    contact = table(Contact)
+    score = table(ContactScore)
+    order = table(Order)
+    ticket = table(Ticket)
+    consent = table(Consent)
+    paid = sa.func.lower(sa.func.coalesce(order.c.status, "")).not_in(sorted(VOID_STATUSES))
+    orders = (
+        sa.select(
+            order.c.contact_id,
+            sa.func.count().label("order_count"),
+            sa.func.sum(order.c.total_amount).label("total_spend"),
+            sa.func.min(order.c.ordered_at).label("first_order_at"),
+            sa.func.max(order.c.ordered_at).label("last_order_at"),
+        )
+        .where(order.c.contact_id.is_not(None), paid)
+        .group_by(order.c.contact_id)
+        .subquery("orders")
+    )
+    tickets = (
+        sa.select(
+            ticket.c.contact_id,
+            sa.func.count().label("ticket_count"),
+            sa.func.sum(
+                sa.case(
+                    (
+                        sa.func.lower(sa.func.coalesce(ticket.c.status, "")).in_(
+                            ["solved", "closed", "resolved", "done"]
+                        ),
+                        0,
+                    ),
+                    else_=1,
+                )
+            ).label("open_tickets"),
+        )
+        .where(ticket.c.contact_id.is_not(None))
+        .group_by(ticket.c.contact_id)
+        .subquery("tickets")
+    )
+    granted = (
+        sa.select(consent.c.contact_id)
+        .where(
+            consent.c.contact_id == contact.c.id,
+            sa.func.lower(consent.c.purpose).contains(MARKETING),
+            consent.c.status == "granted",
+        )
+        .exists()
+    )
+    joined = (
+        contact.outerjoin(score, score.c.contact_id == contact.c.id)
+        .outerjoin(orders, orders.c.contact_id == contact.c.id)
+        .outerjoin(tickets, tickets.c.contact_id == contact.c.id)
+    )
+    fields: dict[str, Field] = {"contact_id": Field("contact_id", contact.c.id, "number")}
+    for name, (kind, about) in _CONTACT_FIELDS.items():
+        fields[name] = Field(name, contact.c[name], kind, about)  # type: ignore[arg-type]
+    for name, (kind, about) in _SCORE_FIELDS.items():
+        fields[name] = Field(name, score.c[name], kind, about)  # type: ignore[arg-type]
+    fields["order_count"] = Field(
+        "order_count", sa.func.coalesce(orders.c.order_count, 0), "number", "orders placed"
+    )
+    fields["total_spend"] = Field(
+        "total_spend", sa.func.coalesce(orders.c.total_spend, 0), "number", "total order value"
+    )
+    fields["first_order_at"] = Field(
+        "first_order_at", orders.c.first_order_at, "datetime", "first order"
+    )
+    fields["last_order_at"] = Field(
+        "last_order_at", orders.c.last_order_at, "datetime", "most recent order"
+    )
+    fields["ticket_count"] = Field(
+        "ticket_count", sa.func.coalesce(tickets.c.ticket_count, 0), "number", "support tickets"
+    )
+    fields["open_tickets"] = Field(
+        "open_tickets", sa.func.coalesce(tickets.c.open_tickets, 0), "number", "unsolved tickets"
+    )
+    fields["has_marketing_consent"] = Field(
+        "has_marketing_consent", granted, "boolean", "granted consent to a marketing purpose"
+    )
+    return joined, fields
+
+
+def segment_fields() -> dict[str, Field]:
+    """The fields a segment filter may use, by name."""
+    return _query_base()[1]
+
+
+def _compile(expression: str) -> tuple[sa.Select[tuple[int]], CompiledFilter]:
+    joined, fields = _query_base()
+    compiled = compile_filter(expression, fields)
+    contact = table(Contact)
+    query = (
+        sa.select(contact.c.id)
+        .select_from(joined)
+        .where(contact.c.merged_into_id.is_(None), compiled.where)
+    )
+    return query, compiled
+
+
+def _segment(conn: Connection, name: str) -> sa.RowMapping:
+    segment = table(Segment)
+    row = conn.execute(sa.select(segment).where(segment.c.name == name)).mappings().first()
+    if row is None:
+        names = conn.execute(sa.select(segment.c.name).order_by(segment.c.name)).scalars().all()
+        raise InputError(
+            f"no segment {name!r}; segments: {', '.join(names) or 'none yet'}"
+            " (`rolodex segment create NAME --where EXPR`)"
+        )
+    return row
+
+
+def ensure_rfm_segments(conn: Connection, *, actor: str = "rolodex") -> int:
+    """Create the predefined RFM segments that are missing; return how many were made."""
+    segment = table(Segment)
+    have = set(conn.execute(sa.select(segment.c.name)).scalars())
+    made = 0
+    for name in RFM_SEGMENTS:
+        full = RFM_PREFIX + name
+        if full in have:
+            continue
+        conn.execute(
+            segment.insert().values(
+                name=full,
+                expression=f"rfm_segment = '{name}'",
+                description=f"RFM segment {name} (kept up to date by rolodex analyze rfm)",
+                is_predefined=True,
+                created_by=actor,
+                created_at=datetime.now(UTC),
+            )
+        )
+        made += 1
+    return made
+
+
+def create_segment(
+    conn: Connection,
+    *,
+    name: str,
+    expression: str,
+    description: str | None = None,
+    actor: str,
+) -> SegmentInfo:
+    """Check the filter, save the segment and fill it (its first refresh)."""
+    name = name.strip()
+    if not name:
+        raise InputError("a segment needs a name")
+    _, compiled = _compile(expression)
+    segment = table(Segment)
+    if conn.execute(sa.select(segment.c.id).where(segment.c.name == name)).first():
+        raise InputError(f"a segment named {name!r} exists; pick another name")
+    conn.execute(
+        segment.insert().values(
+            name=name,
+            expression=compiled.text,
+            description=description,
+            is_predefined=False,
+            created_by=actor,
+            created_at=datetime.now(UTC),
+        )
+    )
+    return refresh_segment(conn, name=name)
+
+
+def refresh_segment(conn: Connection, *, name: str) -> SegmentInfo:
+    """Recompute a segment's members: open a stay for each newcomer, close those who left."""
+    row = _segment(conn, name)
+    query, _ = _compile(str(row["expression"]))
+    now = datetime.now(UTC)
+    current = set(conn.execute(query).scalars())
+    member = table(SegmentMember)
+    open_rows = conn.execute(
+        sa.select(member.c.id, member.c.contact_id).where(
+            member.c.segment_id == row["id"], member.c.left_at.is_(None)
+        )
+    ).all()
+    held = {int(contact): int(stay) for stay, contact in open_rows}
+    left = [held[c] for c in held.keys() - current]
+    entered = sorted(current - held.keys())
+    for start in range(0, len(left), 500):
+        conn.execute(
+            member.update().where(member.c.id.in_(left[start : start + 500])).values(left_at=now)
+        )
+    if entered:
+        conn.execute(
+            member.insert(),
+            [
+                {"segment_id": row["id"], "contact_id": c, "entered_at": now, "left_at": None}
+                for c in entered
+            ],
+        )
+    segment = table(Segment)
+    conn.execute(
+        segment.update()
+        .where(segment.c.id == row["id"])
+        .values(refreshed_at=now, member_count=len(current), updated_at=now)
+    )
+    return SegmentInfo(
+        name=str(row["name"]),
+        expression=str(row["expression"]),
+        description=row["description"],
+        is_predefined=bool(row["is_predefined"]),
+        members=len(current),
+        entered=len(entered),
+        left=len(left),
+        refreshed_at=now,
+    )
+
+
+def refresh_all(conn: Connection) -> list[SegmentInfo]:
+    """Refresh every segment (the predefined RFM ones included)."""
+    ensure_rfm_segments(conn)
+    segment = table(Segment)
+    names = conn.execute(sa.select(segment.c.name).order_by(segment.c.id)).scalars().all()
+    return [refresh_segment(conn, name=str(n)) for n in names]
+
+
+def list_segments(conn: Connection) -> list[SegmentInfo]:
+    """Every segment with its member count at the last refresh."""
+    segment = table(Segment)
+    rows = conn.execute(sa.select(segment).order_by(segment.c.is_predefined, segment.c.name))
+    return [
+        SegmentInfo(
+            name=str(r["name"]),
+            expression=str(r["expression"]),
+            description=r["description"],
+            is_predefined=bool(r["is_predefined"]),
+            members=int(r["member_count"] or 0),
+            refreshed_at=r["refreshed_at"],
+        )
+        for r in rows.mappings()
+    ]
+
+
+def show_segment(conn: Connection, *, name: str, limit: int = 20) -> dict[str, Any]:
+    """A segment, its current members (first `limit`) and its membership history."""
+    row = _segment(conn, name)
+    member = table(SegmentMember)
+    contact = table(Contact)
+    members = conn.execute(
+        sa.select(
+            contact.c.id,
+            contact.c.first_name,
+            contact.c.last_name,
+            contact.c.email,
+            contact.c.country,
+            member.c.entered_at,
+        )
+        .join(contact, contact.c.id == member.c.contact_id)
+        .where(member.c.segment_id == row["id"], member.c.left_at.is_(None))
+        .order_by(member.c.entered_at, contact.c.id)
+        .limit(limit)
+    ).mappings()
+    events: dict[str, dict[str, int]] = {}
+    for when, column in (("entered", member.c.entered_at), ("left", member.c.left_at)):
+        counts = conn.execute(
+            sa.select(column, sa.func.count())
+            .where(member.c.segment_id == row["id"], column.is_not(None))
+            .group_by(column)
+        )
+        for at, n in counts:
+            stamp = at.isoformat() if isinstance(at, datetime) else str(at)
+            events.setdefault(stamp, {"entered": 0, "left": 0})[when] = int(n)
+    return {
+        "name": row["name"],
+        "expression": row["expression"],
+        "description": row["description"],
+        "is_predefined": bool(row["is_predefined"]),
+        "members": int(row["member_count"] or 0),
+        "refreshed_at": row["refreshed_at"],
+        "sample": [dict(m) for m in members],
+        "history": [{"at": at, **counts} for at, counts in sorted(events.items())],
+    }
+
+
+_EXPORT_COLUMNS = (
+    "contact_id",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "company_name",
+    "country",
+    "rfm_segment",
+    "clv_12m",
+    "churn_risk",
+    "entered_at",
+)
+
+
+def export_segment(
+    conn: Connection,
+    *,
+    name: str,
+    out: Path,
+    purpose: str | None = MARKETING,
+    everyone: bool = False,
+) -> ExportSummary:
+    """Write a segment's current members to CSV.
+
+    For a marketing export (`purpose`, the default) members without a granted consent whose
+    purpose names it are left out, and counted, unless `everyone` is set.
+    """
+    row = _segment(conn, name)
+    member, contact, score, consent = (
+        table(m) for m in (SegmentMember, Contact, ContactScore, Consent)
+    )
+    query = (
+        sa.select(
+            contact.c.id.label("contact_id"),
+            contact.c.first_name,
+            contact.c.last_name,
+            contact.c.email,
+            contact.c.phone,
+            contact.c.company_name,
+            contact.c.country,
+            score.c.rfm_segment,
+            score.c.clv_12m,
+            score.c.churn_risk,
+            member.c.entered_at,
+        )
+        .join(contact, contact.c.id == member.c.contact_id)
+        .outerjoin(score, score.c.contact_id == contact.c.id)
+        .where(member.c.segment_id == row["id"], member.c.left_at.is_(None))
+        .order_by(contact.c.id)
+    )
+    rows = conn.execute(query).mappings().all()
+    allowed: set[int] | None = None
+    if purpose and not everyone:
+        granted = conn.execute(
+            sa.select(consent.c.contact_id).where(
+                sa.func.lower(consent.c.purpose).contains(purpose.lower()),
+                consent.c.status == "granted",
+                consent.c.contact_id.is_not(None),
+            )
+        )
+        allowed = {int(c) for (c,) in granted}
+    kept = [r for r in rows if allowed is None or int(r["contact_id"]) in allowed]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(_EXPORT_COLUMNS)
+        for r in kept:
+            writer.writerow(["" if r[c] is None else r[c] for c in _EXPORT_COLUMNS])
+    return ExportSummary(
+        path=out,
+        written=len(kept),
+        left_out=len(rows) - len(kept),
+        purpose=None if everyone else purpose,
+    )

@@ -1,0 +1,125 @@
+"""Segments over scores: creation, predefined RFM segments, membership history, consent."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from rolodex.cli.main import app
+from rolodex.exceptions import InputError
+from rolodex.workspace import Workspace
+from tests.conftest import DATA
+
+CDNOW = DATA / "cdnow" / "cdnow_sample_transactions.csv"
+
+
+@pytest.fixture
+def shop(ws: Workspace) -> Workspace:
+    """The CDNOW sample as a shop's order log, with RFM and CLV scores as of 1997-09-30."""
+    ws.import_file(CDNOW, source="cdnow", kind="orders")
+    return ws
+
+
+def test_a_segment_holds_exactly_the_customers_its_filter_names(shop: Workspace) -> None:
+    value = shop.clv(as_of=date(1997, 9, 30))
+    scores = value.result.contacts
+    expected = set(
+        scores.filter((scores["clv"] > 50) & (scores["p_alive"] > 0.5))["contact_id"].to_list()
+    )
+    assert 0 < len(expected) < scores.height
+    info = shop.segment_create("valuable", where="clv_12m > 50 and p_alive > 0.5")
+    assert (info.members, info.entered, info.left) == (len(expected), len(expected), 0)
+    shown = shop.segment("valuable", limit=5000)
+    assert {m["id"] for m in shown["sample"]} == expected
+    assert shown["expression"] == "clv_12m > 50 and p_alive > 0.5"
+
+
+def test_rfm_segments_are_predefined_and_follow_each_rfm_run(shop: Workspace) -> None:
+    first = shop.rfm(as_of=date(1997, 9, 30))
+    counts = dict(first.segments.select("segment", "contacts").rows())
+    listed = {s.name: s for s in shop.segments()}
+    assert listed["rfm: Champions"].is_predefined
+    assert listed["rfm: Champions"].members == counts["Champions"]
+    assert sum(s.members for n, s in listed.items() if n.startswith("rfm: ")) == 2357
+
+    # Nine months later the same customers score differently: some leave, some enter.
+    later = shop.rfm(as_of=date(1998, 6, 30))
+    now = dict(later.segments.select("segment", "contacts").rows())
+    shown = shop.segment("rfm: Champions")
+    assert shown["members"] == now["Champions"]
+    assert len(shown["history"]) == 2
+    entered = sum(e["entered"] for e in shown["history"])
+    left = sum(e["left"] for e in shown["history"])
+    assert left > 0
+    assert entered - left == now["Champions"]  # every stay is kept: counts reconcile
+
+
+def test_refresh_keeps_who_left_and_when(shop: Workspace) -> None:
+    shop.clv(as_of=date(1997, 9, 30))
+    before = shop.segment_create("likely active", where="p_alive >= 0.9").members
+    shop.clv(as_of=date(1998, 6, 30))
+    (after,) = shop.segment_refresh("likely active")
+    assert after.members == before + after.entered - after.left
+    assert after.left > 0
+    history = shop.segment("likely active")["history"]
+    assert [e["entered"] for e in history] == [before, after.entered]
+    assert history[-1]["left"] == after.left
+
+
+def test_marketing_export_leaves_out_contacts_without_consent(
+    shop: Workspace, tmp_path: Path
+) -> None:
+    consents = tmp_path / "consents.csv"
+    consents.write_text(
+        "Customer ID,Purpose,Status,Date\n"
+        "1,Marketing email,granted,1997-01-02\n"
+        "2,Marketing email,withdrawn,1997-01-02\n"
+        "3,Profiling,granted,1997-01-02\n",
+        encoding="utf-8",
+    )
+    shop.import_file(consents, source="cdnow", kind="consents")
+    shop.segment_create("first three", where="contact_id <= 3")
+    out = tmp_path / "members.csv"
+    done = shop.segment_export("first three", out)
+    assert (done.written, done.left_out) == (1, 2)
+    with out.open(encoding="utf-8") as fh:
+        assert [int(r["contact_id"]) for r in csv.DictReader(fh)] == [1]
+    everyone = shop.segment_export("first three", out, everyone=True)
+    assert (everyone.written, everyone.left_out) == (3, 0)
+
+
+def test_bad_filters_and_names_are_refused_with_the_reason(shop: Workspace) -> None:
+    with pytest.raises(InputError, match="did you mean 'country'"):
+        shop.segment_create("typo", where="contry = 'DE'")
+    with pytest.raises(InputError, match="no segment 'nope'"):
+        shop.segment("nope")
+    shop.segment_create("all", where="order_count >= 1")
+    with pytest.raises(InputError, match="exists"):
+        shop.segment_create("all", where="order_count >= 2")
+    assert [s.name for s in shop.segments() if not s.is_predefined] == ["all"]
+
+
+def test_segment_commands(tmp_path: Path) -> None:
+    runner = CliRunner()
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    args = ["import", str(CDNOW), "--source", "cdnow", "--kind", "orders"]
+    assert runner.invoke(app, ["--db", db, *args]).exit_code == 0
+    bad = runner.invoke(app, ["--db", db, "segment", "create", "x", "--where", "total_spend >"])
+    assert bad.exit_code == 2
+    assert "^" in bad.stderr
+    made = runner.invoke(
+        app, ["--db", db, "segment", "create", "big", "--where", "total_spend > 500"]
+    )
+    assert made.exit_code == 0, made.output
+    assert "customers match total_spend > 500" in made.stdout
+    listed = runner.invoke(app, ["--db", db, "segment", "list"])
+    assert "big" in listed.stdout
+    assert "rfm: Champions" in listed.stdout
+    out = tmp_path / "big.csv"
+    exported = runner.invoke(app, ["--db", db, "segment", "export", "big", "--out", str(out)])
+    assert exported.exit_code == 0, exported.output
+    assert "without marketing consent" in exported.stdout
