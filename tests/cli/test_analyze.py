@@ -187,3 +187,30 @@ def test_cohorts_fit_the_published_sbg_retention_of_subscriptions(
     assert fits["regular"]["log_likelihood"] == pytest.approx(-1680.3, abs=0.05)
     assert fits["high end"]["log_likelihood"] == pytest.approx(-1611.2, abs=0.05)
     assert got["cohorts"] is None  # no orders: no order cohorts
+
+
+def test_forecast_weights_open_deals_by_their_stage(
+    runner: CliRunner, sqlite_url: str, tmp_path: Path
+) -> None:
+    deals = tmp_path / "hubspot_deals.csv"
+    deals.write_text(
+        "Deal Name,Deal Stage,Amount,Close Date,Associated Contact\n"
+        "Acme renewal,Contract sent,10000,2025-02-15,jane@acme.example\n"
+        "Globex pilot,Appointment scheduled,5000,2025-03-10,joe@globex.example\n"
+        "Initech upsell,Qualified to buy,2500,2025-02-28,ann@initech.example\n"
+        "Umbrella deal,Closed won,8000,2025-01-05,bob@umbrella.example\n"
+        "Hooli,Closed lost,9000,2025-01-20,eve@hooli.example\n"
+        "Stark,Decision maker bought-in,4000,2024-12-20,tony@stark.example\n",
+        encoding="utf-8",
+    )
+    _run(runner, sqlite_url, "import", str(deals), "--source", "hubspot", "--kind", "deals")
+    got = _run(runner, sqlite_url, "analyze", "forecast", "--as-of", "2025-01-31", "--json")
+    assert got["revenue"] is None
+    p = got["pipeline"]
+    # HubSpot's default stage probabilities: contract sent 0.9, appointment 0.2, qualified
+    # 0.4, decision maker bought-in 0.8; the closed deals are out of the pipeline.
+    assert (p["open_deals"], p["closed_deals"]) == (4, 2)
+    assert p["weighted_amount"] == pytest.approx(9000 + 1000 + 1000 + 3200)
+    assert p["commit_amount"] == pytest.approx(10000)
+    months = {m["bucket"]: m["weighted_amount"] for m in p["by_month"]}
+    assert months == {"overdue": 3200, "2025-02": 10000, "2025-03": 1000}

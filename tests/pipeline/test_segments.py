@@ -123,3 +123,20 @@ def test_segment_commands(tmp_path: Path) -> None:
     exported = runner.invoke(app, ["--db", db, "segment", "export", "big", "--out", str(out)])
     assert exported.exit_code == 0, exported.output
     assert "without marketing consent" in exported.stdout
+
+
+def test_the_issue_example_filters_golden_records_scores_and_aggregates(
+    shop: Workspace,
+) -> None:
+    shop.clv(as_of=date(1997, 9, 30))
+    shop.churn(as_of=date(1997, 9, 30))
+    example = (
+        "country = 'DE' and clv_12m > 500 and churn_risk >= 0.6"
+        " and last_order_at < now() - interval '90 days'"
+    )
+    info = shop.segment_create("example", where=example)
+    assert info.members == 0  # CDNOW customers have no country
+    looser = shop.segment_create(
+        "looser", where="clv_12m > 50 and churn_risk >= 0.6 and last_order_at < '1997-09-30'"
+    )
+    assert 0 < looser.members < 2357
