@@ -14,7 +14,16 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, DateTime, bindparam, literal, select
+from sqlalchemy import (
+    Column,
+    Connection,
+    DateTime,
+    Integer,
+    MetaData,
+    Table,
+    literal,
+    select,
+)
 
 from rolodex.analyze.campaigns import CampaignResult, campaign_performance
 from rolodex.analyze.churn import (
@@ -645,12 +654,31 @@ def store_scores(conn: Connection, kind: str, frame: pl.DataFrame) -> int:
     conn.execute(score.insert().from_select(["contact_id", "updated_at"], missing))
     rows = frame.select("contact_id", *columns).to_dicts()
     if rows:
-        conn.execute(
-            score.update()
-            .where(score.c.contact_id == bindparam("b_contact_id"))
-            .values({name: bindparam(f"b_{name}") for name in columns}),
-            [{f"b_{k}": v for k, v in row.items()} for row in rows],
+        # One set-based UPDATE from a temporary table: a statement per contact takes
+        # half a minute for 100,000 contacts.
+        staged = Table(
+            f"_staged_{kind}",
+            MetaData(),
+            Column("contact_id", Integer, primary_key=True),
+            *(Column(name, score.c[name].type) for name in columns),
+            prefixes=["TEMPORARY"],
         )
+        staged.create(conn)
+        try:
+            conn.execute(staged.insert(), rows)
+            match = staged.c.contact_id == score.c.contact_id
+            conn.execute(
+                score.update()
+                .where(score.c.contact_id.in_(select(staged.c.contact_id)))
+                .values(
+                    {
+                        name: select(staged.c[name]).where(match).scalar_subquery()
+                        for name in columns
+                    }
+                )
+            )
+        finally:
+            staged.drop(conn)
     return len(rows)
 
 

@@ -87,7 +87,7 @@ class ExportSummary:
     purpose: str | None
 
 
-def _query_base() -> tuple[sa.FromClause, dict[str, Field]]:
+def _query_base() -> _Fields:
     """The join every segment filters, and the fields it offers."""
     contact = table(Contact)
     score = table(ContactScore)
@@ -136,11 +136,11 @@ def _query_base() -> tuple[sa.FromClause, dict[str, Field]]:
         )
         .exists()
     )
-    joined = (
-        contact.outerjoin(score, score.c.contact_id == contact.c.id)
-        .outerjoin(orders, orders.c.contact_id == contact.c.id)
-        .outerjoin(tickets, tickets.c.contact_id == contact.c.id)
-    )
+    joins: dict[str, tuple[sa.FromClause, sa.ColumnElement[bool]]] = {
+        "score": (score, score.c.contact_id == contact.c.id),
+        "orders": (orders, orders.c.contact_id == contact.c.id),
+        "tickets": (tickets, tickets.c.contact_id == contact.c.id),
+    }
     fields: dict[str, Field] = {"contact_id": Field("contact_id", contact.c.id, "number")}
     for name, (kind, about) in _CONTACT_FIELDS.items():
         fields[name] = Field(name, contact.c[name], kind, about)  # type: ignore[arg-type]
@@ -167,18 +167,37 @@ def _query_base() -> tuple[sa.FromClause, dict[str, Field]]:
     fields["has_marketing_consent"] = Field(
         "has_marketing_consent", granted, "boolean", "granted consent to a marketing purpose"
     )
-    return joined, fields
+    needs = dict.fromkeys(_SCORE_FIELDS, "score")
+    needs |= dict.fromkeys(
+        ("order_count", "total_spend", "first_order_at", "last_order_at"), "orders"
+    )
+    needs |= dict.fromkeys(("ticket_count", "open_tickets"), "tickets")
+    return _Fields(fields=fields, joins=joins, needs=needs)
+
+
+@dataclass(frozen=True)
+class _Fields:
+    """The fields, and the join each needs beyond the contact table (joined only when used:
+    aggregating every order for a filter on the RFM segment costs seconds)."""
+
+    fields: dict[str, Field]
+    joins: dict[str, tuple[sa.FromClause, sa.ColumnElement[bool]]]
+    needs: dict[str, str]
 
 
 def segment_fields() -> dict[str, Field]:
     """The fields a segment filter may use, by name."""
-    return _query_base()[1]
+    return _query_base().fields
 
 
 def _compile(expression: str) -> tuple[sa.Select[tuple[int]], CompiledFilter]:
-    joined, fields = _query_base()
-    compiled = compile_filter(expression, fields)
+    base = _query_base()
+    compiled = compile_filter(expression, base.fields)
     contact = table(Contact)
+    joined: sa.FromClause = contact
+    for join in dict.fromkeys(base.needs[f] for f in compiled.fields_used if f in base.needs):
+        target, on = base.joins[join]
+        joined = joined.outerjoin(target, on)
     query = (
         sa.select(contact.c.id)
         .select_from(joined)
