@@ -214,3 +214,13 @@ def test_forecast_weights_open_deals_by_their_stage(
     assert p["commit_amount"] == pytest.approx(10000)
     months = {m["bucket"]: m["weighted_amount"] for m in p["by_month"]}
     assert months == {"overdue": 3200, "2025-02": 10000, "2025-03": 1000}
+
+
+def test_churn_without_a_label_learns_inactivity_over_time(runner: CliRunner, cdnow: str) -> None:
+    got = _run(runner, cdnow, "analyze", "churn", "--as-of", "1997-09-30", "--json")
+    assert got["label"].startswith("no purchase in the")
+    # Learned from history before the window and judged on the window after it: better than
+    # chance, and far from the perfect score a label read off the features would give.
+    assert 0.6 < got["auc"] < 0.9
+    text = _run(runner, cdnow, "analyze", "churn", "--as-of", "1997-09-30")
+    assert "P(alive)" in text

@@ -160,16 +160,17 @@ def churn_(
             f" churn rate {100 * m['churn_rate']:.1f}%"
         )
         risky = report.contacts.sort("churn_risk", descending=True).head(10)
+        alive = "p_alive" in risky.columns  # BG/NBD's view beside an inactivity label
         table = Table(title="Highest churn risk")
-        for name in ("contact", "risk", "reasons"):
+        for name in ("contact", "risk", *(["P(alive)"] if alive else []), "reasons"):
             table.add_column(name)
         for row in risky.iter_rows(named=True):
             reasons = [row.get(f"reason_{i}") for i in (1, 2, 3)]
-            table.add_row(
-                str(row["contact_id"]),
-                f"{100 * row['churn_risk']:.0f}%",
-                "; ".join(r for r in reasons if r),
-            )
+            cells = [str(row["contact_id"]), f"{100 * row['churn_risk']:.0f}%"]
+            if alive:
+                p = row["p_alive"]
+                cells.append("-" if p is None else f"{100 * p:.0f}%")
+            table.add_row(*cells, "; ".join(r for r in reasons if r))
         out.print(table)
         for note in report.result.notes:
             out.print(f"  note: {note}")
