@@ -102,6 +102,21 @@ def test_read_frame_types_columns_by_the_schema(db_url: str) -> None:
     assert empty.is_empty()
 
 
+def test_read_frame_keeps_what_csv_could_confuse(db_url: str) -> None:
+    """PostgreSQL reads through COPY ... CSV: commas, quotes, backslash-N, booleans and
+    floats come back as they were, nulls as nulls."""
+    sql = (
+        "SELECT 1 AS n, 'a,\"b\"' AS t, CAST(NULL AS VARCHAR(5)) AS u, 1 = 1 AS f, 2.5 AS x"
+        " UNION ALL SELECT 2, '\\N', '', 1 = 0, NULL"
+    )
+    schema = {"n": pl.Int64, "t": pl.Utf8, "u": pl.Utf8, "f": pl.Boolean, "x": pl.Float64}
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        got = read_frame(conn, sql, schema)
+    engine.dispose()
+    assert got.rows() == [(1, 'a,"b"', None, True, 2.5), (2, "\\N", "", False, None)]
+
+
 def test_adbc_writer_checks_foreign_keys_unless_told_it_need_not(tmp_path: Path) -> None:
     """Only a writer that inserts parents first by construction skips the per-row checks."""
     from rolodex.store.bulk import AdbcSqliteBulk

@@ -666,16 +666,11 @@ def store_scores(conn: Connection, kind: str, frame: pl.DataFrame) -> int:
         staged.create(conn)
         try:
             conn.execute(staged.insert(), rows)
-            match = staged.c.contact_id == score.c.contact_id
+            # UPDATE ... FROM (PostgreSQL, SQLite 3.33+): a join, not a subquery per column.
             conn.execute(
                 score.update()
-                .where(score.c.contact_id.in_(select(staged.c.contact_id)))
-                .values(
-                    {
-                        name: select(staged.c[name]).where(match).scalar_subquery()
-                        for name in columns
-                    }
-                )
+                .where(score.c.contact_id == staged.c.contact_id)
+                .values({name: staged.c[name] for name in columns})
             )
         finally:
             staged.drop(conn)
