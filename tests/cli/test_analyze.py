@@ -224,3 +224,67 @@ def test_churn_without_a_label_learns_inactivity_over_time(runner: CliRunner, cd
     assert 0.6 < got["auc"] < 0.9
     text = _run(runner, cdnow, "analyze", "churn", "--as-of", "1997-09-30")
     assert "P(alive)" in text
+
+
+def test_campaigns_imported_as_events_are_read_off_their_sends_and_responses(
+    runner: CliRunner, sqlite_url: str, tmp_path: Path
+) -> None:
+    # An email tool's event stream: sends (arm A or B), holdouts, opens, clicks, purchases.
+    rows = [
+        ("a@x.io", "sent", "A", None), ("a@x.io", "open", "A", None),
+        ("a@x.io", "purchase", "A", "20.5"), ("a@x.io", "purchase", "A", "4.5"),
+        ("b@x.io", "sent", "A", None),
+        ("c@x.io", "sent", "B", None), ("c@x.io", "click", "B", None),
+        ("d@x.io", "holdout", "control", None), ("d@x.io", "purchase", "control", "10"),
+        ("e@x.io", "holdout", "control", None),
+    ]  # fmt: skip
+    events = tmp_path / "campaign_events.ndjson"
+    events.write_text(
+        "".join(
+            json.dumps(
+                {"email": email, "campaign": "Spring", "event": kind, "arm": arm,
+                 "revenue": revenue, "timestamp": "2024-03-19T08:00:00Z"}
+            ) + "\n"
+            for email, kind, arm, revenue in rows
+        ),
+        encoding="utf-8",
+    )  # fmt: skip
+    _run(runner, sqlite_url, "import", str(events), "--source", "mail", "--kind", "events")
+    got = _run(runner, sqlite_url, "analyze", "campaigns", "--json")
+    arms = {a["arm"]: a for a in got["arms"]}
+    assert {arm: a["reach"] for arm, a in arms.items()} == {"A": 2, "B": 1, "control": 2}
+    assert arms["A"]["responses"] == 1
+    assert arms["A"]["conversions"] == 1
+    assert arms["A"]["revenue"] == pytest.approx(25.0)
+    assert arms["B"]["responses"] == 1
+    assert arms["control"]["is_control"]
+    assert arms["control"]["conversions"] == 1
+    assert {c["arm"] for c in got["comparisons"]} == {"A", "B"}
+
+
+def test_churn_over_time_leaves_out_fields_that_already_know_the_answer(
+    runner: CliRunner, cdnow: str, tmp_path: Path
+) -> None:
+    # A shop's customer export carries today's "Total Spent" and "Orders Count": read at the
+    # cut-off they would tell the model who buys in the window it is asked about.
+    totals: dict[str, list[float]] = {}
+    with CDNOW.open(encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            totals.setdefault(r["customer_id"], []).append(float(r["amount"]))
+    customers = tmp_path / "customers.csv"
+    with customers.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(["Customer ID", "Total Spent", "Orders Count", "Accepts Marketing"])
+        for n, (customer, amounts) in enumerate(totals.items()):
+            writer.writerow(
+                [customer, f"{sum(amounts):.2f}", len(amounts), "yes" if n % 2 else "no"]
+            )
+    _run(runner, cdnow, "import", str(customers), "--source", "cdnow", "--kind", "contacts")
+    got = _run(runner, cdnow, "analyze", "churn", "--as-of", "1998-06-30", "--json")
+    notes = " ".join(got["notes"])
+    assert "left out" in notes
+    assert "total_spent" in notes
+    assert "orders_count" in notes
+    used = {f["feature"] for f in got["feature_importance"]}
+    assert not used & {"total_spent", "orders_count"}
+    assert got["auc"] < 0.9

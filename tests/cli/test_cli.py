@@ -163,6 +163,7 @@ def test_demo_imports_every_sample_source(cli: CliRunner, tmp_path: Path) -> Non
     assert "Analysis as of 2025-05-31" in result.output
     assert "BG/NBD + Gamma-Gamma" in result.output
     assert "Segment 'win back'" in result.output
+    assert "Campaigns: 4 with a control group" in result.output  # read off campaign events
     html = (tmp_path / "demo" / "report.html").read_text(encoding="utf-8")
     assert html.count("<svg") >= 8
 

@@ -229,7 +229,8 @@ def campaigns_(
         for row in result.arms.iter_rows(named=True):
             table.add_row(
                 row["campaign"],
-                row["arm"] + (" (control)" if row["is_control"] else ""),
+                row["arm"]
+                + (" (control)" if row["is_control"] and "control" not in row["arm"] else ""),
                 f"{row['reach']:,}",
                 f"{100 * row['response_rate']:.2f}%",
                 f"{100 * row['conversion_rate']:.2f}%",
@@ -237,18 +238,22 @@ def campaigns_(
             )
         out.print(table)
         for row in result.comparisons.iter_rows(named=True):
-            lift, low, high = (
-                row.get("response_rate_lift"),
-                row.get("response_rate_lift_lower"),
-                row.get("response_rate_lift_upper"),
-            )
-            if lift is None or low is None or high is None:
-                continue
-            out.print(
-                f"{row['campaign']} / {row['arm']} vs {row['control_arm']}: response"
-                f" {100 * lift:+.2f} points ({100 * low:+.2f} to {100 * high:+.2f},"
-                f" p={row.get('response_rate_p_value', float('nan')):.2g})"
-            )
+            parts = []
+            for metric, label in (("response_rate", "response"), ("conversion_rate", "conversion")):
+                lift, low, high = (
+                    row.get(f"{metric}_lift{end}") for end in ("", "_lower", "_upper")
+                )
+                p = row.get(f"{metric}_p_value")
+                if lift is None or low is None or high is None or p is None:
+                    continue
+                parts.append(
+                    f"{label} {100 * lift:+.2f} points ({100 * low:+.2f} to {100 * high:+.2f},"
+                    f" p={p:.2g})"
+                )
+            if parts:
+                out.print(
+                    f"{row['campaign']} / {row['arm']} vs {row['control_arm']}: " + "; ".join(parts)
+                )
         for note in result.notes:
             out.print(f"  note: {note}")
 

@@ -715,6 +715,15 @@ def _demo_analyses(ws: Workspace, directory: Path) -> None:
         f" {value.total_clv:,.0f} expected in the next 52 weeks (BG/NBD + Gamma-Gamma);"
         f" churn model AUC {risk.result.metrics['auc']:.2f} ({risk.label})."
     )
+    lifts = ws.campaigns().comparisons.drop_nulls("conversion_rate_lift")
+    if lifts.height:
+        best = lifts.sort("conversion_rate_lift", descending=True).row(0, named=True)
+        out.print(
+            f"Campaigns: {lifts['campaign'].n_unique()} with a control group; the best"
+            f" conversion lift is {best['campaign']} / arm {best['arm']}:"
+            f" {100 * best['conversion_rate_lift']:+.1f} points"
+            f" (p={best['conversion_rate_p_value']:.2g})."
+        )
     winback = ws.segment_create(
         "win back",
         where="churn_risk >= 0.5 and clv_12m > 0 and recency_days > 90",

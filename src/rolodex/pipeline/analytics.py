@@ -8,8 +8,9 @@ source records to the surviving golden contact when clusters change.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -209,6 +210,9 @@ def run_rfm(conn: Connection, *, as_of: date | None = None, store: bool = True) 
 
 
 # Personal identifiers say nothing about churn and must not become model features.
+_SUMMARIZES_ORDERS = re.compile(
+    r"order|spent|spend|purchase|revenue|lifetime|ltv|clv|last_|total", re.IGNORECASE
+)
 _NOT_FEATURES = frozenset({"first_name", "last_name", "email", "phone", "created_at"})
 
 
@@ -260,6 +264,10 @@ def _inactivity_churn(
             f"no orders before {cutoff.isoformat()} ({window} days before as_of) to learn"
             " churn from: import a longer order history or name a field with --label"
         )
+    # A contact's own fields hold today's values; those that summarize buying ("Total
+    # Spent", "Orders count", "Last order") already know the window the label asks about.
+    hindsight = [c for c in own.columns if c != "contact_id" and _SUMMARIZES_ORDERS.search(c)]
+    own = own.drop(hindsight)
     after = orders.filter(pl.col("ordered_at").dt.date() > cutoff)
     came_back = after.select("contact_id").unique().with_columns(bought=pl.lit(True))
     known = before.select("contact_id").unique()
@@ -288,6 +296,13 @@ def _inactivity_churn(
     except InputError:
         pass
     meaning = f"no purchase in the {window} days after a customer's history (expected window)"
+    if hindsight:
+        notes = (
+            *result.notes,
+            f"left out {', '.join(hindsight)}: fields that summarize orders hold today's"
+            " values, which already know whether the customer bought in the window",
+        )
+        result = replace(result, notes=notes)
     report = ChurnReport(result=result, label=meaning, contacts=scored)
     if store:
         _store_churn(conn, report, day)
@@ -710,12 +725,90 @@ def load_members(conn: Connection) -> pl.DataFrame:
     )
 
 
+# Campaign events: who was targeted (and in which arm), who responded, who converted.
+MEMBER_EVENTS = frozenset({"sent", "delivered", "holdout", "control", "targeted", "enrolled"})
+RESPONSE_EVENTS = frozenset({"open", "opened", "click", "clicked", "visit", "reply", "response"})
+CONVERSION_EVENTS = frozenset({"purchase", "order", "conversion", "converted", "signup"})
+_ARM_KEYS = ("arm", "variant", "group", "treatment")
+_REVENUE_KEYS = ("revenue", "amount", "value", "total")
+
+
+def members_from_events(conn: Connection) -> pl.DataFrame:
+    """Campaign members read off campaign events, for campaigns imported as an event stream
+    (an email tool's sends, holdouts, opens, clicks and purchases) rather than a member list.
+
+    A contact is a member of a campaign when a send or holdout event names them; the arm is
+    the event's `arm` (or variant, group, treatment) property, "control" for a holdout; an
+    open, click or visit is a response; a purchase is a conversion, its revenue property
+    summed as the member's revenue. Columns as `load_members`.
+    """
+    sql = (
+        "SELECT c.name, e.contact_id, e.event_type, CAST(e.properties AS TEXT) FROM event e"
+        " JOIN campaign c ON c.id = e.campaign_id WHERE e.contact_id IS NOT NULL"
+    )
+    schema = {
+        "campaign": pl.Utf8(),
+        "contact_id": pl.Int64(),
+        "event": pl.Utf8(),
+        "properties": pl.Utf8(),
+    }
+    events = read_frame(conn, sql, schema)
+    if events.is_empty():
+        return pl.DataFrame(schema=_MEMBER_SCHEMA)
+    kind = pl.col("event").str.strip_chars().str.to_lowercase()
+    arm = pl.coalesce([pl.col("properties").str.json_path_match(f"$.{key}") for key in _ARM_KEYS])
+    revenue = pl.coalesce(
+        [pl.col("properties").str.json_path_match(f"$.{key}") for key in _REVENUE_KEYS]
+    ).cast(pl.Float64, strict=False)
+    events = events.with_columns(
+        kind=kind,
+        arm=pl.when(kind == "holdout").then(pl.coalesce(arm, pl.lit("control"))).otherwise(arm),
+        revenue=revenue,
+    )
+    keys = ["campaign", "contact_id"]
+    members = (
+        events.filter(pl.col("kind").is_in(list(MEMBER_EVENTS)))
+        .group_by(keys)
+        .agg(pl.col("arm").drop_nulls().first())
+    )
+    outcomes = events.group_by(keys).agg(
+        responded=pl.col("kind").is_in(list(RESPONSE_EVENTS)).any(),
+        converted=pl.col("kind").is_in(list(CONVERSION_EVENTS)).any(),
+        revenue=pl.col("revenue").filter(pl.col("kind").is_in(list(CONVERSION_EVENTS))).sum(),
+    )
+    joined = members.join(outcomes, on=keys, how="left")
+    return joined.select(
+        "campaign",
+        "arm",
+        "contact_id",
+        pl.col("responded").fill_null(False),
+        pl.col("converted").fill_null(False),
+        pl.col("revenue").fill_null(0.0),
+    ).sort(keys)
+
+
+_MEMBER_SCHEMA = {
+    "campaign": pl.Utf8(),
+    "arm": pl.Utf8(),
+    "contact_id": pl.Int64(),
+    "responded": pl.Boolean(),
+    "converted": pl.Boolean(),
+    "revenue": pl.Float64(),
+}
+
+
 def run_campaigns(
     conn: Connection, *, control: str | None = None, campaign: str | None = None
 ) -> CampaignResult:
     """Reach, response, conversion and revenue per campaign and arm, with the lift of each
-    treatment over the control arm (`rolodex analyze campaigns`)."""
+    treatment over the control arm (`rolodex analyze campaigns`). Members come from member
+    lists, and for campaigns without one from their events (`members_from_events`)."""
     members = load_members(conn)
+    # Campaigns with no member list of their own are read off their events.
+    from_events = members_from_events(conn).filter(
+        ~pl.col("campaign").is_in(members.get_column("campaign").unique().to_list())
+    )
+    members = pl.concat([members, from_events.select(members.columns)], how="vertical_relaxed")
     if campaign is not None:
         names = sorted(set(members.get_column("campaign").to_list()))
         members = members.filter(pl.col("campaign") == campaign)
@@ -726,6 +819,7 @@ def run_campaigns(
     if members.is_empty():
         raise InputError(
             "no campaign members: import them first"
-            " (`rolodex import FILE --source NAME --kind campaign_members`)"
+            " (`rolodex import FILE --source NAME --kind campaign_members`, or campaign"
+            " events with sends or holdouts, --kind events)"
         )
     return campaign_performance(members, control=control)
