@@ -513,6 +513,13 @@ class Workspace:
             )
             return info
 
+    def segment_fields(self) -> list[tuple[str, str, str]]:
+        """What a segment filter may use: (name, type, meaning), custom fields included."""
+        from rolodex.pipeline.segments import segment_fields
+
+        with self._ready().connect() as conn:
+            return [(f.name, f.type, f.description) for f in segment_fields(conn).values()]
+
     def segments(self) -> list[SegmentInfo]:
         """Every segment (the predefined RFM ones included) with its member count."""
         from rolodex.pipeline.segments import ensure_rfm_segments, list_segments

@@ -140,3 +140,29 @@ def test_the_issue_example_filters_golden_records_scores_and_aggregates(
         "looser", where="clv_12m > 50 and churn_risk >= 0.6 and last_order_at < '1997-09-30'"
     )
     assert 0 < looser.members < 2357
+
+
+def test_custom_fields_can_be_filtered_by_their_declared_type(ws: Workspace) -> None:
+    # contacts_small.csv has a "Loyalty Tier" column: a text custom field.
+    ws.import_file(DATA / "contacts_small.csv", source="crm")
+    tier = next(f for f in ws.segment_fields() if f[0] == "loyalty_tier")
+    assert tier[1] == "text"
+    info = ws.segment_create("gold and silver", where="loyalty_tier in ('gold', 'silver')")
+    shown = ws.segment("gold and silver")
+    assert info.members == 2
+    assert {m["last_name"] for m in shown["sample"]} == {"Doe", "Müller"}
+
+
+def test_numeric_and_boolean_custom_fields_compare_as_such(ws: Workspace, tmp_path: Path) -> None:
+    members = tmp_path / "members.csv"
+    members.write_text(
+        "Member ID,First Name,Last Name,Points,Gold Member\n"
+        "M1,Ada,Lovelace,900,yes\nM2,Alan,Turing,95,no\nM3,Grace,Hopper,1000,no\n",
+        encoding="utf-8",
+    )
+    ws.import_file(members, source="club")
+    kinds = {name: kind for name, kind, _ in ws.segment_fields()}
+    assert (kinds["points"], kinds["gold_member"]) == ("number", "boolean")
+    # 900 < 1000 as numbers, though "900" > "1000" as text.
+    assert ws.segment_create("big", where="points > 500").members == 2
+    assert ws.segment_create("opted in", where="gold_member and points < 950").members == 1

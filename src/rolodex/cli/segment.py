@@ -117,12 +117,11 @@ def export(
 
 @segment_app.command("fields")
 def fields() -> None:
-    """The fields a filter may use."""
-    from rolodex.pipeline.segments import segment_fields
-
-    table = Table(title="Segment fields")
-    for column in ("field", "type", "meaning"):
-        table.add_column(column)
-    for f in segment_fields().values():
-        table.add_row(f.name, f.type, f.description)
-    out.print(table)
+    """The fields a filter may use (the workspace's custom fields included)."""
+    with handled(), workspace() as ws:
+        table = Table(title="Segment fields")
+        for column in ("field", "type", "meaning"):
+            table.add_column(column)
+        for name, kind, meaning in ws.segment_fields():
+            table.add_row(name, kind, meaning)
+        out.print(table)

@@ -10,6 +10,7 @@ consent unless told otherwise.
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +21,16 @@ from sqlalchemy import Connection
 
 from rolodex.analyze.rfm import RFM_SEGMENTS
 from rolodex.exceptions import InputError
-from rolodex.model import Consent, Contact, ContactScore, Order, Segment, SegmentMember, Ticket
+from rolodex.model import (
+    Consent,
+    Contact,
+    ContactScore,
+    CustomFieldDefinition,
+    Order,
+    Segment,
+    SegmentMember,
+    Ticket,
+)
 from rolodex.model.base import table
 from rolodex.pipeline.analytics import VOID_STATUSES
 from rolodex.segment.expr import CompiledFilter, Field, compile_filter
@@ -87,8 +97,39 @@ class ExportSummary:
     purpose: str | None
 
 
-def _query_base() -> _Fields:
-    """The join every segment filters, and the fields it offers."""
+_CUSTOM_TYPES = {"text": "text", "integer": "number", "number": "number", "boolean": "boolean"}
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _custom_fields(conn: Connection) -> dict[str, Field]:
+    """Contacts' declared custom fields, read out of the JSON column (portably: SQLAlchemy
+    renders json_extract on SQLite and ->> on PostgreSQL). Dates are stored as ISO text and
+    compare as text ('2024-01-31')."""
+    definition = table(CustomFieldDefinition)
+    contact = table(Contact)
+    rows = conn.execute(
+        sa.select(definition.c.name, definition.c.type, definition.c.label).where(
+            definition.c.entity == "contact"
+        )
+    )
+    found: dict[str, Field] = {}
+    for name, kind, label in rows:
+        if not _IDENTIFIER.fullmatch(str(name)):
+            continue
+        value = contact.c.custom[str(name)]
+        typed = _CUSTOM_TYPES.get(str(kind), "text")
+        column = {
+            "number": value.as_float(),
+            "boolean": value.as_boolean(),
+        }.get(typed, value.as_string())
+        about = f"custom field ({label or name}, {kind})"
+        found[str(name)] = Field(str(name), column, typed, about)  # type: ignore[arg-type]
+    return found
+
+
+def _query_base(conn: Connection | None = None) -> _Fields:
+    """The join every segment filters, and the fields it offers (the workspace's custom
+    fields too when a connection is given; a built-in name wins over a custom one)."""
     contact = table(Contact)
     score = table(ContactScore)
     order = table(Order)
@@ -167,6 +208,10 @@ def _query_base() -> _Fields:
     fields["has_marketing_consent"] = Field(
         "has_marketing_consent", granted, "boolean", "granted consent to a marketing purpose"
     )
+    if conn is not None:
+        for name, custom in _custom_fields(conn).items():
+            if name.lower() not in {f.lower() for f in fields}:
+                fields[name] = custom
     needs = dict.fromkeys(_SCORE_FIELDS, "score")
     needs |= dict.fromkeys(
         ("order_count", "total_spend", "first_order_at", "last_order_at"), "orders"
@@ -185,13 +230,13 @@ class _Fields:
     needs: dict[str, str]
 
 
-def segment_fields() -> dict[str, Field]:
-    """The fields a segment filter may use, by name."""
-    return _query_base().fields
+def segment_fields(conn: Connection | None = None) -> dict[str, Field]:
+    """The fields a segment filter may use, by name (custom fields with a connection)."""
+    return _query_base(conn).fields
 
 
-def _compile(expression: str) -> tuple[sa.Select[tuple[int]], CompiledFilter]:
-    base = _query_base()
+def _compile(expression: str, conn: Connection) -> tuple[sa.Select[tuple[int]], CompiledFilter]:
+    base = _query_base(conn)
     compiled = compile_filter(expression, base.fields)
     contact = table(Contact)
     joined: sa.FromClause = contact
@@ -253,7 +298,7 @@ def create_segment(
     name = name.strip()
     if not name:
         raise InputError("a segment needs a name")
-    _, compiled = _compile(expression)
+    _, compiled = _compile(expression, conn)
     segment = table(Segment)
     if conn.execute(sa.select(segment.c.id).where(segment.c.name == name)).first():
         raise InputError(f"a segment named {name!r} exists; pick another name")
@@ -273,7 +318,7 @@ def create_segment(
 def refresh_segment(conn: Connection, *, name: str) -> SegmentInfo:
     """Recompute a segment's members: open a stay for each newcomer, close those who left."""
     row = _segment(conn, name)
-    query, _ = _compile(str(row["expression"]))
+    query, _ = _compile(str(row["expression"]), conn)
     now = datetime.now(UTC)
     current = set(conn.execute(query).scalars())
     member = table(SegmentMember)
