@@ -419,3 +419,22 @@ def test_repeated_ids_are_refused() -> None:
     frame = pl.DataFrame({"contact_id": [1, 1, 2, 3], "x": [1.0, 2.0, 3.0, 4.0]})
     with pytest.raises(InputError, match="one row per contact"):
         train_churn(frame, pl.Series([True, False, True, False]))
+
+
+def test_reasons_survive_a_long_run_of_rows_without_any() -> None:
+    # 200,000 rows whose first 150,000 have nothing pushing their risk up: Polars infers a
+    # numpy object column's type from its first values and could not make text of it.
+    from rolodex.analyze.churn import _Design, _reasons, _Source
+
+    n = 200_000
+    labels = np.full(n, "plan = basic", dtype=object)
+    source = _Source(
+        name="plan", kind="category", columns=[0], baseline=[0.0], labels=labels, values=None
+    )
+    design = _Design(matrix=np.zeros((n, 1)), sources=[source], notes=[])
+    contributions = np.zeros((n, 1))
+    contributions[150_000:, 0] = 1.0
+    first, *_ = _reasons(contributions, design, [0.0])
+    assert first.dtype == pl.Utf8
+    assert first.null_count() == 150_000
+    assert first[-1] == "plan = basic"

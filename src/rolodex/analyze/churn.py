@@ -1189,7 +1189,9 @@ def _reasons(
                 rows = (chosen == j) & pushes_up
                 if rows.any():
                     labels[rows] = _labels_for(source, rows, references[j])
-        out.append(pl.Series(f"reason_{rank + 1}", labels, dtype=pl.Utf8))
+        # Built from a list: Polars cannot cast a large numpy object array to text.
+        texts = [None if v is None else str(v) for v in labels.tolist()]
+        out.append(pl.Series(f"reason_{rank + 1}", texts, dtype=pl.Utf8))
     return out
 
 
