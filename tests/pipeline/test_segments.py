@@ -166,3 +166,16 @@ def test_numeric_and_boolean_custom_fields_compare_as_such(ws: Workspace, tmp_pa
     # 900 < 1000 as numbers, though "900" > "1000" as text.
     assert ws.segment_create("big", where="points > 500").members == 2
     assert ws.segment_create("opted in", where="gold_member and points < 950").members == 1
+
+
+def test_a_segment_export_cannot_smuggle_a_spreadsheet_formula(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    # contacts_small.csv has a first name "=cmd|' /C calc'!A0" (formula injection).
+    ws.import_file(DATA / "contacts_small.csv", source="crm")
+    ws.segment_create("hackers", where="last_name = 'Hacker'")
+    out = tmp_path / "hackers.csv"
+    assert ws.segment_export("hackers", out, everyone=True).written == 1
+    with out.open(encoding="utf-8") as fh:
+        (row,) = list(csv.DictReader(fh))
+    assert row["first_name"] == "'=cmd|' /C calc'!A0"

@@ -9,7 +9,6 @@ consent unless told otherwise.
 
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -34,6 +33,7 @@ from rolodex.model import (
 from rolodex.model.base import table
 from rolodex.pipeline.analytics import VOID_STATUSES
 from rolodex.segment.expr import CompiledFilter, Field, compile_filter
+from rolodex.share.export import write_rows
 
 RFM_PREFIX = "rfm: "
 MARKETING = "marketing"  # consent purposes containing this word allow marketing use
@@ -490,11 +490,9 @@ def export_segment(
         allowed = {int(c) for (c,) in granted}
     kept = [r for r in rows if allowed is None or int(r["contact_id"]) in allowed]
     out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(_EXPORT_COLUMNS)
-        for r in kept:
-            writer.writerow(["" if r[c] is None else r[c] for c in _EXPORT_COLUMNS])
+    write_rows(
+        out, list(_EXPORT_COLUMNS), iter([[tuple(r[c] for c in _EXPORT_COLUMNS) for r in kept]])
+    )
     return ExportSummary(
         path=out,
         written=len(kept),

@@ -122,6 +122,21 @@ def export(conn: Connection, kind: ExportKind, out: Path, fmt: ExportFormat) -> 
         InputError: the output file cannot be written.
     """
     columns, parts = _partitions(conn, kind)
+    return write_rows(out, columns, parts, fmt)
+
+
+def write_rows(
+    out: Path,
+    columns: list[str],
+    parts: Iterator[list[tuple[Any, ...]]],
+    fmt: ExportFormat = ExportFormat.CSV,
+) -> int:
+    """Write rows (in parts) as CSV with formula cells neutralized, JSON or Parquet; return
+    how many were written. Every export of people's data goes through here.
+
+    Raises:
+        InputError: the output file cannot be written.
+    """
     try:
         if fmt is ExportFormat.CSV:
             with out.open("w", newline="", encoding="utf-8") as fh:
