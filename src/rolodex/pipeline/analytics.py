@@ -22,6 +22,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Table,
+    func,
     literal,
     select,
 )
@@ -44,8 +45,9 @@ from rolodex.analyze.forecast import (
 )
 from rolodex.analyze.rfm import RfmResult, rfm
 from rolodex.exceptions import InputError
-from rolodex.model import Contact, ContactScore
+from rolodex.model import Contact, ContactScore, Order
 from rolodex.model.base import table as table_of
+from rolodex.resolve.survivorship import GOLDEN_FIELDS
 from rolodex.store.bulk import read_frame
 
 # Orders that brought no money: left out of value, frequency and revenue figures.
@@ -53,22 +55,8 @@ VOID_STATUSES = frozenset(
     {"cancelled", "canceled", "refunded", "void", "voided", "failed", "declined", "abandoned"}
 )
 
-_CONTACT_FIELDS = (
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "company_name",
-    "job_title",
-    "city",
-    "region",
-    "country",
-    "birth_date",
-    "gender",
-    "language",
-    "lifecycle_stage",
-    "owner",
-)
+# The golden contact's own columns (its custom fields are read out of `custom`).
+_CONTACT_FIELDS = tuple(name for name in GOLDEN_FIELDS if name != "custom")
 
 
 def _timestamp(column: str) -> pl.Expr:
@@ -111,11 +99,14 @@ def load_orders(conn: Connection, *, until: date | None = None) -> pl.DataFrame:
 
 def latest_order_date(conn: Connection) -> date | None:
     """The day of the most recent order (a sensible --as-of for historical data)."""
-    orders = load_orders(conn)
-    if orders.is_empty():
+    order = table_of(Order)
+    paid = func.lower(func.coalesce(order.c.status, "")).not_in(sorted(VOID_STATUSES))
+    last = conn.execute(
+        select(func.max(order.c.ordered_at)).where(order.c.contact_id.is_not(None), paid)
+    ).scalar()
+    if last is None:
         return None
-    last = orders.get_column("ordered_at").max()
-    return last.date() if isinstance(last, datetime) else None
+    return last.date() if isinstance(last, datetime) else date.fromisoformat(str(last)[:10])
 
 
 def load_contacts(conn: Connection) -> pl.DataFrame:
@@ -188,13 +179,17 @@ def _today() -> date:
     return datetime.now(UTC).date()
 
 
+def _no_orders(as_of: date) -> InputError:
+    return InputError(
+        f"no orders dated on or before {as_of.isoformat()}: import orders first"
+        " (`rolodex import FILE --source NAME --kind orders`) or pick another --as-of"
+    )
+
+
 def _orders_for(conn: Connection, as_of: date) -> pl.DataFrame:
     orders = load_orders(conn, until=as_of)
     if orders.is_empty():
-        raise InputError(
-            f"no orders dated on or before {as_of.isoformat()}: import orders first"
-            " (`rolodex import FILE --source NAME --kind orders`) or pick another --as-of"
-        )
+        raise _no_orders(as_of)
     return orders
 
 
@@ -209,11 +204,16 @@ def run_rfm(conn: Connection, *, as_of: date | None = None, store: bool = True) 
     return result
 
 
-# Personal identifiers say nothing about churn and must not become model features.
+# Names of fields that summarize buying (Shopify's "Total Spent", "Orders Count", ...).
 _SUMMARIZES_ORDERS = re.compile(
     r"order|spent|spend|purchase|revenue|lifetime|ltv|clv|last_|total", re.IGNORECASE
 )
-_NOT_FEATURES = frozenset({"first_name", "last_name", "email", "phone", "created_at"})
+# Personal identifiers say nothing about churn and must not become model features; nor does
+# when Rolodex first saw the contact.
+_NOT_FEATURES = frozenset(
+    {"salutation", "first_name", "middle_name", "last_name", "suffix", "full_name"}
+    | {"email", "phone", "created_at"}
+)
 
 
 def _field_key(name: str) -> str:
@@ -231,10 +231,6 @@ def _store_churn(conn: Connection, report: ChurnReport, day: date) -> None:
         churn_reasons=pl.when(reasons != "").then(reasons),
     )
     store_scores(conn, "churn", frame)
-
-
-def _label(frame: pl.DataFrame) -> pl.Series:
-    return frame.get_column("label")
 
 
 def _inactivity_churn(
@@ -379,7 +375,7 @@ def run_churn(
     frame = own.join(history(day, plans=plans), on="contact_id", how="left").join(
         labels, on="contact_id", how="left"
     )
-    result = train_churn(frame.drop("label", "churned", strict=False), _label(frame))
+    result = train_churn(frame.drop("label"), frame.get_column("label"))
     report = ChurnReport(result=result, label=meaning, contacts=result.contacts)
     if store:
         _store_churn(conn, report, day)
@@ -419,19 +415,10 @@ class Forecast:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form."""
         return {
-            "revenue": _document(self.revenue),
-            "pipeline": _document(self.pipeline),
+            "revenue": None if self.revenue is None else self.revenue.to_json(),
+            "pipeline": None if self.pipeline is None else self.pipeline.to_json(),
             "notes": list(self.notes),
         }
-
-
-def _document(result: Any) -> Any:
-    """The JSON-ready form of an analysis result (None stays None)."""
-    if result is None:
-        return None
-    if hasattr(result, "to_dict"):
-        return result.to_dict()
-    return result.to_json()
 
 
 def run_forecast(
@@ -509,10 +496,7 @@ def run_clv(
     orders = load_orders(conn)
     calibration = orders.filter(pl.col("ordered_at").dt.date() <= day)
     if calibration.is_empty():
-        raise InputError(
-            f"no orders dated on or before {day.isoformat()}: import orders first"
-            " (`rolodex import FILE --source NAME --kind orders`) or pick another --as-of"
-        )
+        raise _no_orders(day)
     result = clv(calibration, as_of=day, horizon_weeks=horizon_weeks, discount_rate=discount_rate)
     if store:
         year = result.contacts
@@ -566,16 +550,10 @@ class CohortReport:
 _PERIOD_MONTHS = {"month": 1, "quarter": 3, "year": 12}
 
 
-def _shift(day: date, months: int) -> date:
-    """The same day `months` later (the last day of the month where it has fewer days)."""
-    index = day.year * 12 + day.month - 1 + months
+def _month_start(index: int) -> date:
+    """The first day of month `index` (months since year 0)."""
     year, month = divmod(index, 12)
-    for candidate in range(day.day, 27, -1):
-        try:
-            return date(year, month + 1, candidate)
-        except ValueError:
-            continue
-    return date(year, month + 1, min(day.day, 28))
+    return date(year, month + 1, 1)
 
 
 def subscription_survivors(
@@ -600,12 +578,11 @@ def subscription_survivors(
     subs = subs.with_columns(cohort=index // months)
     survivors: dict[str, list[list[int]]] = {}
     for (plan, cohort), group in subs.group_by("plan", "cohort", maintain_order=True):
-        year, month = divmod(int(cohort) * months, 12)
-        start = date(year, month + 1, 1)
+        first = int(cohort) * months
         ends = group.get_column("end")
         alive = [group.height]
         t = 1
-        while (boundary := _shift(start, t * months)) <= as_of:
+        while (boundary := _month_start(first + t * months)) <= as_of:
             alive.append(int(group.height - (ends < boundary).fill_null(False).sum()))
             t += 1
         survivors.setdefault(str(plan), []).append(alive)
@@ -725,6 +702,16 @@ def load_members(conn: Connection) -> pl.DataFrame:
     )
 
 
+_MEMBER_SCHEMA = {
+    "campaign": pl.Utf8(),
+    "arm": pl.Utf8(),
+    "contact_id": pl.Int64(),
+    "responded": pl.Boolean(),
+    "converted": pl.Boolean(),
+    "revenue": pl.Float64(),
+}
+
+
 # Campaign events: who was targeted (and in which arm), who responded, who converted.
 MEMBER_EVENTS = frozenset({"sent", "delivered", "holdout", "control", "targeted", "enrolled"})
 RESPONSE_EVENTS = frozenset({"open", "opened", "click", "clicked", "visit", "reply", "response"})
@@ -785,16 +772,6 @@ def members_from_events(conn: Connection) -> pl.DataFrame:
         pl.col("converted").fill_null(False),
         pl.col("revenue").fill_null(0.0),
     ).sort(keys)
-
-
-_MEMBER_SCHEMA = {
-    "campaign": pl.Utf8(),
-    "arm": pl.Utf8(),
-    "contact_id": pl.Int64(),
-    "responded": pl.Boolean(),
-    "converted": pl.Boolean(),
-    "revenue": pl.Float64(),
-}
 
 
 def run_campaigns(
