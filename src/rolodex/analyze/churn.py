@@ -59,10 +59,10 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -505,33 +505,18 @@ def _subscription_states(subscriptions: pl.DataFrame, *, as_of: date) -> pl.Data
 # --- the model ------------------------------------------------------------------------------
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _one_thread(function: _F) -> _F:
+    """Run on one thread: on a small machine shared with a database or an import, OpenMP's
+    threads spin against each other (gradient boosting on 80,000 rows took 28 s on the
+    default threads and 5.6 s on one; on 99,000 customers under load, 24-28 s against 21)."""
+    return cast(_F, threadpool_limits.wrap(limits=1)(function))
+
+
+@_one_thread
 def train_churn(
-    features: pl.DataFrame,
-    label: pl.Series,
-    *,
-    id_column: str = "contact_id",
-    folds: int = 5,
-    time_column: str | None = None,
-    random_state: int = 0,
-) -> ChurnResult:
-    """Train, validate and calibrate a churn model; see `_train_churn`.
-
-    The models run on one thread: on a small machine shared with a database or an import,
-    OpenMP's threads spin against each other (gradient boosting on 80,000 rows took 28 s on
-    the default threads and 5.6 s on one; on 99,000 customers under load, 24-28 s against 21).
-    """
-    with threadpool_limits(limits=1):
-        return _train_churn(
-            features,
-            label,
-            id_column=id_column,
-            folds=folds,
-            time_column=time_column,
-            random_state=random_state,
-        )
-
-
-def _train_churn(
     features: pl.DataFrame,
     label: pl.Series,
     *,
