@@ -429,16 +429,12 @@ class Workspace:
     def rfm(self, *, as_of: date | None = None) -> RfmResult:
         """Recency, frequency and monetary scores (1-5) and named segments of every customer
         with orders, as of a day (default today)."""
-        from rolodex.analyze.rfm import RFM_SEGMENTS
         from rolodex.pipeline.analytics import run_rfm
-        from rolodex.pipeline.segments import RFM_PREFIX, ensure_rfm_segments, refresh_segment
+        from rolodex.pipeline.segments import refresh_rfm_segments
 
         with self._ready().begin() as conn:
             result = run_rfm(conn, as_of=as_of)
-            # The predefined RFM segments follow the new scores.
-            ensure_rfm_segments(conn, actor=self.actor)
-            for name in RFM_SEGMENTS:
-                refresh_segment(conn, name=RFM_PREFIX + name)
+            refresh_rfm_segments(conn, actor=self.actor)
             return result
 
     def clv(

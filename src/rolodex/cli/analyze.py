@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import date
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from rolodex.cli.common import fail, handled, out, workspace
+from rolodex.cli.common import handled, out, parse_day, workspace
 
 analyze_app = typer.Typer(
     no_args_is_help=True,
@@ -29,16 +28,6 @@ AsOf = Annotated[
     ),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-
-
-def _day(text: str | None) -> date | None:
-    """Parse --as-of, or stop with a message that shows the expected form."""
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        fail(f"--as-of {text!r} is not a date; write it as YYYY-MM-DD, e.g. 2024-06-30")
 
 
 def _clean(value: Any) -> Any:
@@ -66,7 +55,7 @@ def _money(value: float | None) -> str:
 def rfm_(as_of: AsOf = None, as_json: AsJson = False) -> None:
     """Recency, frequency and monetary scores (1-5) and named segments per customer."""
     with handled(), workspace() as ws:
-        result = ws.rfm(as_of=_day(as_of))
+        result = ws.rfm(as_of=parse_day(as_of))
         if as_json:
             _print_json(result.to_json())
             return
@@ -96,7 +85,7 @@ def clv_(
 ) -> None:
     """Customer lifetime value: BG/NBD purchases and P(alive), Gamma-Gamma spend."""
     with handled(), workspace() as ws:
-        report = ws.clv(as_of=_day(as_of), horizon_weeks=horizon, discount_rate=discount_rate)
+        report = ws.clv(as_of=parse_day(as_of), horizon_weeks=horizon, discount_rate=discount_rate)
         if as_json:
             _print_json(report.to_dict())
             return
@@ -149,7 +138,7 @@ def churn_(
 ) -> None:
     """Churn risk per customer with its top reasons, from a cross-validated model."""
     with handled(), workspace() as ws:
-        report = ws.churn(label=label, as_of=_day(as_of))
+        report = ws.churn(label=label, as_of=parse_day(as_of))
         if as_json:
             _print_json(report.to_dict())
             return
@@ -186,7 +175,7 @@ def cohorts_(
 ) -> None:
     """Acquisition cohorts (retention and revenue) and sBG retention of subscriptions."""
     with handled(), workspace() as ws:
-        report = ws.cohorts(as_of=_day(as_of), period=period)
+        report = ws.cohorts(as_of=parse_day(as_of), period=period)
         if as_json:
             _print_json(report.to_dict())
             return
@@ -266,7 +255,7 @@ def forecast_(
 ) -> None:
     """Revenue forecast from orders (with intervals) and the weighted open pipeline."""
     with handled(), workspace() as ws:
-        report = ws.forecast(as_of=_day(as_of), horizon_months=horizon)
+        report = ws.forecast(as_of=parse_day(as_of), horizon_months=horizon)
         if as_json:
             _print_json(report.to_dict())
             return

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import NoReturn
 
 import typer
@@ -38,3 +39,13 @@ def handled() -> Iterator[None]:
         yield
     except RolodexError as exc:
         fail(str(exc), code=75 if exc.retryable else 2)
+
+
+def parse_day(text: str | None, *, option: str = "--as-of") -> date | None:
+    """Parse a YYYY-MM-DD option, or stop with a message that shows the expected form."""
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        fail(f"{option} {text!r} is not a date; write it as YYYY-MM-DD, e.g. 2024-06-30")

@@ -14,7 +14,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from rolodex.cli.analyze import analyze_app
-from rolodex.cli.common import _state, err, fail, handled, out, workspace
+from rolodex.cli.common import _state, err, fail, handled, out, parse_day, workspace
 from rolodex.cli.segment import segment_app
 from rolodex.collect.fields import Kind
 from rolodex.exceptions import AlreadyDecided
@@ -639,14 +639,7 @@ def report(
     ] = None,
 ) -> None:
     """Write one self-contained HTML report with charts (opens offline in any browser)."""
-    from datetime import date
-
-    day = None
-    if as_of is not None:
-        try:
-            day = date.fromisoformat(as_of)
-        except ValueError:
-            fail(f"--as-of {as_of!r} is not a date; write it as YYYY-MM-DD")
+    day = parse_day(as_of)
     with handled(), workspace() as ws:
         done = ws.report(target, as_of=day)
         sections = ", ".join(done.sections) or "nothing yet"

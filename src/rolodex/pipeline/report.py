@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import TypeVar
 
 import polars as pl
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, select, text
 
 from rolodex.exceptions import InputError
 from rolodex.maintain.quality import scorecard
+from rolodex.model import Contact
+from rolodex.model.base import table
 from rolodex.pipeline.analytics import (
     ChurnReport,
     ClvReport,
@@ -214,16 +216,22 @@ def _rfm(conn: Connection, day: date, skipped: dict[str, str]) -> RfmSection | N
 
 
 def _names(conn: Connection, ids: Sequence[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    listed = ", ".join(str(int(i)) for i in ids)
+    """Display names of the given golden contacts (full name, else first and last)."""
+    contact = table(Contact)
     rows = conn.execute(
-        text(
-            "SELECT id, coalesce(full_name, trim(coalesce(first_name, '') || ' ' ||"
-            f" coalesce(last_name, ''))) FROM contact WHERE id IN ({listed})"
-        )
+        select(
+            contact.c.id,
+            contact.c.full_name,
+            contact.c.first_name,
+            contact.c.last_name,
+        ).where(contact.c.id.in_(list(ids)))
     )
-    return {int(i): str(name).strip() for i, name in rows if name and str(name).strip()}
+    names = {}
+    for contact_id, full, first, last in rows:
+        name = full or " ".join(part for part in (first, last) if part)
+        if name and name.strip():
+            names[int(contact_id)] = name.strip()
+    return names
 
 
 def _clv(conn: Connection, day: date, skipped: dict[str, str]) -> ClvSection | None:

@@ -286,6 +286,12 @@ def ensure_rfm_segments(conn: Connection, *, actor: str = "rolodex") -> int:
     return made
 
 
+def refresh_rfm_segments(conn: Connection, *, actor: str) -> list[SegmentInfo]:
+    """Make the predefined RFM segments follow the scores just stored by an RFM run."""
+    ensure_rfm_segments(conn, actor=actor)
+    return [refresh_segment(conn, name=RFM_PREFIX + name) for name in RFM_SEGMENTS]
+
+
 def create_segment(
     conn: Connection,
     *,
