@@ -3,6 +3,16 @@
 Importing this package registers every table on `Base.metadata` (Alembic needs them all).
 """
 
+from rolodex.model.access import (
+    ApiKey,
+    IdempotentRequest,
+    LoginAttempt,
+    RevokedToken,
+    Role,
+    SubjectKey,
+    Suppression,
+    User,
+)
 from rolodex.model.activity import (
     Campaign,
     CampaignMember,
@@ -39,6 +49,7 @@ from rolodex.model.party import (
 from rolodex.model.segments import ContactScore, Segment, SegmentMember
 
 __all__ = [
+    "ApiKey",
     "AuditLog",
     "Base",
     "Campaign",
@@ -55,8 +66,10 @@ __all__ = [
     "CustomFieldDefinition",
     "Deal",
     "Event",
+    "IdempotentRequest",
     "ImportBatch",
     "Interaction",
+    "LoginAttempt",
     "MatchDecision",
     "MatchModel",
     "MatchReview",
@@ -66,11 +79,16 @@ __all__ = [
     "OrderLine",
     "Payment",
     "ResolveRun",
+    "RevokedToken",
+    "Role",
     "Segment",
     "SegmentMember",
     "Source",
     "SourceRecord",
     "SourceRecordHistory",
+    "SubjectKey",
     "Subscription",
+    "Suppression",
     "Ticket",
+    "User",
 ]
