@@ -8,14 +8,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.exc import OperationalError
 
 from rolodex.collect.fields import Kind
 from rolodex.config import Settings, get_settings
 from rolodex.exceptions import ConfigError, InputError, TransientError
 from rolodex.maintain.quality import Scorecard, scorecard
-from rolodex.model.base import utcnow
+from rolodex.model import AuditLog
+from rolodex.model.base import table, utcnow
 from rolodex.pipeline.imports import ImportSummary, Preview, Progress, import_file, preview_file
 from rolodex.pipeline.match import match_record
 from rolodex.pipeline.reclean import RecleanSummary, reclean
@@ -33,7 +34,7 @@ from rolodex.resolve.run import (
 )
 from rolodex.share.export import ExportFormat, ExportKind, export
 from rolodex.store import migrate, repo
-from rolodex.store.audit import append_audit
+from rolodex.store.audit import AuditVerification, append_audit, verify_audit
 from rolodex.store.engine import make_engine, normalize_url
 
 if TYPE_CHECKING:  # the analyses load scikit-learn, scipy and statsmodels: only when used
@@ -62,6 +63,17 @@ _COUNTED = (
     "deal",
     "campaign",
     "campaign_member",
+)
+
+_AUDIT_COLUMNS = (
+    "id",
+    "occurred_at",
+    "actor",
+    "action",
+    "entity",
+    "entity_id",
+    "details",
+    "origin",
 )
 
 
@@ -423,6 +435,26 @@ class Workspace:
         consistency and freshness per field and source, before and after cleaning."""
         with self._ready().connect() as conn:
             return scorecard(conn, source=source)
+
+    # --- audit -------------------------------------------------------------------------------
+
+    def audit_verify(self, *, expect_head: str | None = None) -> AuditVerification:
+        """Recompute the audit log's hash chain; any edited or removed entry is reported."""
+        with self._ready().connect() as conn:
+            return verify_audit(conn, expect_head=expect_head)
+
+    def audit_entries(
+        self, *, limit: int = 50, action: str | None = None, actor: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The newest audit entries, optionally of one action (prefix) or one actor."""
+        log = table(AuditLog)
+        query = select(*(log.c[c] for c in _AUDIT_COLUMNS)).order_by(log.c.id.desc()).limit(limit)
+        if action is not None:
+            query = query.where(log.c.action.startswith(action, autoescape=True))
+        if actor is not None:
+            query = query.where(log.c.actor == actor)
+        with self._ready().connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
 
     # --- analyze -----------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from rolodex.cli.analyze import analyze_app
+from rolodex.cli.audit import audit_app
 from rolodex.cli.common import _state, err, fail, handled, out, parse_day, workspace
 from rolodex.cli.segment import segment_app
 from rolodex.collect.fields import Kind
@@ -728,6 +729,7 @@ def _demo_analyses(ws: Workspace, directory: Path) -> None:
 
 
 app.add_typer(analyze_app, name="analyze")
+app.add_typer(audit_app, name="audit")
 app.add_typer(segment_app, name="segment")
 
 
