@@ -1,0 +1,1 @@
+"""Secure: encryption at rest, access control, consent and GDPR access and erasure."""
