@@ -17,12 +17,22 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from rolodex.config import ImportSettings, Settings
+from rolodex.secure.crypto import Keyring
 from rolodex.workspace import Workspace
 
 PG_ADMIN_URL = os.environ.get(
     "ROLODEX_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 DATA = Path(__file__).parent / "data"
+# One keyring for the whole run: no test writes a rolodex.key into the working directory.
+TEST_KEYS = Keyring.generate().to_env_value()
+
+
+@pytest.fixture(autouse=True)
+def _keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Give every test encryption keys through the environment, as a deployment would."""
+    monkeypatch.setenv("ROLODEX_KEYS", TEST_KEYS)
+    monkeypatch.delenv("ROLODEX_KEY_FILE", raising=False)
 
 
 def _pg_available() -> str | None:

@@ -19,6 +19,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from rolodex.secure.permissions import RoleConfig
+
 DEFAULT_DB_URL = "sqlite:///rolodex.db"
 
 
@@ -119,6 +121,49 @@ class ResolveSettings(BaseModel):
     value, in order: `email = ["valid", "recent"]`. Fields not named keep the defaults."""
 
 
+class SecuritySettings(BaseModel):
+    """Keys, sign-in and the API (`[security]` in rolodex.toml, `ROLODEX_SECURITY__*`)."""
+
+    key_file: Path | None = None
+    """The key file (mode 600) when neither ROLODEX_KEYS nor ROLODEX_KEY_FILE is set;
+    `rolodex.key` in the working directory when that exists."""
+
+    token_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    """How long a sign-in token stays valid."""
+
+    max_body_bytes: int = Field(default=50 << 20, ge=1024)
+    """Largest API request body (bulk calls and uploads included)."""
+
+    form_rate_per_minute: int = Field(default=30, ge=1)
+    """Submissions a web form accepts per minute from one address."""
+
+    roles: list[RoleConfig] = Field(default_factory=list)
+    """Custom roles (`[[security.roles]]` tables: name, extends, objects, fields, row_scope)."""
+
+
+class RetentionPolicy(BaseModel):
+    """How long data nobody touched is kept (`[[privacy.retention]]` in rolodex.toml)."""
+
+    kind: Literal["contacts", "orders", "interactions", "tickets", "events"]
+    """What the policy covers: contacts (by their last activity) or activity rows (by date)."""
+
+    months: int = Field(ge=1)
+    """Kept while active (contacts) or younger (rows) than this many months."""
+
+    action: Literal["delete", "anonymize"] = "anonymize"
+    """`delete` erases; `anonymize` keeps amounts, dates and statuses without the person."""
+
+    source: str | None = None
+    """Only data from this source (contacts: people no other source knows); all when None."""
+
+
+class PrivacySettings(BaseModel):
+    """GDPR erasure and retention (`[privacy]` in rolodex.toml, `ROLODEX_PRIVACY__*`)."""
+
+    retention: list[RetentionPolicy] = Field(default_factory=list)
+    """The policies `rolodex privacy retention` applies, in order."""
+
+
 class Settings(BaseSettings):
     """Everything Rolodex can be configured with."""
 
@@ -146,6 +191,12 @@ class Settings(BaseSettings):
 
     resolve: ResolveSettings = Field(default_factory=ResolveSettings)
     """Matching and merging (`ROLODEX_RESOLVE__THRESHOLD=0.85`, or a [resolve] table)."""
+
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    """Erasure and retention (a [privacy] table in rolodex.toml)."""
+
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
+    """Keys, sign-in and API limits (`[security]`)."""
 
     @classmethod
     def settings_customise_sources(

@@ -18,12 +18,21 @@ from rolodex.workspace import Workspace
 # Wide enough for the summary table when output goes to a file or pipe.
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
 err = Console(stderr=True, highlight=False)
-_state: dict[str, str | None] = {"db": None}
+_state: dict[str, str | None] = {"db": None, "as": None}
 
 
 def workspace() -> Workspace:
-    """Open the workspace the global --db option (or ROLODEX_DB) names."""
-    return Workspace(_state["db"])
+    """Open the workspace the global --db option (or ROLODEX_DB) names, acting as the user
+    the global --as option names (with that user's role, masking and scope) if given."""
+    ws = Workspace(_state["db"])
+    user = _state["as"]
+    if user is None:
+        return ws
+    try:
+        return ws.acting_as(ws.principal_for(user), origin="cli")
+    except RolodexError as exc:
+        ws.close()
+        fail(str(exc))
 
 
 def fail(message: str, *, code: int = 2) -> NoReturn:

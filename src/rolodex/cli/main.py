@@ -13,9 +13,12 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from rolodex.cli.access import apikey_app, user_app
 from rolodex.cli.analyze import analyze_app
 from rolodex.cli.audit import audit_app
 from rolodex.cli.common import _state, err, fail, handled, out, parse_day, workspace
+from rolodex.cli.keys import keys_app
+from rolodex.cli.privacy import privacy_app
 from rolodex.cli.segment import segment_app
 from rolodex.collect.fields import Kind
 from rolodex.exceptions import AlreadyDecided
@@ -40,9 +43,20 @@ def main_options(
             show_default=False,
         ),
     ] = None,
+    as_user: Annotated[
+        str | None,
+        typer.Option(
+            "--as",
+            help="Act as this user: their role's permissions, field masking and row scope"
+            " apply, exactly as through the API (ROLODEX_AS also sets it).",
+            envvar="ROLODEX_AS",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Rolodex: one clean, unified view of every customer."""
     _state["db"] = db
+    _state["as"] = as_user
 
 
 @app.command()
@@ -51,6 +65,8 @@ def init() -> None:
     with handled(), workspace() as ws:
         revision = ws.init()
         out.print(f"Workspace ready at {ws.url} (schema {revision}).")
+        if (made := ws.keys_init()) is not None:
+            out.print(f"Created the encryption key file {made} (mode 600): back it up.")
 
 
 def _progress_bar() -> tuple[Progress | None, Callable[[str, int], None] | None]:
@@ -650,6 +666,43 @@ def report(
 
 
 @app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Server processes (one per core).")] = 1,
+) -> None:
+    """Run the HTTP API (docs at /api/v1/docs). Create the first admin with `rolodex user add`."""
+    import os
+
+    import uvicorn
+
+    with handled(), workspace() as ws:
+        ws.init()
+        if not ws.keys.available:
+            fail("no encryption keys: run `rolodex keys init` or set ROLODEX_KEYS")
+        if not ws.users():
+            err.print(
+                "No users yet: add the first admin with `rolodex user add NAME --role admin`."
+            )
+        os.environ["ROLODEX_DB"] = ws.url
+        # The app's Workspace() reads the settings again: forget the copy cached before
+        # --db was known, or a single in-process worker would serve the default database.
+        from rolodex.config import get_settings
+
+        get_settings.cache_clear()
+    out.print(f"Serving the Rolodex API on http://{host}:{port}/api/v1 (docs: /api/v1/docs)")
+    uvicorn.run(
+        "rolodex.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+@app.command()
 def demo(
     directory: Annotated[
         Path, typer.Option("--dir", help="Folder for the demo workspace (recreated).")
@@ -729,7 +782,11 @@ def _demo_analyses(ws: Workspace, directory: Path) -> None:
 
 
 app.add_typer(analyze_app, name="analyze")
+app.add_typer(privacy_app, name="privacy")
+app.add_typer(user_app, name="user")
+app.add_typer(apikey_app, name="apikey")
 app.add_typer(audit_app, name="audit")
+app.add_typer(keys_app, name="keys")
 app.add_typer(segment_app, name="segment")
 
 

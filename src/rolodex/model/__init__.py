@@ -23,6 +23,7 @@ from rolodex.model.activity import (
 )
 from rolodex.model.base import Base
 from rolodex.model.commerce import Deal, Order, OrderLine, Payment, Subscription
+from rolodex.model.forms import IntakeForm, PendingConfirmation
 from rolodex.model.lineage import (
     AuditLog,
     ImportBatch,
@@ -68,6 +69,7 @@ __all__ = [
     "Event",
     "IdempotentRequest",
     "ImportBatch",
+    "IntakeForm",
     "Interaction",
     "LoginAttempt",
     "MatchDecision",
@@ -78,6 +80,7 @@ __all__ = [
     "Order",
     "OrderLine",
     "Payment",
+    "PendingConfirmation",
     "ResolveRun",
     "RevokedToken",
     "Role",

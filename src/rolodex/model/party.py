@@ -103,14 +103,20 @@ class ContactPoint(Base):
     """
 
     __tablename__ = "contact_point"
-    # Only emails are looked up by value so far; indexing every phone, address and handle
-    # too would cost on each of millions of imported points.
+    # Emails and phones are looked up by value (search, subject lookup); addresses and
+    # handles are not, and indexing them would cost on each of millions of imported points.
     __table_args__ = (
         Index(
             "ix_contact_point_email",
             "value",
             sqlite_where=text("kind = 'email'"),
             postgresql_where=text("kind = 'email'"),
+        ),
+        Index(
+            "ix_contact_point_phone",
+            "value",
+            sqlite_where=text("kind = 'phone'"),
+            postgresql_where=text("kind = 'phone'"),
         ),
     )
 

@@ -47,6 +47,7 @@ from rolodex.analyze.rfm import RfmResult, rfm
 from rolodex.exceptions import InputError
 from rolodex.model import Contact, ContactScore, Order
 from rolodex.model.base import table as table_of
+from rolodex.pipeline.consent import any_consents, granted_contacts
 from rolodex.resolve.survivorship import GOLDEN_FIELDS
 from rolodex.store.bulk import read_frame
 
@@ -799,4 +800,33 @@ def run_campaigns(
             " (`rolodex import FILE --source NAME --kind campaign_members`, or campaign"
             " events with sends or holdouts, --kind events)"
         )
-    return campaign_performance(members, control=control)
+    result = campaign_performance(members, control=control)
+    return _with_consent(conn, members, result)
+
+
+def _with_consent(
+    conn: Connection, members: pl.DataFrame, result: CampaignResult
+) -> CampaignResult:
+    """Count per arm the members reached without a granted marketing consent (their latest
+    decision), so a campaign that contacted people who had not agreed shows it."""
+    if not any_consents(conn):
+        note = "no marketing consents recorded: consent was not checked"
+        return replace(result, notes=(*result.notes, note))
+    granted = granted_contacts(conn)
+    counts = (
+        members.with_columns(
+            without=pl.col("contact_id").is_null() | ~pl.col("contact_id").is_in(list(granted))
+        )
+        .group_by("campaign", "arm")
+        .agg(without_consent=pl.col("without").sum().cast(pl.Int64))
+    )
+    arms = result.arms.join(counts, on=["campaign", "arm"], how="left").with_columns(
+        pl.col("without_consent").fill_null(0)
+    )
+    flagged = arms.filter(pl.col("without_consent") > 0)
+    notes = [
+        f"{row['campaign']} / {row['arm']}: {row['without_consent']:,} members without a"
+        " granted marketing consent"
+        for row in flagged.iter_rows(named=True)
+    ]
+    return replace(result, arms=arms, notes=(*result.notes, *notes))

@@ -45,6 +45,7 @@ from rolodex.model import Company, ContactPoint, ContactRecord
 from rolodex.model.base import table as table_of
 from rolodex.model.base import utcnow
 from rolodex.pipeline.child import ChildProcessExecutor
+from rolodex.pipeline.privacy import HashValue, suppression_filter
 from rolodex.pipeline.replay import CLEANED_KINDS, Cleaner, make_cleaner
 from rolodex.resolve import singletons
 from rolodex.store import repo
@@ -216,7 +217,9 @@ def lookup_indexes(kind: Kind) -> tuple[Index, ...]:
     if kind is Kind.CONTACTS:
         indexes = [*table_of(ContactRecord).indexes]
         indexes += [
-            ix for ix in table_of(ContactPoint).indexes if ix.name == "ix_contact_point_email"
+            ix
+            for ix in table_of(ContactPoint).indexes
+            if ix.name in ("ix_contact_point_email", "ix_contact_point_phone")
         ]
     elif kind is Kind.COMPANIES:
         indexes = [
@@ -355,6 +358,7 @@ def import_file(
     progress: Progress | None = None,
     separate_process_bytes: int = 8 << 20,
     clean: CleanSettings | None = None,
+    suppression_hash: Callable[[], HashValue] | None = None,
 ) -> ImportSummary:
     """Import one file as records of `source`.
 
@@ -372,6 +376,8 @@ def import_file(
         progress: called after every chunk.
         separate_process_bytes: files at least this big are written by a child process.
         clean: the cleaning rules; None imports without cleaning.
+        suppression_hash: gives the suppression list's keyed hash; contacts rows of people
+            on the list are quarantined (with None, no suppression check is made).
 
     Returns:
         The counts, which always reconcile, and the most frequent problems.
@@ -401,6 +407,11 @@ def import_file(
         source_id = repo.get_or_create_source(conn, source)
         repo.mark_interrupted(conn, source_id)
         first_load = not repo.has_records(conn, source_id, opened.kind.value)
+        suppressed = (
+            None
+            if suppression_hash is None
+            else suppression_filter(conn, kind=opened.kind, hasher=suppression_hash)
+        )
         defer = big and _outgrows(conn, path, opened)
         custom_types = repo.ensure_custom_fields(
             conn,
@@ -434,6 +445,8 @@ def import_file(
         cleaner = make_cleaner(
             opened.kind, clean, source=source, steps=summary.steps, flags=summary.flags
         )
+        if suppressed is not None:
+            cleaner = suppressed.wrap(cleaner)
         cleaning = clean is not None and clean.enabled and opened.kind in CLEANED_KINDS
         _run_chunks(
             engine,

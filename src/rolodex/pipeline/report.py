@@ -119,7 +119,12 @@ def _attempt(name: str, skipped: dict[str, str], work: Callable[[], T]) -> T | N
         return None
 
 
-def gather(conn: Connection, *, as_of: date | None = None) -> tuple[ReportData, dict[str, str]]:
+def gather(
+    conn: Connection,
+    *,
+    as_of: date | None = None,
+    show_name: Callable[[str], str | None] | None = None,
+) -> tuple[ReportData, dict[str, str]]:
     """Collect every section's data from the store (see the module docstring)."""
     day = as_of or datetime.now(UTC).date()
     skipped: dict[str, str] = {}
@@ -194,7 +199,7 @@ def gather(conn: Connection, *, as_of: date | None = None) -> tuple[ReportData, 
         duplicates=duplicates if records else None,
         customers=customers if records else None,
         rfm=_rfm(conn, day, skipped),
-        clv=_clv(conn, day, skipped),
+        clv=_clv(conn, day, skipped, show_name),
         churn=_churn(conn, day, skipped),
         cohorts=_cohorts(conn, day, skipped),
         campaigns=_campaigns(conn, skipped),
@@ -234,7 +239,12 @@ def _names(conn: Connection, ids: Sequence[int]) -> dict[int, str]:
     return names
 
 
-def _clv(conn: Connection, day: date, skipped: dict[str, str]) -> ClvSection | None:
+def _clv(
+    conn: Connection,
+    day: date,
+    skipped: dict[str, str],
+    show_name: Callable[[str], str | None] | None = None,
+) -> ClvSection | None:
     report: ClvReport | None = _attempt(
         "clv", skipped, lambda: run_clv(conn, as_of=day, store=False)
     )
@@ -243,6 +253,8 @@ def _clv(conn: Connection, day: date, skipped: dict[str, str]) -> ClvSection | N
     r = report.result
     top = r.contacts.sort("clv", descending=True, nulls_last=True).head(10)
     names = _names(conn, top.get_column("contact_id").to_list())
+    if show_name is not None:
+        names = {cid: shown for cid, name in names.items() if (shown := show_name(name))}
     parameters = [(name, float(v)) for name, v in r.bgnbd.to_json().items()]
     if r.gamma_gamma is not None:
         parameters += [(name, float(v)) for name, v in r.gamma_gamma.to_json().items()]
@@ -352,10 +364,20 @@ def _forecast(conn: Connection, day: date, skipped: dict[str, str]) -> ForecastS
     )
 
 
-def make_report(conn: Connection, out: Path, *, as_of: date | None = None) -> ReportSummary:
-    """Write the report to `out` (see the module docstring); say what went in and what not."""
+def make_report(
+    conn: Connection,
+    out: Path,
+    *,
+    as_of: date | None = None,
+    show_name: Callable[[str], str | None] | None = None,
+) -> ReportSummary:
+    """Write the report to `out` (see the module docstring); say what went in and what not.
+
+    `show_name` turns a customer's name into what the reader may see (masked, or None to
+    leave it out); the names are shown as they are without it.
+    """
     started = datetime.now(UTC)
-    data, skipped = gather(conn, as_of=as_of)
+    data, skipped = gather(conn, as_of=as_of, show_name=show_name)
     path = write_report(data, out)
     filled = tuple(n for n in _SECTIONS if getattr(data, n) is not None)
     seconds = (datetime.now(UTC) - started).total_seconds()

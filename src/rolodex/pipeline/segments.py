@@ -32,8 +32,9 @@ from rolodex.model import (
 )
 from rolodex.model.base import table
 from rolodex.pipeline.analytics import VOID_STATUSES
+from rolodex.pipeline.consent import granted_contacts
 from rolodex.segment.expr import CompiledFilter, Field, compile_filter
-from rolodex.share.export import write_rows
+from rolodex.share.export import Parts, Transform, write_rows
 
 RFM_PREFIX = "rfm: "
 MARKETING = "marketing"  # consent purposes containing this word allow marketing use
@@ -168,12 +169,26 @@ def _query_base(conn: Connection | None = None) -> _Fields:
         .group_by(ticket.c.contact_id)
         .subquery("tickets")
     )
+    # Granted, and not overtaken by a later decision for the same purpose (latest wins).
+    later = consent.alias("later")
+    when = sa.func.coalesce(consent.c.occurred_at, consent.c.created_at)
+    later_when = sa.func.coalesce(later.c.occurred_at, later.c.created_at)
+    overtaken = (
+        sa.select(later.c.id)
+        .where(
+            later.c.contact_id == consent.c.contact_id,
+            sa.func.lower(later.c.purpose) == sa.func.lower(consent.c.purpose),
+            sa.or_(later_when > when, sa.and_(later_when == when, later.c.id > consent.c.id)),
+        )
+        .exists()
+    )
     granted = (
         sa.select(consent.c.contact_id)
         .where(
             consent.c.contact_id == contact.c.id,
             sa.func.lower(consent.c.purpose).contains(MARKETING),
             consent.c.status == "granted",
+            ~overtaken,
         )
         .exists()
     )
@@ -454,16 +469,16 @@ def export_segment(
     out: Path,
     purpose: str | None = MARKETING,
     everyone: bool = False,
+    transform: Transform | None = None,
 ) -> ExportSummary:
     """Write a segment's current members to CSV.
 
-    For a marketing export (`purpose`, the default) members without a granted consent whose
-    purpose names it are left out, and counted, unless `everyone` is set.
+    For a marketing export (`purpose`, the default) members whose latest consent for a
+    purpose naming it is not "granted" are left out, and counted, unless `everyone` is set:
+    a withdrawal after a grant wins. `transform` applies the caller's field permissions.
     """
     row = _segment(conn, name)
-    member, contact, score, consent = (
-        table(m) for m in (SegmentMember, Contact, ContactScore, Consent)
-    )
+    member, contact, score = (table(m) for m in (SegmentMember, Contact, ContactScore))
     query = (
         sa.select(
             contact.c.id.label("contact_id"),
@@ -486,19 +501,14 @@ def export_segment(
     rows = conn.execute(query).mappings().all()
     allowed: set[int] | None = None
     if purpose and not everyone:
-        granted = conn.execute(
-            sa.select(consent.c.contact_id).where(
-                sa.func.lower(consent.c.purpose).contains(purpose.lower()),
-                consent.c.status == "granted",
-                consent.c.contact_id.is_not(None),
-            )
-        )
-        allowed = {int(c) for (c,) in granted}
+        allowed = granted_contacts(conn, purpose=purpose)
     kept = [r for r in rows if allowed is None or int(r["contact_id"]) in allowed]
     out.parent.mkdir(parents=True, exist_ok=True)
-    write_rows(
-        out, list(_EXPORT_COLUMNS), iter([[tuple(r[c] for c in _EXPORT_COLUMNS) for r in kept]])
-    )
+    columns: list[str] = list(_EXPORT_COLUMNS)
+    parts: Parts = iter([[tuple(r[c] for c in _EXPORT_COLUMNS) for r in kept]])
+    if transform is not None:
+        columns, parts = transform(columns, parts)
+    write_rows(out, columns, parts)
     return ExportSummary(
         path=out,
         written=len(kept),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import enum
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -115,13 +115,28 @@ def _partitions(
     return columns, rows()
 
 
-def export(conn: Connection, kind: ExportKind, out: Path, fmt: ExportFormat) -> int:
+Parts = Iterator[list[tuple[Any, ...]]]
+Transform = Callable[[list[str], Parts], tuple[list[str], Parts]]
+
+
+def export(
+    conn: Connection,
+    kind: ExportKind,
+    out: Path,
+    fmt: ExportFormat,
+    *,
+    transform: Transform | None = None,
+) -> int:
     """Write one export to `out`; return the number of rows written.
+
+    `transform` reshapes columns and rows on their way out (the caller's field permissions).
 
     Raises:
         InputError: the output file cannot be written.
     """
     columns, parts = _partitions(conn, kind)
+    if transform is not None:
+        columns, parts = transform(columns, parts)
     return write_rows(out, columns, parts, fmt)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +28,19 @@ def entry_hash(prev_hash: str | None, fields: dict[str, Any]) -> str:
     return hashlib.sha256(f"{prev_hash or ''}\n{body}".encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class AuditEntry:
+    """One thing that happened, before it is chained into the log."""
+
+    actor: str
+    action: str
+    entity: str | None = None
+    entity_id: str | int | None = None
+    details: dict[str, Any] | None = None
+    origin: str | None = None
+    occurred_at: datetime | None = None
+
+
 def append_audit(
     conn: Connection,
     *,
@@ -38,25 +52,42 @@ def append_audit(
     origin: str | None = None,
 ) -> None:
     """Write one audit entry in the caller's transaction (never personal data in `details`)."""
+    append_audit_many(
+        conn,
+        [AuditEntry(actor, action, entity, entity_id, details, origin)],
+    )
+
+
+def append_audit_many(conn: Connection, entries: Sequence[AuditEntry]) -> None:
+    """Chain several entries in one go (the API's read log flushes them in batches)."""
+    if not entries:
+        return
     if conn.dialect.name == "postgresql":
         # Two writers reading the same newest hash would fork the chain: one at a time.
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK})
     prev = conn.execute(text("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")).scalar()
-    now = utcnow()
-    fields: dict[str, Any] = {
-        # Naive UTC text: what both databases give back, so a verifier can recompute it.
-        "occurred_at": now.replace(tzinfo=None).isoformat(timespec="microseconds"),
-        "actor": actor,
-        "action": action,
-        "entity": entity,
-        "entity_id": None if entity_id is None else str(entity_id),
-        "details": None if details is None else json.dumps(details, sort_keys=True, default=str),
-        "origin": origin,
-    }
-    conn.execute(
-        table(AuditLog).insert(),
-        {**fields, "occurred_at": now, "prev_hash": prev, "hash": entry_hash(prev, fields)},
-    )
+    rows: list[dict[str, Any]] = []
+    for entry in entries:
+        now = entry.occurred_at or utcnow()
+        details = entry.details
+        fields: dict[str, Any] = {
+            # Naive UTC text: what both databases give back, so a verifier can recompute it.
+            "occurred_at": now.astimezone(UTC)
+            .replace(tzinfo=None)
+            .isoformat(timespec="microseconds"),
+            "actor": entry.actor,
+            "action": entry.action,
+            "entity": entry.entity,
+            "entity_id": None if entry.entity_id is None else str(entry.entity_id),
+            "details": None
+            if details is None
+            else json.dumps(details, sort_keys=True, default=str),
+            "origin": entry.origin,
+        }
+        digest = entry_hash(prev, fields)
+        rows.append({**fields, "occurred_at": now, "prev_hash": prev, "hash": digest})
+        prev = digest
+    conn.execute(table(AuditLog).insert(), rows)
 
 
 @dataclass(frozen=True)

@@ -64,4 +64,9 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Read-only connections (execution option `rolodex_read_only`) read a snapshot
+        # without the write lock; everything else locks at BEGIN (see the module docstring).
+        if connection.get_execution_options().get("rolodex_read_only"):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")

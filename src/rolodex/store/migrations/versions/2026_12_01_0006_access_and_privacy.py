@@ -20,6 +20,15 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # Search and privacy requests find people by phone too.
+    with op.batch_alter_table("contact_point", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_contact_point_phone",
+            ["value"],
+            unique=False,
+            sqlite_where=sa.text("kind = 'phone'"),
+            postgresql_where=sa.text("kind = 'phone'"),
+        )
     op.create_table(
         "app_user",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -153,8 +162,57 @@ def upgrade() -> None:
     with op.batch_alter_table("api_key", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_api_key_user_id"), ["user_id"], unique=False)
 
+    # Web form intake and double opt-in submissions waiting for confirmation.
+    op.create_table(
+        "intake_form",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("source", sa.String(length=200), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("purpose", sa.String(length=100), nullable=False),
+        sa.Column("double_opt_in", sa.Boolean(), nullable=False),
+        sa.Column("rate_per_minute", sa.Integer(), nullable=False),
+        sa.Column("is_active", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_intake_form")),
+        sa.UniqueConstraint("name", name=op.f("uq_intake_form_name")),
+    )
+    op.create_table(
+        "pending_confirmation",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("form_id", sa.Integer(), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("payload", sa.Text(), nullable=False),
+        sa.Column("email_index", sa.String(length=64), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("confirmed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["form_id"],
+            ["intake_form.id"],
+            name=op.f("fk_pending_confirmation_form_id_intake_form"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_pending_confirmation")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_pending_confirmation_token_hash")),
+    )
+    with op.batch_alter_table("pending_confirmation", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_pending_confirmation_email_index"), ["email_index"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_pending_confirmation_form_id"), ["form_id"], unique=False
+        )
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("pending_confirmation", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_pending_confirmation_form_id"))
+        batch_op.drop_index(batch_op.f("ix_pending_confirmation_email_index"))
+
+    op.drop_table("pending_confirmation")
+    op.drop_table("intake_form")
+    with op.batch_alter_table("contact_point", schema=None) as batch_op:
+        batch_op.drop_index("ix_contact_point_phone")
     with op.batch_alter_table("api_key", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_api_key_user_id"))
 

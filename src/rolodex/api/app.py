@@ -1,0 +1,77 @@
+"""The HTTP API: `create_app(workspace)` builds it, `rolodex serve` runs it with uvicorn.
+
+Versioned under /api/v1, documented by its OpenAPI schema (/api/v1/openapi.json, docs at
+/api/v1/docs). The adapter parses, calls the workspace bound to the caller, and answers:
+permissions, masking and auditing happen in the library, so the CLI and exports agree.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from rolodex.api import problems
+from rolodex.api.auditlog import ReadLog
+from rolodex.api.limits import BodyLimit, RateLimiter
+from rolodex.api.v1 import router as v1_router
+from rolodex.secure.permissions import Role
+from rolodex.workspace import Workspace
+
+API_PREFIX = "/api/v1"
+
+
+def _role_cache(ttl: float = 5.0) -> Callable[[Workspace], dict[str, Role]]:
+    """Role definitions, re-read every few seconds (a role edit reaches requests quickly)."""
+    lock = threading.Lock()
+    cached: dict[str, object] = {"at": -ttl, "roles": {}}
+
+    def roles(ws: Workspace) -> dict[str, Role]:
+        now = time.monotonic()
+        with lock:
+            if now - float(cached["at"]) >= ttl:  # type: ignore[arg-type]
+                cached["roles"] = ws.roles()
+                cached["at"] = now
+            found = cached["roles"]
+        assert isinstance(found, dict)
+        return found
+
+    return roles
+
+
+def create_app(workspace: Workspace | None = None) -> FastAPI:
+    """Build the API over `workspace` (the one ROLODEX_DB names by default)."""
+    ws = workspace or Workspace()
+    settings = ws.settings.security
+    read_log = ReadLog(ws.engine)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        read_log.start()
+        try:
+            yield
+        finally:
+            read_log.stop()
+
+    app = FastAPI(
+        title="Rolodex API",
+        version="1",
+        summary="Customer data, cleaned, unified and protected.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    ws.read_log = read_log
+    app.state.workspace = ws
+    app.state.token_secret = ws.keys.cipher().derived_secret("session-token")
+    app.state.roles = _role_cache()
+    app.state.form_limiter = RateLimiter(settings.form_rate_per_minute)
+    app.state.login_limiter = RateLimiter(60)
+    problems.install(app)
+    app.include_router(v1_router, prefix=API_PREFIX)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app

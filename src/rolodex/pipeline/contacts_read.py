@@ -1,0 +1,610 @@
+"""Reading golden contacts for the HTTP API: filtered lists with keyset pagination, search
+by email, phone, name or company, and the 360° view of one customer.
+
+Everything is SQLAlchemy Core with bound parameters over one connection; results are plain
+dicts (or a `Page` with `to_dict()`) ready for JSON. Merged-away contacts are never listed;
+asked for by id they answer with the contact that holds their records now.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy import ColumnElement, Connection
+
+from rolodex.clean.base import Flag
+from rolodex.clean.email import standardize_email
+from rolodex.clean.phone import standardize_phone
+from rolodex.exceptions import InputError, NotFoundError
+from rolodex.model import (
+    Company,
+    Consent,
+    Contact,
+    ContactLink,
+    ContactPoint,
+    ContactRecord,
+    ContactScore,
+    Interaction,
+    Order,
+    Segment,
+    SegmentMember,
+    Source,
+    SourceRecord,
+    Ticket,
+)
+from rolodex.model.base import table
+
+__all__ = [
+    "CONTACT",
+    "FILTERS",
+    "Page",
+    "contact_360",
+    "contact_dict",
+    "etag",
+    "get_contact_row",
+    "list_contacts",
+    "search_contacts",
+]
+
+CONTACT: Final = table(Contact)
+"""The golden contact table: what a caller's `where` clause (a permission scope) refers to."""
+
+_POINT = table(ContactPoint)
+_LINK = table(ContactLink)
+_RECORD = table(SourceRecord)
+_VIEW = table(ContactRecord)
+_SOURCE = table(Source)
+_COMPANY = table(Company)
+_ORDER = table(Order)
+_TICKET = table(Ticket)
+_INTERACTION = table(Interaction)
+_CONSENT = table(Consent)
+_SEGMENT = table(Segment)
+_MEMBER = table(SegmentMember)
+_SCORE = table(ContactScore)
+
+_TEXT_FILTERS: Final = (
+    "country",
+    "city",
+    "region",
+    "postcode",
+    "lifecycle_stage",
+    "owner",
+    "language",
+    "last_name",
+    "company_name",
+)
+FILTERS: Final = (
+    *_TEXT_FILTERS,
+    "company_id",
+    "created_since",
+    "updated_since",
+    "segment",
+    "email_domain",
+)
+"""Filter fields `list_contacts` understands. Text fields match exactly, or by prefix when
+the value ends with `*` ("Ber*"); `*_since` take an ISO date or timestamp (UTC unless it
+says otherwise); `segment` is a segment name; `email_domain` the part after the @."""
+
+MAX_LIMIT: Final = 1000
+_CURSOR_PREFIX: Final = "c1:"
+_LATEST: Final = 50
+_PHONE_TEXT = re.compile(r"^\+?[0-9 ()./\-]{6,30}$")
+
+
+def plain(value: Any) -> Any:
+    """Render a stored value for JSON: times in UTC ISO form, dates ISO, the rest as is."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    return value
+
+
+def etag(row: Mapping[str, Any]) -> str:
+    """Return a strong ETag (quoted) for a golden contact row: a hash of every column value.
+
+    Any change to the contact, its golden values, lineage, company or merge state, gives a
+    new tag, so an update carrying an older one is refused instead of overwriting silently.
+    """
+    values = [plain(row[c.name]) for c in CONTACT.columns]
+    body = json.dumps(values, sort_keys=True, ensure_ascii=False, default=str)
+    return '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
+
+
+def contact_dict(row: Mapping[str, Any], *, lineage: bool = False) -> dict[str, Any]:
+    """Return a golden contact row as a JSON-ready dict with its ETag."""
+    out = {c.name: plain(row[c.name]) for c in CONTACT.columns if c.name != "lineage" or lineage}
+    out["etag"] = etag(row)
+    return out
+
+
+def get_contact_row(
+    conn: Connection, contact_id: int, *, follow: bool = True
+) -> tuple[dict[str, Any], int | None]:
+    """Return the contact row (following merged-away ids to their survivor when `follow`)
+    and the id it was merged from, if any.
+
+    Raises:
+        NotFoundError: no contact has that id.
+    """
+    asked = contact_id
+    seen: set[int] = set()
+    while True:
+        row = conn.execute(sa.select(CONTACT).where(CONTACT.c.id == contact_id)).mappings().first()
+        if row is None:
+            raise NotFoundError(f"there is no contact {asked}")
+        merged = row["merged_into_id"]
+        if not follow or merged is None or contact_id in seen:
+            return dict(row), (asked if contact_id != asked else None)
+        seen.add(contact_id)
+        contact_id = int(merged)
+
+
+# --- list --------------------------------------------------------------------------------
+
+
+@dataclass
+class Page:
+    """One page of rows (contacts, orders, ...) and the cursor of the next one (None on the
+    last page)."""
+
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+    limit: int
+    filters: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the page as a JSON-ready dict."""
+        return {
+            "items": self.items,
+            "next_cursor": self.next_cursor,
+            "limit": self.limit,
+            "filters": self.filters,
+        }
+
+
+def encode_cursor(last_id: int) -> str:
+    """Return the opaque cursor that continues after contact `last_id`."""
+    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{last_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    """Return the contact id a cursor continues after.
+
+    Raises:
+        InputError: the cursor is not one this module made.
+    """
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise InputError("invalid cursor", column="after") from exc
+    if not raw.startswith(_CURSOR_PREFIX) or not raw[len(_CURSOR_PREFIX) :].isdigit():
+        raise InputError("invalid cursor", column="after")
+    return int(raw[len(_CURSOR_PREFIX) :])
+
+
+def _like_escape(text: str) -> str:
+    """Escape LIKE wildcards so the text matches literally (escape character backslash)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _text_condition(column: sa.ColumnElement[Any], value: str) -> ColumnElement[bool]:
+    if value.endswith("*"):
+        prefix = value[:-1]
+        return column.ilike(_like_escape(prefix) + "%", escape="\\")
+    return column == value
+
+
+def _since(name: str, value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise InputError(f"{value!r} is not an ISO date or timestamp", column=name) from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def filter_conditions(filters: Mapping[str, str]) -> list[ColumnElement[bool]]:
+    """Translate API filters into conditions on the golden contact table.
+
+    Raises:
+        InputError: an unknown filter field or a value of the wrong form.
+    """
+    out: list[ColumnElement[bool]] = []
+    for name, raw in filters.items():
+        value = str(raw)
+        if name in _TEXT_FILTERS:
+            out.append(_text_condition(CONTACT.c[name], value))
+        elif name == "company_id":
+            if not value.strip().isdigit():
+                raise InputError(f"{value!r} is not a company id", column=name)
+            out.append(CONTACT.c.company_id == int(value))
+        elif name in ("created_since", "updated_since"):
+            column = CONTACT.c.created_at if name == "created_since" else CONTACT.c.updated_at
+            out.append(column >= _since(name, value))
+        elif name == "segment":
+            out.append(
+                sa.exists(
+                    sa.select(_MEMBER.c.id)
+                    .join(_SEGMENT, _SEGMENT.c.id == _MEMBER.c.segment_id)
+                    .where(
+                        _SEGMENT.c.name == value,
+                        _MEMBER.c.contact_id == CONTACT.c.id,
+                        _MEMBER.c.left_at.is_(None),
+                    )
+                )
+            )
+        elif name == "email_domain":
+            domain = value.strip().lower().lstrip("@")
+            if not domain:
+                raise InputError("an email domain is needed", column=name)
+            out.append(CONTACT.c.email.ilike("%@" + _like_escape(domain), escape="\\"))
+        else:
+            raise InputError(
+                f"unknown filter {name!r}; filters are: {', '.join(FILTERS)}", column=name
+            )
+    return out
+
+
+def list_contacts(
+    conn: Connection,
+    *,
+    filters: Mapping[str, str] | None = None,
+    after: str | None = None,
+    limit: int = 50,
+    where: ColumnElement[bool] | None = None,
+) -> Page:
+    """List current golden contacts in id order, a page at a time.
+
+    Args:
+        conn: an open connection.
+        filters: field -> value; see `FILTERS` for the fields and their semantics.
+        after: the cursor of the previous page's `next_cursor`.
+        limit: contacts per page (1 to 1000).
+        where: an extra condition on `CONTACT` (the caller's row-level permission scope).
+
+    Returns:
+        The page; its `next_cursor` is None when no contact follows.
+
+    Raises:
+        InputError: an unknown filter, a bad value, a bad cursor or limit.
+
+    Examples:
+        >>> page = list_contacts(conn, filters={"country": "DE", "city": "Ber*"}, limit=2)
+        >>> list_contacts(conn, filters={"country": "DE"}, after=page.next_cursor)
+    """
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InputError(f"limit must be between 1 and {MAX_LIMIT}", column="limit")
+    conditions = [CONTACT.c.merged_into_id.is_(None), *filter_conditions(filters or {})]
+    if after is not None:
+        conditions.append(CONTACT.c.id > decode_cursor(after))
+    if where is not None:
+        conditions.append(where)
+    rows = (
+        conn.execute(sa.select(CONTACT).where(*conditions).order_by(CONTACT.c.id).limit(limit + 1))
+        .mappings()
+        .all()
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(
+        items=[contact_dict(dict(r)) for r in rows],
+        next_cursor=encode_cursor(int(rows[-1]["id"])) if more and rows else None,
+        limit=limit,
+        filters={k: str(v) for k, v in (filters or {}).items()},
+    )
+
+
+# --- search ------------------------------------------------------------------------------
+
+
+def classify_query(q: str, *, region: str | None = None) -> tuple[str, str]:
+    """Tell what a search text is: ("email", address), ("phone", E.164) or ("name", text)."""
+    text = q.strip()
+    if "@" in text and " " not in text:
+        email = standardize_email(text)
+        if email.value is not None and email.flag is not Flag.INVALID:
+            return "email", email.value
+    if _PHONE_TEXT.fullmatch(text) and sum(ch.isdigit() for ch in text) >= 6:
+        phone = standardize_phone(text, region=region)
+        if phone.key is not None:
+            return "phone", phone.key
+    return "name", text
+
+
+def search_contacts(
+    conn: Connection,
+    *,
+    q: str,
+    limit: int = 20,
+    where: ColumnElement[bool] | None = None,
+    region: str | None = None,
+) -> dict[str, Any]:
+    """Find current contacts by email, phone, name or company.
+
+    An email is looked up exactly among every contact's email points (indexed); a phone is
+    standardized to E.164 (national numbers read in `region`) and looked up exactly among
+    the phone points and the records' phone keys; any other text is a case-insensitive
+    prefix of the last, first or full name or the company name ("Jane Do" also matches
+    first name "Jane" with last name "Do...").
+
+    Returns:
+        {"q", "kind" (email | phone | name), "items": [contact dicts]}.
+
+    Raises:
+        InputError: an empty query or a bad limit.
+    """
+    if not q or not q.strip():
+        raise InputError("a search text is needed", column="q")
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InputError(f"limit must be between 1 and {MAX_LIMIT}", column="limit")
+    kind, value = classify_query(q, region=region)
+    if kind == "email":
+        holders = sa.select(_POINT.c.contact_id).where(
+            _POINT.c.kind == "email", _POINT.c.value == value
+        )
+        condition: ColumnElement[bool] = CONTACT.c.id.in_(holders)
+    elif kind == "phone":
+        # Every phone point (no index yet) and the records' first phone (indexed key).
+        points = sa.select(_POINT.c.contact_id).where(
+            _POINT.c.kind == "phone", _POINT.c.value == value
+        )
+        records = (
+            sa.select(_LINK.c.contact_id)
+            .join(_VIEW, _VIEW.c.source_record_id == _LINK.c.source_record_id)
+            .where(_VIEW.c.phone_key == value)
+        )
+        condition = sa.or_(CONTACT.c.id.in_(points), CONTACT.c.id.in_(records))
+    else:
+        condition = _name_condition(value)
+    conditions = [CONTACT.c.merged_into_id.is_(None), condition]
+    if where is not None:
+        conditions.append(where)
+    rows = (
+        conn.execute(sa.select(CONTACT).where(*conditions).order_by(CONTACT.c.id).limit(limit))
+        .mappings()
+        .all()
+    )
+    return {"q": q, "kind": kind, "items": [contact_dict(dict(r)) for r in rows]}
+
+
+def _name_condition(text: str) -> ColumnElement[bool]:
+    """Case-insensitive prefix on the name fields and the company name."""
+
+    def prefix(column: sa.ColumnElement[Any], value: str) -> ColumnElement[bool]:
+        return column.ilike(_like_escape(value) + "%", escape="\\")
+
+    text = " ".join(text.split())
+    options = [
+        prefix(CONTACT.c.last_name, text),
+        prefix(CONTACT.c.first_name, text),
+        prefix(CONTACT.c.full_name, text),
+        prefix(CONTACT.c.company_name, text),
+    ]
+    words = text.split(" ")
+    if len(words) == 2:
+        first, last = words
+        options.append(
+            sa.and_(
+                CONTACT.c.first_name.ilike(_like_escape(first), escape="\\"),
+                prefix(CONTACT.c.last_name, last),
+            )
+        )
+        options.append(
+            sa.and_(
+                CONTACT.c.last_name.ilike(_like_escape(first), escape="\\"),
+                prefix(CONTACT.c.first_name, last),
+            )
+        )
+    return sa.or_(*options)
+
+
+# --- the 360° view ---------------------------------------------------------------------
+
+
+def _rows(conn: Connection, query: sa.Select[Any]) -> list[dict[str, Any]]:
+    return [{k: plain(v) for k, v in r.items()} for r in conn.execute(query).mappings()]
+
+
+def contact_360(
+    conn: Connection, *, contact_id: int, where: ColumnElement[bool] | None = None
+) -> dict[str, Any]:
+    """Everything known about one customer: golden fields, contact points, company, orders
+    (latest 50 and totals), tickets, interactions (latest 50), consents (latest per purpose),
+    open segment memberships, scores and lineage (source records and which golden field
+    came from which record).
+
+    A merged-away id answers with its survivor, saying so in `merged_into`.
+
+    Raises:
+        NotFoundError: no contact has that id (or `where` hides it).
+    """
+    row, merged_from = get_contact_row(conn, contact_id)
+    cid = int(row["id"])
+    if where is not None:
+        allowed = conn.execute(sa.select(CONTACT.c.id).where(CONTACT.c.id == cid, where)).first()
+        if allowed is None:
+            raise NotFoundError(f"there is no contact {contact_id}")
+    out = contact_dict(row)
+    out["requested_id"] = contact_id
+    out["merged_into"] = cid if merged_from is not None else None
+    out["contact_points"] = _rows(
+        conn,
+        sa.select(
+            _POINT.c.id,
+            _POINT.c.kind,
+            _POINT.c.label,
+            _POINT.c.value,
+            _POINT.c.is_primary,
+            _POINT.c.street,
+            _POINT.c.street2,
+            _POINT.c.city,
+            _POINT.c.region,
+            _POINT.c.postcode,
+            _POINT.c.country,
+            _POINT.c.source_record_id,
+        )
+        .where(_POINT.c.contact_id == cid)
+        .order_by(_POINT.c.kind, _POINT.c.is_primary.desc(), _POINT.c.id),
+    )
+    out["company"] = _company(conn, row["company_id"])
+    out["orders"] = _orders(conn, cid)
+    out["tickets"] = _latest(conn, _TICKET, _TICKET.c.opened_at, cid)
+    out["interactions"] = _latest(conn, _INTERACTION, _INTERACTION.c.occurred_at, cid)
+    out["consents"] = _consents(conn, cid)
+    out["segments"] = _rows(
+        conn,
+        sa.select(_SEGMENT.c.id, _SEGMENT.c.name, _MEMBER.c.entered_at)
+        .join(_SEGMENT, _SEGMENT.c.id == _MEMBER.c.segment_id)
+        .where(_MEMBER.c.contact_id == cid, _MEMBER.c.left_at.is_(None))
+        .order_by(_SEGMENT.c.name),
+    )
+    scores = _rows(conn, sa.select(_SCORE).where(_SCORE.c.contact_id == cid))
+    out["scores"] = scores[0] if scores else None
+    out["lineage"] = _lineage(conn, cid, row.get("lineage"))
+    return out
+
+
+def _company(conn: Connection, company_id: int | None) -> dict[str, Any] | None:
+    seen: set[int] = set()
+    while company_id is not None and company_id not in seen:
+        seen.add(company_id)
+        found = _rows(conn, sa.select(_COMPANY).where(_COMPANY.c.id == company_id))
+        if not found:
+            return None
+        if found[0]["merged_into_id"] is None:
+            return found[0]
+        company_id = int(found[0]["merged_into_id"])
+    return None
+
+
+def _orders(conn: Connection, cid: int) -> dict[str, Any]:
+    latest = _rows(
+        conn,
+        sa.select(
+            _ORDER.c.id,
+            _ORDER.c.external_id,
+            _ORDER.c.ordered_at,
+            _ORDER.c.total_amount,
+            _ORDER.c.currency,
+            _ORDER.c.quantity,
+            _ORDER.c.status,
+            _ORDER.c.source_record_id,
+        )
+        .where(_ORDER.c.contact_id == cid)
+        .order_by(_ORDER.c.ordered_at.desc().nulls_last(), _ORDER.c.id.desc())
+        .limit(_LATEST),
+    )
+    totals = conn.execute(
+        sa.select(
+            _ORDER.c.currency,
+            sa.func.count(),
+            sa.func.sum(_ORDER.c.total_amount),
+            sa.func.min(_ORDER.c.ordered_at),
+            sa.func.max(_ORDER.c.ordered_at),
+        )
+        .where(_ORDER.c.contact_id == cid)
+        .group_by(_ORDER.c.currency)
+    ).all()
+    firsts = [plain(t[3]) for t in totals if t[3] is not None]
+    lasts = [plain(t[4]) for t in totals if t[4] is not None]
+    return {
+        "count": sum(int(t[1]) for t in totals),
+        "revenue": {str(t[0] or ""): round(float(t[2] or 0.0), 4) for t in totals},
+        "first_order_at": min(firsts) if firsts else None,
+        "last_order_at": max(lasts) if lasts else None,
+        "latest": latest,
+    }
+
+
+def _latest(conn: Connection, tbl: sa.Table, when: sa.Column[Any], cid: int) -> dict[str, Any]:
+    count = conn.execute(
+        sa.select(sa.func.count()).select_from(tbl).where(tbl.c.contact_id == cid)
+    ).scalar_one()
+    latest = _rows(
+        conn,
+        sa.select(tbl)
+        .where(tbl.c.contact_id == cid)
+        .order_by(when.desc().nulls_last(), tbl.c.id.desc())
+        .limit(_LATEST),
+    )
+    return {"count": int(count), "latest": latest}
+
+
+def _consents(conn: Connection, cid: int) -> list[dict[str, Any]]:
+    rows = _rows(
+        conn,
+        sa.select(
+            _CONSENT.c.id,
+            _CONSENT.c.purpose,
+            _CONSENT.c.status,
+            _CONSENT.c.lawful_basis,
+            _CONSENT.c.occurred_at,
+            _CONSENT.c.source_id,
+        )
+        .where(_CONSENT.c.contact_id == cid)
+        .order_by(_CONSENT.c.purpose, _CONSENT.c.occurred_at.nulls_first(), _CONSENT.c.id),
+    )
+    latest: dict[str, dict[str, Any]] = {}
+    counts: dict[str, int] = {}
+    for r in rows:  # ordered oldest first within a purpose: the last one seen wins
+        latest[r["purpose"]] = r
+        counts[r["purpose"]] = counts.get(r["purpose"], 0) + 1
+    return [{**latest[p], "history_count": counts[p]} for p in sorted(latest)]
+
+
+def _lineage(conn: Connection, cid: int, lineage: Any) -> dict[str, Any]:
+    records = _rows(
+        conn,
+        sa.select(
+            _LINK.c.source_record_id,
+            _SOURCE.c.name.label("source"),
+            _RECORD.c.external_id,
+            _RECORD.c.record_key,
+            _RECORD.c.status,
+            _LINK.c.match_probability,
+            _LINK.c.linked_by,
+            _LINK.c.linked_at,
+        )
+        .join(_RECORD, _RECORD.c.id == _LINK.c.source_record_id)
+        .join(_SOURCE, _SOURCE.c.id == _RECORD.c.source_id)
+        .where(_LINK.c.contact_id == cid)
+        .order_by(_LINK.c.source_record_id),
+    )
+    if isinstance(lineage, str):
+        lineage = json.loads(lineage)
+    by_id = {r["source_record_id"]: r for r in records}
+    fields: list[dict[str, Any]] = []
+    for name, origin in sorted((lineage or {}).items()):
+        entry: dict[str, Any] = {"field": name, "source_record_id": None, "source": None}
+        if isinstance(origin, int) and origin in by_id:
+            entry.update(
+                source_record_id=origin,
+                source=by_id[origin]["source"],
+                external_id=by_id[origin]["external_id"],
+            )
+        elif isinstance(origin, str) and origin.startswith(MANUAL_PREFIX):
+            entry.update(source="manual", edited_by=origin[len(MANUAL_PREFIX) :])
+        else:
+            entry["source_record_id"] = origin
+        fields.append(entry)
+    return {"records": records, "fields": fields}
+
+
+MANUAL_PREFIX: Final = "manual:"
+"""Lineage of a golden field a person edited: "manual:<actor>" instead of a record id."""

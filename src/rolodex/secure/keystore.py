@@ -1,0 +1,182 @@
+"""Where a workspace's keys come from, how they are made and rotated, and re-encryption.
+
+Keys come from, in order: ``ROLODEX_KEYS`` or ``ROLODEX_KEY_FILE``, the configured
+`security.key_file`, or ``rolodex.key`` in the working directory (what `rolodex init` makes
+when nothing else is configured). A key file is re-read when it changes, so a rotation by
+`rolodex keys rotate` reaches running servers without a restart: old keys stay in the file
+for decryption, new values use the new key, and stored values are re-encrypted in batches.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+
+from rolodex.exceptions import ConfigError
+from rolodex.secure.crypto import ENV_KEY_FILE, ENV_KEYS, Cipher, Keyring, SubjectKeys
+
+DEFAULT_KEY_FILE = Path("rolodex.key")
+
+
+def configured_key_file(
+    key_file: Path | None, *, environ: Mapping[str, str] | None = None
+) -> Path | None:
+    """The key file in use, None when keys come inline from ``ROLODEX_KEYS``.
+
+    Args:
+        key_file: The `security.key_file` setting.
+        environ: The variables to read; `os.environ` when None.
+    """
+    env = os.environ if environ is None else environ
+    if env.get(ENV_KEYS, "").strip():
+        return None
+    if path := env.get(ENV_KEY_FILE, "").strip():
+        return Path(path)
+    return key_file if key_file is not None else DEFAULT_KEY_FILE
+
+
+class KeyStore:
+    """The keys of one workspace, cached, and re-read when the key file changes."""
+
+    def __init__(
+        self, *, key_file: Path | None = None, environ: Mapping[str, str] | None = None
+    ) -> None:
+        self._environ = dict(os.environ if environ is None else environ)
+        self.path = configured_key_file(key_file, environ=self._environ)
+        self._lock = threading.Lock()
+        self._cipher: Cipher | None = None
+        self._stamp: tuple[float, int] | None = None
+        self._checked = 0.0
+
+    @property
+    def available(self) -> bool:
+        """Whether keys are configured (inline or an existing key file)."""
+        return self.path is None or self.path.exists()
+
+    def cipher(self) -> Cipher:
+        """The cipher over the current keys; a changed key file is picked up within 1 s."""
+        now = time.monotonic()
+        if self._cipher is not None and (self.path is None or now - self._checked < 1.0):
+            return self._cipher
+        with self._lock:
+            self._checked = now
+            if self.path is None:
+                if self._cipher is None:
+                    self._cipher = Cipher(Keyring.from_env(self._environ))
+                return self._cipher
+            try:
+                info = self.path.stat()
+            except OSError:
+                raise ConfigError(
+                    f"no encryption keys: {self.path} does not exist; create it with "
+                    "`rolodex keys init` or set ROLODEX_KEYS / ROLODEX_KEY_FILE"
+                ) from None
+            stamp = (info.st_mtime, info.st_size)
+            if self._cipher is None or stamp != self._stamp:
+                self._cipher = Cipher(Keyring.from_file(self.path))
+                self._stamp = stamp
+            return self._cipher
+
+    def reload(self) -> None:
+        """Forget the cached keys: the next use reads them again (after a rotation here)."""
+        with self._lock:
+            self._cipher = None
+            self._stamp = None
+
+    def keyring(self) -> Keyring:
+        """The current keyring."""
+        return self.cipher().keyring
+
+
+def init_key_file(path: Path) -> Keyring:
+    """Create a key file with a fresh keyring (mode 600; an existing file is never replaced)."""
+    keyring = Keyring.generate()
+    keyring.write(path)
+    return keyring
+
+
+def rotate_key_file(path: Path) -> Keyring:
+    """Add a fresh current key to a key file, atomically; old keys stay for decryption."""
+    rotated = Keyring.from_file(path).rotated()
+    fd, tmp = tempfile.mkstemp(prefix=".rolodex-key-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(rotated.to_text())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return rotated
+
+
+@dataclass
+class Reencryption:
+    """How many stored values a re-encryption pass looked at and rewrote, per column."""
+
+    checked: dict[str, int] = field(default_factory=dict)
+    rewritten: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, dict[str, int]]:
+        """Plain data for JSON output."""
+        return {"checked": self.checked, "rewritten": self.rewritten}
+
+
+# table.column -> (id column, how to re-encrypt one stored value given its row's key column)
+Rewrap = Callable[[Cipher, str, str], str]
+
+
+def _rewrap_subject_key(cipher: Cipher, value: str, subject: str) -> str:
+    return SubjectKeys(cipher.keyring).rewrap(value, subject=subject)
+
+
+ENCRYPTED_COLUMNS: dict[tuple[str, str], tuple[str, Rewrap]] = {
+    ("subject_key", "wrapped_key"): ("subject", _rewrap_subject_key),
+}
+"""Every stored encrypted column, with the column its encryption context is bound to."""
+
+
+def reencrypt_store(engine: Engine, cipher: Cipher, *, batch: int = 5_000) -> Reencryption:
+    """Re-encrypt every stored value that uses an old key, in short transactions.
+
+    Readers keep working meanwhile: a value is readable under its old key until its batch
+    commits and under the new one after, since the keyring holds both.
+    """
+    result = Reencryption()
+    current = cipher.keyring.current_id
+    for (name, column), (bound, rewrap) in ENCRYPTED_COLUMNS.items():
+        label = f"{name}.{column}"
+        checked = rewritten = 0
+        last = ""
+        while True:
+            with engine.begin() as conn:
+                rows = conn.execute(
+                    text(
+                        f'SELECT "{bound}", "{column}" FROM "{name}" WHERE "{bound}" > :last'
+                        f' AND "{column}" IS NOT NULL ORDER BY "{bound}" LIMIT :n'
+                    ),
+                    {"last": last, "n": batch},
+                ).all()
+                if not rows:
+                    break
+                for key, value in rows:
+                    checked += 1
+                    parts = value.split(":", 2)
+                    if len(parts) == 3 and parts[1] == current:
+                        continue
+                    conn.execute(
+                        text(f'UPDATE "{name}" SET "{column}" = :v WHERE "{bound}" = :k'),
+                        {"v": rewrap(cipher, value, str(key)), "k": key},
+                    )
+                    rewritten += 1
+                last = str(rows[-1][0])
+        result.checked[label] = checked
+        result.rewritten[label] = rewritten
+    return result
