@@ -62,9 +62,7 @@ def _template(kind: str, made: dict[str, str], settings: Settings, tmp: Path) ->
         url = make_url(PG_ADMIN_URL).set(database=where).render_as_string(hide_password=False)
     with Workspace(url, settings=settings, actor="test") as ws:
         _fill(ws)
-        if kind == "sqlite":
-            with ws.engine.connect() as conn:  # one self-contained file to copy
-                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    # Closed: SQLite checkpoints the WAL into the file when its last connection goes.
     made[kind] = where
     return where
 
@@ -81,7 +79,10 @@ def api_ws(
     kind = "sqlite" if db_url.startswith("sqlite") else "postgres"
     where = _template(kind, _templates, settings, tmp_path_factory.mktemp("api"))
     if kind == "sqlite":
-        shutil.copyfile(where, make_url(db_url).database or "")
+        target = make_url(db_url).database or ""
+        for suffix in ("", "-wal"):
+            if Path(where + suffix).exists():
+                shutil.copyfile(where + suffix, target + suffix)
     else:
         name = make_url(db_url).database
         admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
