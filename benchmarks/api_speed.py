@@ -423,7 +423,7 @@ def profile(pid: int, out: Path, seconds: float) -> subprocess.Popen[bytes] | No
             "--rate",
             "200",
             "--format",
-            "speedscope" if out.suffix == ".json" else "flamegraph",
+            {".json": "speedscope", ".txt": "raw"}.get(out.suffix, "flamegraph"),
             "-o",
             str(out),
         ],
@@ -453,7 +453,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-bulk", action="store_true", help="skip the bulk create")
     parser.add_argument(
-        "--profile", type=Path, default=None, help="py-spy output of the GET run (.svg, .json)"
+        "--profile", type=Path, default=None, help="py-spy output of the GET run (.svg flamegraph, .json speedscope, .txt collapsed)"
     )
     opts = parser.parse_args(argv)
 

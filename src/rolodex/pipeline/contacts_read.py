@@ -144,7 +144,7 @@ def get_contact_row(
     asked = contact_id
     seen: set[int] = set()
     while True:
-        row = conn.execute(sa.select(CONTACT).where(CONTACT.c.id == contact_id)).mappings().first()
+        row = conn.execute(_BY_ID, {"id": contact_id}).mappings().first()
         if row is None:
             raise NotFoundError(f"there is no contact {asked}")
         merged = row["merged_into_id"]
@@ -415,10 +415,111 @@ def _name_condition(text: str) -> ColumnElement[bool]:
 
 
 # --- the 360° view ---------------------------------------------------------------------
+# Each statement is built once: building and keying a select costs more than running it on
+# an indexed lookup, and the view runs a dozen of them per request.
+
+_CID = sa.bindparam("cid", type_=sa.Integer)
+_BY_ID = sa.select(CONTACT).where(CONTACT.c.id == sa.bindparam("id", type_=sa.Integer))
+_POINTS = (
+    sa.select(
+        _POINT.c.id,
+        _POINT.c.kind,
+        _POINT.c.label,
+        _POINT.c.value,
+        _POINT.c.is_primary,
+        _POINT.c.street,
+        _POINT.c.street2,
+        _POINT.c.city,
+        _POINT.c.region,
+        _POINT.c.postcode,
+        _POINT.c.country,
+        _POINT.c.source_record_id,
+    )
+    .where(_POINT.c.contact_id == _CID)
+    .order_by(_POINT.c.kind, _POINT.c.is_primary.desc(), _POINT.c.id)
+)
+_COMPANY_BY_ID = sa.select(_COMPANY).where(_COMPANY.c.id == sa.bindparam("id", type_=sa.Integer))
+_ORDERS_LATEST = (
+    sa.select(
+        _ORDER.c.id,
+        _ORDER.c.external_id,
+        _ORDER.c.ordered_at,
+        _ORDER.c.total_amount,
+        _ORDER.c.currency,
+        _ORDER.c.quantity,
+        _ORDER.c.status,
+        _ORDER.c.source_record_id,
+    )
+    .where(_ORDER.c.contact_id == _CID)
+    .order_by(_ORDER.c.ordered_at.desc().nulls_last(), _ORDER.c.id.desc())
+    .limit(_LATEST)
+)
+_ORDER_TOTALS = (
+    sa.select(
+        _ORDER.c.currency,
+        sa.func.count(),
+        sa.func.sum(_ORDER.c.total_amount),
+        sa.func.min(_ORDER.c.ordered_at),
+        sa.func.max(_ORDER.c.ordered_at),
+    )
+    .where(_ORDER.c.contact_id == _CID)
+    .group_by(_ORDER.c.currency)
+)
 
 
-def _rows(conn: Connection, query: sa.Select[Any]) -> list[dict[str, Any]]:
-    return [{k: plain(v) for k, v in r.items()} for r in conn.execute(query).mappings()]
+def _latest_with_count(tbl: sa.Table, when: sa.Column[Any]) -> sa.Select[Any]:
+    """The newest rows of a contact with the count of all of them, in one statement."""
+    return (
+        sa.select(tbl, sa.func.count().over().label("_total"))
+        .where(tbl.c.contact_id == _CID)
+        .order_by(when.desc().nulls_last(), tbl.c.id.desc())
+        .limit(_LATEST)
+    )
+
+
+_TICKETS = _latest_with_count(_TICKET, _TICKET.c.opened_at)
+_INTERACTIONS = _latest_with_count(_INTERACTION, _INTERACTION.c.occurred_at)
+_CONSENTS = (
+    sa.select(
+        _CONSENT.c.id,
+        _CONSENT.c.purpose,
+        _CONSENT.c.status,
+        _CONSENT.c.lawful_basis,
+        _CONSENT.c.occurred_at,
+        _CONSENT.c.source_id,
+    )
+    .where(_CONSENT.c.contact_id == _CID)
+    .order_by(_CONSENT.c.purpose, _CONSENT.c.occurred_at.nulls_first(), _CONSENT.c.id)
+)
+_SEGMENTS = (
+    sa.select(_SEGMENT.c.id, _SEGMENT.c.name, _MEMBER.c.entered_at)
+    .join(_SEGMENT, _SEGMENT.c.id == _MEMBER.c.segment_id)
+    .where(_MEMBER.c.contact_id == _CID, _MEMBER.c.left_at.is_(None))
+    .order_by(_SEGMENT.c.name)
+)
+_SCORES = sa.select(_SCORE).where(_SCORE.c.contact_id == _CID)
+_LINEAGE = (
+    sa.select(
+        _LINK.c.source_record_id,
+        _SOURCE.c.name.label("source"),
+        _RECORD.c.external_id,
+        _RECORD.c.record_key,
+        _RECORD.c.status,
+        _LINK.c.match_probability,
+        _LINK.c.linked_by,
+        _LINK.c.linked_at,
+    )
+    .join(_RECORD, _RECORD.c.id == _LINK.c.source_record_id)
+    .join(_SOURCE, _SOURCE.c.id == _RECORD.c.source_id)
+    .where(_LINK.c.contact_id == _CID)
+    .order_by(_LINK.c.source_record_id)
+)
+
+
+def _rows(
+    conn: Connection, query: sa.Select[Any], params: Mapping[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    return [{k: plain(v) for k, v in r.items()} for r in conn.execute(query, params).mappings()]
 
 
 def contact_360(
@@ -440,43 +541,20 @@ def contact_360(
         allowed = conn.execute(sa.select(CONTACT.c.id).where(CONTACT.c.id == cid, where)).first()
         if allowed is None:
             raise NotFoundError(f"there is no contact {contact_id}")
+    key = {"cid": cid}
     out = contact_dict(row)
     out["requested_id"] = contact_id
     out["merged_into"] = cid if merged_from is not None else None
-    out["contact_points"] = _rows(
-        conn,
-        sa.select(
-            _POINT.c.id,
-            _POINT.c.kind,
-            _POINT.c.label,
-            _POINT.c.value,
-            _POINT.c.is_primary,
-            _POINT.c.street,
-            _POINT.c.street2,
-            _POINT.c.city,
-            _POINT.c.region,
-            _POINT.c.postcode,
-            _POINT.c.country,
-            _POINT.c.source_record_id,
-        )
-        .where(_POINT.c.contact_id == cid)
-        .order_by(_POINT.c.kind, _POINT.c.is_primary.desc(), _POINT.c.id),
-    )
+    out["contact_points"] = _rows(conn, _POINTS, key)
     out["company"] = _company(conn, row["company_id"])
-    out["orders"] = _orders(conn, cid)
-    out["tickets"] = _latest(conn, _TICKET, _TICKET.c.opened_at, cid)
-    out["interactions"] = _latest(conn, _INTERACTION, _INTERACTION.c.occurred_at, cid)
-    out["consents"] = _consents(conn, cid)
-    out["segments"] = _rows(
-        conn,
-        sa.select(_SEGMENT.c.id, _SEGMENT.c.name, _MEMBER.c.entered_at)
-        .join(_SEGMENT, _SEGMENT.c.id == _MEMBER.c.segment_id)
-        .where(_MEMBER.c.contact_id == cid, _MEMBER.c.left_at.is_(None))
-        .order_by(_SEGMENT.c.name),
-    )
-    scores = _rows(conn, sa.select(_SCORE).where(_SCORE.c.contact_id == cid))
+    out["orders"] = _orders(conn, key)
+    out["tickets"] = _latest(conn, _TICKETS, key)
+    out["interactions"] = _latest(conn, _INTERACTIONS, key)
+    out["consents"] = _consents(conn, key)
+    out["segments"] = _rows(conn, _SEGMENTS, key)
+    scores = _rows(conn, _SCORES, key)
     out["scores"] = scores[0] if scores else None
-    out["lineage"] = _lineage(conn, cid, row.get("lineage"))
+    out["lineage"] = _lineage(conn, key, row.get("lineage"))
     return out
 
 
@@ -484,7 +562,7 @@ def _company(conn: Connection, company_id: int | None) -> dict[str, Any] | None:
     seen: set[int] = set()
     while company_id is not None and company_id not in seen:
         seen.add(company_id)
-        found = _rows(conn, sa.select(_COMPANY).where(_COMPANY.c.id == company_id))
+        found = _rows(conn, _COMPANY_BY_ID, {"id": company_id})
         if not found:
             return None
         if found[0]["merged_into_id"] is None:
@@ -493,34 +571,9 @@ def _company(conn: Connection, company_id: int | None) -> dict[str, Any] | None:
     return None
 
 
-def _orders(conn: Connection, cid: int) -> dict[str, Any]:
-    latest = _rows(
-        conn,
-        sa.select(
-            _ORDER.c.id,
-            _ORDER.c.external_id,
-            _ORDER.c.ordered_at,
-            _ORDER.c.total_amount,
-            _ORDER.c.currency,
-            _ORDER.c.quantity,
-            _ORDER.c.status,
-            _ORDER.c.source_record_id,
-        )
-        .where(_ORDER.c.contact_id == cid)
-        .order_by(_ORDER.c.ordered_at.desc().nulls_last(), _ORDER.c.id.desc())
-        .limit(_LATEST),
-    )
-    totals = conn.execute(
-        sa.select(
-            _ORDER.c.currency,
-            sa.func.count(),
-            sa.func.sum(_ORDER.c.total_amount),
-            sa.func.min(_ORDER.c.ordered_at),
-            sa.func.max(_ORDER.c.ordered_at),
-        )
-        .where(_ORDER.c.contact_id == cid)
-        .group_by(_ORDER.c.currency)
-    ).all()
+def _orders(conn: Connection, key: Mapping[str, Any]) -> dict[str, Any]:
+    latest = _rows(conn, _ORDERS_LATEST, key)
+    totals = conn.execute(_ORDER_TOTALS, key).all()
     firsts = [plain(t[3]) for t in totals if t[3] is not None]
     lasts = [plain(t[4]) for t in totals if t[4] is not None]
     return {
@@ -532,34 +585,16 @@ def _orders(conn: Connection, cid: int) -> dict[str, Any]:
     }
 
 
-def _latest(conn: Connection, tbl: sa.Table, when: sa.Column[Any], cid: int) -> dict[str, Any]:
-    count = conn.execute(
-        sa.select(sa.func.count()).select_from(tbl).where(tbl.c.contact_id == cid)
-    ).scalar_one()
-    latest = _rows(
-        conn,
-        sa.select(tbl)
-        .where(tbl.c.contact_id == cid)
-        .order_by(when.desc().nulls_last(), tbl.c.id.desc())
-        .limit(_LATEST),
-    )
+def _latest(conn: Connection, query: sa.Select[Any], key: Mapping[str, Any]) -> dict[str, Any]:
+    latest = _rows(conn, query, key)
+    count = latest[0].get("_total", 0) if latest else 0
+    for r in latest:
+        r.pop("_total", None)
     return {"count": int(count), "latest": latest}
 
 
-def _consents(conn: Connection, cid: int) -> list[dict[str, Any]]:
-    rows = _rows(
-        conn,
-        sa.select(
-            _CONSENT.c.id,
-            _CONSENT.c.purpose,
-            _CONSENT.c.status,
-            _CONSENT.c.lawful_basis,
-            _CONSENT.c.occurred_at,
-            _CONSENT.c.source_id,
-        )
-        .where(_CONSENT.c.contact_id == cid)
-        .order_by(_CONSENT.c.purpose, _CONSENT.c.occurred_at.nulls_first(), _CONSENT.c.id),
-    )
+def _consents(conn: Connection, key: Mapping[str, Any]) -> list[dict[str, Any]]:
+    rows = _rows(conn, _CONSENTS, key)
     latest: dict[str, dict[str, Any]] = {}
     counts: dict[str, int] = {}
     for r in rows:  # ordered oldest first within a purpose: the last one seen wins
@@ -568,24 +603,8 @@ def _consents(conn: Connection, cid: int) -> list[dict[str, Any]]:
     return [{**latest[p], "history_count": counts[p]} for p in sorted(latest)]
 
 
-def _lineage(conn: Connection, cid: int, lineage: Any) -> dict[str, Any]:
-    records = _rows(
-        conn,
-        sa.select(
-            _LINK.c.source_record_id,
-            _SOURCE.c.name.label("source"),
-            _RECORD.c.external_id,
-            _RECORD.c.record_key,
-            _RECORD.c.status,
-            _LINK.c.match_probability,
-            _LINK.c.linked_by,
-            _LINK.c.linked_at,
-        )
-        .join(_RECORD, _RECORD.c.id == _LINK.c.source_record_id)
-        .join(_SOURCE, _SOURCE.c.id == _RECORD.c.source_id)
-        .where(_LINK.c.contact_id == cid)
-        .order_by(_LINK.c.source_record_id),
-    )
+def _lineage(conn: Connection, key: Mapping[str, Any], lineage: Any) -> dict[str, Any]:
+    records = _rows(conn, _LINEAGE, key)
     if isinstance(lineage, str):
         lineage = json.loads(lineage)
     by_id = {r["source_record_id"]: r for r in records}
