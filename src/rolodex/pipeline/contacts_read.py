@@ -327,6 +327,21 @@ def classify_query(q: str, *, region: str | None = None) -> tuple[str, str]:
     return "name", text
 
 
+_BY_EMAIL = (
+    sa.select(CONTACT)
+    .where(
+        CONTACT.c.merged_into_id.is_(None),
+        CONTACT.c.id.in_(
+            sa.select(_POINT.c.contact_id).where(
+                _POINT.c.kind == "email", _POINT.c.value == sa.bindparam("value")
+            )
+        ),
+    )
+    .order_by(CONTACT.c.id)
+    .limit(sa.bindparam("limit", type_=sa.Integer))
+)
+
+
 def search_contacts(
     conn: Connection,
     *,
@@ -354,6 +369,10 @@ def search_contacts(
     if not 1 <= limit <= MAX_LIMIT:
         raise InputError(f"limit must be between 1 and {MAX_LIMIT}", column="limit")
     kind, value = classify_query(q, region=region)
+    if kind == "email" and where is None:
+        # The most common lookup: one statement built once, the email index, no scope.
+        rows = conn.execute(_BY_EMAIL, {"value": value, "limit": limit}).mappings().all()
+        return {"q": q, "kind": kind, "items": [contact_dict(dict(r)) for r in rows]}
     if kind == "email":
         holders = sa.select(_POINT.c.contact_id).where(
             _POINT.c.kind == "email", _POINT.c.value == value
