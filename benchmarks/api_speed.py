@@ -453,7 +453,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-bulk", action="store_true", help="skip the bulk create")
     parser.add_argument(
-        "--profile", type=Path, default=None, help="py-spy output of the GET run (.svg flamegraph, .json speedscope, .txt collapsed)"
+        "--profile",
+        type=Path,
+        default=None,
+        help="py-spy output of the GET run (.svg flamegraph, .json speedscope, .txt collapsed)",
     )
     opts = parser.parse_args(argv)
 

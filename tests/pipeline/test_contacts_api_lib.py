@@ -364,3 +364,17 @@ def test_without_a_model_creates_match_on_exact_keys(ws: Workspace) -> None:
         {"contact_id": cid, "probability": None, "decision": "match", "matched_on": "key"}
     ]
     assert fresh.status == "created"
+
+
+def test_a_malformed_stored_email_is_found_exactly(ws: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "odd.csv"
+    path.write_text(
+        "id,first_name,last_name,email\n"
+        "1,Chiara,Caruso,chiara.caruso(at)virgilio.it\n"
+        "2,Amelia,Williams,amelia.williams@\n",
+        encoding="utf-8",
+    )
+    ws.import_file(path, source="odd")
+    for q in ("chiara.caruso(at)virgilio.it", "amelia.williams@"):
+        found = ws.search(q)
+        assert [i["first_name"] for i in found["items"]] in (["Chiara"], ["Amelia"])

@@ -342,6 +342,23 @@ _BY_EMAIL = (
 )
 
 
+def search_contacts_by_email(
+    conn: Connection, *, value: str, limit: int, where: ColumnElement[bool] | None
+) -> list[dict[str, Any]]:
+    """Contacts holding exactly this email point."""
+    if where is None:
+        rows = conn.execute(_BY_EMAIL, {"value": value, "limit": limit}).mappings().all()
+    else:
+        holders = sa.select(_POINT.c.contact_id).where(
+            _POINT.c.kind == "email", _POINT.c.value == value
+        )
+        query = sa.select(CONTACT).where(
+            CONTACT.c.merged_into_id.is_(None), CONTACT.c.id.in_(holders), where
+        )
+        rows = conn.execute(query.order_by(CONTACT.c.id).limit(limit)).mappings().all()
+    return [contact_dict(dict(r)) for r in rows]
+
+
 def search_contacts(
     conn: Connection,
     *,
@@ -369,6 +386,17 @@ def search_contacts(
     if not 1 <= limit <= MAX_LIMIT:
         raise InputError(f"limit must be between 1 and {MAX_LIMIT}", column="limit")
     kind, value = classify_query(q, region=region)
+    if kind == "name" and ("@" in value or "(at)" in value.lower()):
+        # A malformed address is stored as given (flagged): look for it exactly first,
+        # which the email index answers at once, before a name search would scan.
+        kind, value = "email", value.strip()
+        found = search_contacts_by_email(conn, value=value, limit=limit, where=where)
+        if not found and value.lower() != value:
+            value = value.lower()
+            found = search_contacts_by_email(conn, value=value, limit=limit, where=where)
+        if found or "@" in value:
+            return {"q": q, "kind": kind, "items": found}
+        kind, value = classify_query(q, region=region)
     if kind == "email" and where is None:
         # The most common lookup: one statement built once, the email index, no scope.
         rows = conn.execute(_BY_EMAIL, {"value": value, "limit": limit}).mappings().all()
