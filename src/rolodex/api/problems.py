@@ -6,7 +6,10 @@ an HTTP status. Unexpected errors answer 500 without internals (the log has them
 
 from __future__ import annotations
 
+import json
 import logging
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -43,6 +46,27 @@ _TITLES = {
     500: "Internal server error",
     503: "Service unavailable",
 }
+
+
+def _json_default(value: Any) -> Any:
+    """What the standard encoder cannot write: numbers from NUMERIC columns, times, bytes."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+class Json(JSONResponse):
+    """A JSON answer written straight from plain data, without FastAPI's per-value encoder
+    pass (a large part of a hot read's time)."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(
+            content, ensure_ascii=False, separators=(",", ":"), default=_json_default
+        ).encode("utf-8")
 
 
 class ApiProblem(Exception):

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rolodex.api.deps import Caller, IdempotencyKey, IfMatch
 from rolodex.api.idempotency import run_once
-from rolodex.api.problems import ApiProblem
+from rolodex.api.problems import ApiProblem, Json
 
 router = APIRouter(prefix="/contacts", tags=["contacts"])
 
@@ -73,39 +73,38 @@ ContactId = Annotated[int, Query(ge=1)]
 ContactPath = Annotated[int, Path(ge=1, le=2**63 - 1, description="A contact id.")]
 
 
-@router.get("")
+@router.get("", response_model=dict[str, Any])
 def list_contacts(
     ws: Caller,
     request: Request,
     after: Annotated[str | None, Query(max_length=200, description="Cursor.")] = None,
     limit: Limit = 50,
-) -> dict[str, Any]:
+) -> Json:
     """Golden contacts a page at a time; filter with query parameters (country=DE,
     lifecycle_stage=customer, email_domain=example.com, updated_since=2024-01-01, ...)."""
     filters = {k: v for k, v in request.query_params.items() if k not in {"after", "limit"}}
-    return ws.contacts(filters=filters, after=after, limit=limit).to_dict()
+    return Json(ws.contacts(filters=filters, after=after, limit=limit).to_dict())
 
 
-@router.get("/search")
+@router.get("/search", response_model=dict[str, Any])
 def search(
     ws: Caller,
     q: Annotated[str, Query(min_length=1, max_length=300)],
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-) -> dict[str, Any]:
+) -> Json:
     """Find contacts by exact email, phone (any format), or name/company prefix."""
-    return ws.search(q, limit=limit)
+    return Json(ws.search(q, limit=limit))
 
 
-@router.get("/{contact_id}")
-def get_contact(ws: Caller, contact_id: ContactPath, response: Response) -> dict[str, Any]:
+@router.get("/{contact_id}", response_model=dict[str, Any])
+def get_contact(ws: Caller, contact_id: ContactPath) -> Json:
     """The 360° view: contact points, company, orders, tickets, interactions, consents,
     segments, scores and lineage. The ETag header guards a later update."""
     if contact_id < 1:
         raise ApiProblem(404, f"there is no contact {contact_id}")
     found = ws.contact(contact_id)
-    if found.get("etag"):
-        response.headers["ETag"] = f'"{found["etag"]}"'
-    return found
+    headers = {"ETag": f'"{found["etag"].strip(chr(34))}"'} if found.get("etag") else None
+    return Json(found, headers=headers)
 
 
 @router.post("", status_code=201)
