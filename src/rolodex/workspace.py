@@ -2021,30 +2021,17 @@ class Workspace:
     def _key_scopes(self, scopes: Sequence[str] | None) -> list[str] | None:
         """Check a new key's scopes against what the acting user may do now; no scopes
         inherit the acting key's own (a key cannot mint a wider one)."""
-        from rolodex.secure.permissions import ACTIONS, ALL, FAMILIES
+        from rolodex.secure.permissions import scope_grants
         from rolodex.secure.users import check_scopes
 
-        if sees_everything(self.principal):  # the local operator: the store's checks only
-            return None if scopes is None else list(scopes)
         if scopes is None:
             return None if self.principal.scopes is None else sorted(self.principal.scopes)
-        for scope in check_scopes(scopes):
-            text = scope.strip()
-            family, colon, action = (ALL, ":", ALL) if text == ALL else text.partition(":")
-            families = FAMILIES if family == ALL else (family,)
-            actions = ACTIONS if action == ALL else (action,)
-            if not colon or not set(families) <= set(FAMILIES) or not set(actions) <= set(ACTIONS):
-                raise InputError(
-                    f"unknown API key scope {text!r}: write FAMILY:ACTION (contacts:read,"
-                    f" contacts:*) or *; families: {', '.join(FAMILIES)};"
-                    f" actions: {', '.join(ACTIONS)}"
-                )
-            missing = [
-                f"{f}:{a}"
-                for f in families
-                for a in actions
-                if not self._may(f, a)  # type: ignore[arg-type]
-            ]
+        kept = check_scopes(scopes)  # known families and actions, whoever asks
+        if sees_everything(self.principal):  # the local operator may grant any of them
+            return kept
+        for scope in kept:
+            families, actions = scope_grants(scope)
+            missing = [f"{f}:{a}" for f in families for a in actions if not self._may(f, a)]
             if missing:
                 more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
                 raise PermissionDenied(
@@ -2052,11 +2039,11 @@ class Workspace:
                     "create",
                     role=self.principal.role.name,
                     reason=(
-                        f"scope {text!r} reaches beyond what you may do"
+                        f"scope {scope!r} reaches beyond what you may do"
                         f" ({', '.join(missing[:3])}{more})"
                     ),
                 )
-        return list(scopes)
+        return kept
 
     def _own_key(self, key: str | int) -> None:
         """Refuse (as not found) a key that is not the acting user's."""

@@ -133,7 +133,7 @@ def test_apikey_errors(runner: CliRunner, sqlite_url: str) -> None:
         *("apikey", "create", "--user", "alice", "--name", "x", "--scope", "everything"),
         code=2,
     )
-    assert "is not a scope" in bad.stderr
+    assert "unknown API key scope 'everything'" in bad.stderr
     assert "no API key" in run(runner, sqlite_url, "apikey", "revoke", "42", code=2).stderr
     as_json = run(
         runner, sqlite_url, "apikey", "create", "--user", "alice", "--name", "ci", "--json"

@@ -327,11 +327,11 @@ def test_api_key_is_stored_only_as_a_hash(ws: Workspace) -> None:
             conn,
             username="alice",
             name="warehouse sync",
-            scopes=["contacts:write", "contacts:read", "contacts:read"],
+            scopes=["contacts:update", "contacts:read", "contacts:read"],
             expires_at=None,
             actor="alice",
         )
-    assert info.scopes == ("contacts:read", "contacts:write")
+    assert info.scopes == ("contacts:read", "contacts:update")
     assert key.startswith(f"rdx_{info.prefix}_")
     secret_part = key.split("_", 2)[2]
     with ws.engine.connect() as conn:
@@ -465,3 +465,19 @@ def test_sign_ins_and_permission_changes_are_audited_without_secrets(ws: Workspa
     dumped = repr(rows)
     for secret in (PASSWORD, "the wrong long password", key, key.split("_", 2)[2], token.token):
         assert secret not in dumped
+
+
+def test_a_scope_no_request_could_use_is_refused_when_the_key_is_made(ws: Workspace) -> None:
+    """A scope must name a known family and action: the same check every request makes, so
+    a key is never made that would fail on each use."""
+    make_user(ws)
+    for scope in ("contacts:write", "people:read", "contacts"):
+        with ws.engine.begin() as conn, pytest.raises(InputError, match="scope"):
+            create_api_key(
+                conn,
+                username="alice",
+                name="bad",
+                scopes=[scope],
+                expires_at=None,
+                actor="alice",
+            )

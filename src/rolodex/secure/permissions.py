@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any, Final, Literal, get_args, overload
+from typing import Any, Final, Literal, cast, get_args, overload
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict
@@ -537,6 +537,32 @@ class Role:
 _SCOPE_RE = re.compile(r"^(?P<family>[a-z*]+):(?P<action>[a-z*]+)$")
 
 
+def scope_grants(scope: str) -> tuple[tuple[Family, ...], tuple[Action, ...]]:
+    """What one API key scope covers: its families and actions (`*` for all of either).
+
+    The one check of scope syntax: key creation, the CLI and every request use it.
+
+    Raises:
+        InputError: not `*` or FAMILY:ACTION with a known family and action.
+    """
+    text = scope.strip()
+    if text == ALL:
+        return FAMILIES, ACTIONS
+    match = _SCOPE_RE.match(text)
+    if (
+        match is None
+        or match["family"] not in (*FAMILIES, ALL)
+        or match["action"] not in (*ACTIONS, ALL)
+    ):
+        raise InputError(
+            f"unknown API key scope {scope!r}: write FAMILY:ACTION (contacts:read, contacts:*,"
+            f" *:read) or *; families: {', '.join(FAMILIES)}; actions: {', '.join(ACTIONS)}"
+        )
+    families = FAMILIES if match["family"] == ALL else (cast(Family, match["family"]),)
+    actions = ACTIONS if match["action"] == ALL else (cast(Action, match["action"]),)
+    return families, actions
+
+
 @dataclass(frozen=True)
 class Principal:
     """Who is asking: a user (or an API key acting for one) and their role.
@@ -556,15 +582,7 @@ class Principal:
 
     def __post_init__(self) -> None:
         for scope in self.scopes or ():
-            match = _SCOPE_RE.match(scope)
-            if scope != ALL and (
-                match is None
-                or match["family"] not in (*FAMILIES, ALL)
-                or match["action"] not in (*ACTIONS, ALL)
-            ):
-                raise InputError(
-                    f"unknown API key scope {scope!r}: expected family:action, e.g. contacts:read"
-                )
+            scope_grants(scope)
 
     @classmethod
     def system(cls) -> Principal:

@@ -47,6 +47,7 @@ from rolodex.secure.auth import (
     verify_password,
     verify_token,
 )
+from rolodex.secure.permissions import scope_grants
 from rolodex.store.audit import append_audit
 
 BUILTIN_ROLES = ("admin", "manager", "sales", "marketing", "support", "analyst", "read_only")
@@ -59,7 +60,6 @@ LONGEST_LOCK = timedelta(hours=24)
 LAST_USED_EVERY = timedelta(minutes=1)  # api_key.last_used_at: one write a minute at most
 ATTEMPT_RETENTION = timedelta(days=30)
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9._@+-]{0,199}")
-_SCOPE = re.compile(r"\*|[a-z][a-z0-9_]*:(?:\*|[a-z][a-z0-9_]*)")
 
 _USER = table(User)
 _KEY = table(ApiKey)
@@ -724,11 +724,12 @@ def note_key_use(conn: Connection, *, key_id: int, now: datetime | None = None) 
 
 
 def check_scopes(scopes: Sequence[str]) -> list[str]:
-    """Return the scopes sorted and deduplicated, each "*" or "resource:action"
-    ("contacts:read", "contacts:write", "segments:*").
+    """Return the scopes sorted and deduplicated, each "*" or FAMILY:ACTION with a known
+    family and action ("contacts:read", "segments:*", "*:read"; see `scope_grants`).
 
     Raises:
-        InputError: a malformed scope, or an empty list (pass None for no narrowing).
+        InputError: a malformed or unknown scope, or an empty list (pass None for no
+            narrowing).
     """
     if isinstance(scopes, str):
         raise InputError("scopes must be a list of strings, not one string")
@@ -736,11 +737,7 @@ def check_scopes(scopes: Sequence[str]) -> list[str]:
     if not cleaned:
         raise InputError("give at least one scope, or none at all for the user's full access")
     for scope in cleaned:
-        if not _SCOPE.fullmatch(scope):
-            raise InputError(
-                f"{scope!r} is not a scope: write RESOURCE:ACTION (contacts:read,"
-                " contacts:write, contacts:*) or *"
-            )
+        scope_grants(scope)
     return cleaned
 
 
