@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rolodex.exceptions import (
+    AlreadyDecided,
     ConfigError,
     InputError,
     NotFoundError,
@@ -25,6 +26,10 @@ from rolodex.exceptions import (
     TerminalError,
     TransientError,
 )
+from rolodex.pipeline.contacts_write import PreconditionFailed
+from rolodex.pipeline.intake import ConfirmationGone
+from rolodex.secure.auth import AuthenticationError, LockedOut
+from rolodex.secure.permissions import PermissionDenied
 
 log = logging.getLogger("rolodex.api")
 
@@ -103,32 +108,25 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+# The most specific class first: a LockedOut is also an AuthenticationError.
+_STATUSES: tuple[tuple[type[RolodexError], int], ...] = (
+    (LockedOut, 429),
+    (AuthenticationError, 401),
+    (PermissionDenied, 403),
+    (PreconditionFailed, 412),
+    (ConfirmationGone, 410),
+    (AlreadyDecided, 409),
+    (NotFoundError, 404),
+    (InputError, 422),
+    (ConfigError, 500),
+    (TransientError, 503),
+    (TerminalError, 400),
+)
+
+
 def status_of(exc: RolodexError) -> int:
     """The HTTP status that says what a Rolodex error means to a client."""
-    # Names of errors defined in stages the adapter does not import (auth, permissions,
-    # preconditions) are matched by class name along the MRO, so no stage import is needed.
-    names = {cls.__name__ for cls in type(exc).__mro__}
-    if "LockedOut" in names:
-        return 429
-    if "AuthenticationError" in names:
-        return 401
-    if "PermissionDenied" in names:
-        return 403
-    if "PreconditionFailed" in names:
-        return 412
-    if "Conflict" in names or "AlreadyDecided" in names:
-        return 409
-    if isinstance(exc, NotFoundError):
-        return 404
-    if isinstance(exc, InputError):
-        return 422
-    if isinstance(exc, ConfigError):
-        return 500
-    if isinstance(exc, TransientError):
-        return 503
-    if isinstance(exc, TerminalError):
-        return 400
-    return 500
+    return next((status for kind, status in _STATUSES if isinstance(exc, kind)), 500)
 
 
 PROBLEM_SCHEMA: dict[str, Any] = {

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from rolodex.api.deps import Caller, origin, root
 from rolodex.api.limits import RateLimiter
 from rolodex.api.problems import ApiProblem
-from rolodex.pipeline.intake import ConfirmationGone, LogMailer, Mailer
+from rolodex.pipeline.intake import LogMailer, Mailer
 
 router = APIRouter(prefix="/forms", tags=["forms"])
 
@@ -150,7 +150,4 @@ def submit(
 def confirm(request: Request, token: ConfirmToken) -> dict[str, Any]:
     """Follow a confirmation link: the contact and the consent are created now. A link works
     once, for 72 hours (410 after that)."""
-    try:
-        return root(request).form_confirm(token)
-    except ConfirmationGone as exc:
-        raise ApiProblem(410, str(exc)) from exc
+    return root(request).form_confirm(token)
