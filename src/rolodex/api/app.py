@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -24,22 +24,22 @@ from rolodex.workspace import Workspace
 API_PREFIX = "/api/v1"
 
 
-def _role_cache(ttl: float = 5.0) -> Callable[[Workspace], dict[str, Role]]:
+class RoleCache:
     """Role definitions, re-read every few seconds (a role edit reaches requests quickly)."""
-    lock = threading.Lock()
-    cached: dict[str, object] = {"at": -ttl, "roles": {}}
 
-    def roles(ws: Workspace) -> dict[str, Role]:
+    def __init__(self, ttl: float = 5.0) -> None:
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._at = -ttl
+        self._roles: dict[str, Role] = {}
+
+    def __call__(self, ws: Workspace) -> dict[str, Role]:
         now = time.monotonic()
-        with lock:
-            if now - float(cached["at"]) >= ttl:  # type: ignore[arg-type]
-                cached["roles"] = ws.roles()
-                cached["at"] = now
-            found = cached["roles"]
-        assert isinstance(found, dict)
-        return found
-
-    return roles
+        with self._lock:
+            if now - self._at >= self.ttl:
+                self._roles = ws.roles()
+                self._at = now
+            return self._roles
 
 
 def create_app(workspace: Workspace | None = None) -> FastAPI:
@@ -68,7 +68,7 @@ def create_app(workspace: Workspace | None = None) -> FastAPI:
     ws.read_log = read_log
     app.state.workspace = ws
     app.state.token_secret = ws.keys.cipher().derived_secret("session-token")
-    app.state.roles = _role_cache()
+    app.state.roles = RoleCache()
     app.state.form_limiter = RateLimiter(settings.form_rate_per_minute)
     app.state.login_limiter = RateLimiter(60)
     problems.install(app)

@@ -7,6 +7,8 @@ the customers whose latest decision for a purpose is not "granted".
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
@@ -16,33 +18,37 @@ from rolodex.model.base import table
 MARKETING = "marketing"
 
 
+def standing_grants(*, purpose: str = MARKETING) -> sa.Select[Any]:
+    """Granted consent rows for a purpose naming `purpose` that no later decision on the
+    same contact and purpose overtook: the one definition of "latest wins".
+
+    Select their `contact_id`; correlate it to a contact (`.where(contact_id == c.id)
+    .exists()`) for a per-contact condition.
+    """
+    consent = table(Consent)
+    later = consent.alias("later")
+    when = sa.func.coalesce(consent.c.occurred_at, consent.c.created_at)
+    later_when = sa.func.coalesce(later.c.occurred_at, later.c.created_at)
+    overtaken = (
+        sa.select(later.c.id)
+        .where(
+            later.c.contact_id == consent.c.contact_id,
+            sa.func.lower(later.c.purpose) == sa.func.lower(consent.c.purpose),
+            sa.or_(later_when > when, sa.and_(later_when == when, later.c.id > consent.c.id)),
+        )
+        .exists()
+    )
+    return sa.select(consent.c.contact_id).where(
+        consent.c.contact_id.is_not(None),
+        sa.func.lower(consent.c.purpose).contains(purpose.lower()),
+        consent.c.status == "granted",
+        ~overtaken,
+    )
+
+
 def granted_contacts(conn: Connection, *, purpose: str = MARKETING) -> set[int]:
     """Contacts whose latest consent for a purpose naming `purpose` is granted."""
-    consent = table(Consent)
-    ranked = (
-        sa.select(
-            consent.c.contact_id,
-            consent.c.status,
-            sa.func.row_number()
-            .over(
-                partition_by=(consent.c.contact_id, sa.func.lower(consent.c.purpose)),
-                order_by=(
-                    sa.func.coalesce(consent.c.occurred_at, consent.c.created_at).desc(),
-                    consent.c.id.desc(),
-                ),
-            )
-            .label("n"),
-        )
-        .where(
-            sa.func.lower(consent.c.purpose).contains(purpose.lower()),
-            consent.c.contact_id.is_not(None),
-        )
-        .subquery()
-    )
-    found = conn.execute(
-        sa.select(ranked.c.contact_id).where(ranked.c.n == 1, ranked.c.status == "granted")
-    )
-    return {int(c) for (c,) in found}
+    return {int(c) for (c,) in conn.execute(standing_grants(purpose=purpose))}
 
 
 def any_consents(conn: Connection, *, purpose: str = MARKETING) -> bool:

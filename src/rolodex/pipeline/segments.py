@@ -21,7 +21,6 @@ from sqlalchemy import Connection
 from rolodex.analyze.rfm import RFM_SEGMENTS
 from rolodex.exceptions import InputError
 from rolodex.model import (
-    Consent,
     Contact,
     ContactScore,
     CustomFieldDefinition,
@@ -32,7 +31,7 @@ from rolodex.model import (
 )
 from rolodex.model.base import table
 from rolodex.pipeline.analytics import VOID_STATUSES
-from rolodex.pipeline.consent import granted_contacts
+from rolodex.pipeline.consent import granted_contacts, standing_grants
 from rolodex.segment.expr import CompiledFilter, Field, compile_filter
 from rolodex.share.export import Parts, Transform, write_rows
 
@@ -135,7 +134,6 @@ def _query_base(conn: Connection | None = None) -> _Fields:
     score = table(ContactScore)
     order = table(Order)
     ticket = table(Ticket)
-    consent = table(Consent)
     paid = sa.func.lower(sa.func.coalesce(order.c.status, "")).not_in(sorted(VOID_STATUSES))
     orders = (
         sa.select(
@@ -170,28 +168,8 @@ def _query_base(conn: Connection | None = None) -> _Fields:
         .subquery("tickets")
     )
     # Granted, and not overtaken by a later decision for the same purpose (latest wins).
-    later = consent.alias("later")
-    when = sa.func.coalesce(consent.c.occurred_at, consent.c.created_at)
-    later_when = sa.func.coalesce(later.c.occurred_at, later.c.created_at)
-    overtaken = (
-        sa.select(later.c.id)
-        .where(
-            later.c.contact_id == consent.c.contact_id,
-            sa.func.lower(later.c.purpose) == sa.func.lower(consent.c.purpose),
-            sa.or_(later_when > when, sa.and_(later_when == when, later.c.id > consent.c.id)),
-        )
-        .exists()
-    )
-    granted = (
-        sa.select(consent.c.contact_id)
-        .where(
-            consent.c.contact_id == contact.c.id,
-            sa.func.lower(consent.c.purpose).contains(MARKETING),
-            consent.c.status == "granted",
-            ~overtaken,
-        )
-        .exists()
-    )
+    grants = standing_grants(purpose=MARKETING).subquery("grants")
+    granted = sa.select(grants.c.contact_id).where(grants.c.contact_id == contact.c.id).exists()
     joins: dict[str, tuple[sa.FromClause, sa.ColumnElement[bool]]] = {
         "score": (score, score.c.contact_id == contact.c.id),
         "orders": (orders, orders.c.contact_id == contact.c.id),
