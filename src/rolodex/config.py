@@ -11,15 +11,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
-
-from rolodex.secure.permissions import RoleConfig
 
 DEFAULT_DB_URL = "sqlite:///rolodex.db"
 
@@ -119,6 +117,36 @@ class ResolveSettings(BaseModel):
     ] = Field(default_factory=dict)
     """Per golden field (or "name", "address" for those units), the strategies that pick its
     value, in order: `email = ["valid", "recent"]`. Fields not named keep the defaults."""
+
+
+class RoleConfig(BaseModel):
+    """A workspace-defined role, as written in the configuration (`[[security.roles]]`).
+
+    Values are checked by ``secure.permissions.load_roles``, which names the role and the bad value.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    """Unique name; may not be a built-in one."""
+
+    description: str = ""
+    """What the role is for."""
+
+    extends: str | None = None
+    """A built-in role to start from; without one the role starts with nothing."""
+
+    objects: dict[str, list[str]] = {}
+    """Actions per family, replacing the base role's for that family (`"*"`: all)."""
+
+    fields: dict[str, dict[str, str]] = {}
+    """Per family, field → `full`, `masked` or `absent` (removes a base grant)."""
+
+    row_scope: str | None = None
+    """`all`, `team` or `own`; the base role's, else `own`."""
+
+    aggregates_only: bool | None = None
+    """Counts and figures only; the base role's, else false."""
 
 
 class SecuritySettings(BaseModel):

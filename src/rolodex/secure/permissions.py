@@ -38,10 +38,10 @@ from types import MappingProxyType
 from typing import Any, Final, Literal, cast, get_args, overload
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy import ColumnElement, or_
 from sqlalchemy.orm import QueryableAttribute
 
+from rolodex.config import RoleConfig
 from rolodex.exceptions import ConfigError, InputError, TerminalError
 
 __all__ = [
@@ -795,36 +795,6 @@ BUILTIN_ROLES: Final[Mapping[str, Role]] = MappingProxyType(
 # --------------------------------------------------------------------------------------------
 # Custom roles from the workspace configuration
 # --------------------------------------------------------------------------------------------
-
-
-class RoleConfig(BaseModel):
-    """A workspace-defined role, as written in the configuration (`[[roles]]`).
-
-    Values are checked by `load_roles`, which names the role and the bad value.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str
-    """Unique name; may not be a built-in one."""
-
-    description: str = ""
-    """What the role is for."""
-
-    extends: str | None = None
-    """A built-in role to start from; without one the role starts with nothing."""
-
-    objects: dict[str, list[str]] = {}
-    """Actions per family, replacing the base role's for that family (`"*"`: all)."""
-
-    fields: dict[str, dict[str, str]] = {}
-    """Per family, field → `full`, `masked` or `absent` (removes a base grant)."""
-
-    row_scope: str | None = None
-    """`all`, `team` or `own`; the base role's, else `own`."""
-
-    aggregates_only: bool | None = None
-    """Counts and figures only; the base role's, else false."""
 
 
 _ROLE_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
