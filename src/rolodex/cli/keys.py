@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from rolodex.cli.common import err, handled, out, workspace
-from rolodex.secure.crypto import Keyring
+from rolodex.secure.keystore import rotated_inline_keys
 
 keys_app = typer.Typer(no_args_is_help=True, help="Encryption keys: create, rotate, inspect.")
 
@@ -38,10 +38,10 @@ def rotate(
     """Add a fresh current key; old keys stay to decrypt, stored values are re-encrypted."""
     if print_:
         with handled():
-            rotated = Keyring.from_env().rotated()
+            value = rotated_inline_keys()
         err.print("The new ROLODEX_KEYS value follows; it is a secret. Set it, then run")
         err.print("`rolodex keys rotate` with it set to re-encrypt stored values.")
-        typer.echo(rotated.to_env_value())
+        typer.echo(value)
         return
     with handled(), workspace() as ws:
         current, done = ws.keys_rotate()

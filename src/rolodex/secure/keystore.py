@@ -102,6 +102,12 @@ def init_key_file(path: Path) -> Keyring:
     return keyring
 
 
+def rotated_inline_keys(environ: Mapping[str, str] | None = None) -> str:
+    """The ROLODEX_KEYS value with a fresh current key added (keys set inline are rotated
+    where the variable is set; this only makes the new value)."""
+    return Keyring.from_env(environ).rotated().to_env_value()
+
+
 def rotate_key_file(path: Path) -> Keyring:
     """Add a fresh current key to a key file, atomically; old keys stay for decryption."""
     rotated = Keyring.from_file(path).rotated()
