@@ -700,6 +700,7 @@ class Workspace:
 
         Servers re-read the key file within a second, so no restart is needed.
         """
+        self._allow("keys", "admin")
         store = self.keys
         if store.path is None:
             raise ConfigError(
@@ -1270,6 +1271,7 @@ class Workspace:
         self, subject: str, out: Path, *, formats: Sequence[str] = ("json", "csv")
     ) -> PrivacyExport:
         """Write everything held about a person (email, phone or contact id) to `out`."""
+        self._allow("privacy", "export")
         from rolodex.pipeline.privacy import export_subject
 
         with self._ready().begin() as conn:
@@ -1286,6 +1288,7 @@ class Workspace:
         self, subject: str, *, suppress: bool = False, reason: str | None = None
     ) -> ErasureSummary:
         """Erase a person everywhere; `suppress` keeps them from being imported again."""
+        self._allow("privacy", "delete")
         from rolodex.pipeline.privacy import erase_subject
 
         return erase_subject(
@@ -1300,6 +1303,7 @@ class Workspace:
 
     def privacy_scrub(self) -> bool:
         """Overwrite what erasures deleted (again); False while another process holds the file."""
+        self._allow("privacy", "run")
         from rolodex.pipeline.privacy import scrub_deleted
 
         return scrub_deleted(self._ready())
@@ -1308,6 +1312,11 @@ class Workspace:
         self, *, dry_run: bool = False, now: datetime | None = None
     ) -> RetentionSummary:
         """Apply the configured retention policies (what a scheduler runs)."""
+        self._allow("privacy", "run")
+        if not self.settings.privacy.retention:
+            raise ConfigError(
+                "no retention policies: add [[privacy.retention]] tables to rolodex.toml"
+            )
         from rolodex.pipeline.privacy import apply_retention, scrub_deleted
 
         engine = self._ready()

@@ -110,3 +110,25 @@ def test_the_report_leaves_names_out_for_an_aggregates_only_role(db: str, tmp_pa
     assert "Müller" in full
     assert "Doe" not in aggregate
     assert "Müller" not in aggregate
+
+
+def test_privacy_and_key_commands_need_their_permissions(db: str, tmp_path: Path) -> None:
+    runner = CliRunner()
+    for args in (
+        ("privacy", "erase", "jane.doe@example.com", "--yes"),
+        ("privacy", "export", "jane.doe@example.com", "--out", str(tmp_path / "dsar")),
+        ("privacy", "retention", "--dry-run"),
+    ):
+        refused = runner.invoke(app, ["--db", db, "--as", "support-user", *args])
+        assert refused.exit_code == 2, refused.output
+        assert "may not" in refused.output
+    assert not (tmp_path / "dsar").exists()
+    found = runner.invoke(app, ["--db", db, "export", "contacts", "--out", str(tmp_path / "c.csv")])
+    assert found.exit_code == 0
+    assert "jane.doe@example.com" in (tmp_path / "c.csv").read_text(encoding="utf-8")
+
+
+def test_error_messages_are_printed_as_text_not_markup(db: str) -> None:
+    result = CliRunner().invoke(app, ["--db", db, "privacy", "retention", "--dry-run"])
+    assert result.exit_code == 2
+    assert "[[privacy.retention]]" in result.output

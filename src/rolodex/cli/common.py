@@ -11,6 +11,7 @@ from typing import NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from rolodex.exceptions import RolodexError
 from rolodex.workspace import Workspace
@@ -37,7 +38,8 @@ def workspace() -> Workspace:
 
 def fail(message: str, *, code: int = 2) -> NoReturn:
     """Print an error to stderr and exit non-zero."""
-    err.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    # The message is text, not markup: "[[privacy.retention]]" or a file "[1].csv" stay.
+    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     raise typer.Exit(code)
 
 

@@ -104,8 +104,6 @@ def retention(
 ) -> None:
     """Apply the retention policies of [privacy] (run it from cron or a systemd timer)."""
     with handled(), workspace() as ws:
-        if not ws.settings.privacy.retention:
-            fail("no retention policies: add [[privacy.retention]] tables to rolodex.toml")
         done = ws.privacy_retention(dry_run=dry_run)
     if as_json:
         typer.echo(json.dumps(asdict(done), indent=2))
