@@ -18,11 +18,8 @@ router = APIRouter(prefix="/contacts", tags=["contacts"])
 MAX_BULK = 10_000
 
 
-class ContactIn(BaseModel):
-    """A contact as sent by a form or another system: canonical field names; other keys
-    are kept as custom fields."""
-
-    model_config = ConfigDict(extra="allow")
+class ContactFields(BaseModel):
+    """The canonical contact fields a caller may send, with their size limits."""
 
     first_name: str | None = Field(default=None, max_length=200)
     last_name: str | None = Field(default=None, max_length=200)
@@ -34,6 +31,14 @@ class ContactIn(BaseModel):
     city: str | None = Field(default=None, max_length=200)
     postcode: str | None = Field(default=None, max_length=40)
     country: str | None = Field(default=None, max_length=100)
+
+
+class ContactIn(ContactFields):
+    """A contact as sent by another system: canonical field names; other keys are kept as
+    custom fields."""
+
+    model_config = ConfigDict(extra="allow")
+
     id: str | None = Field(default=None, max_length=300, description="Your system's id.")
 
 

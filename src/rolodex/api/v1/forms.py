@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from rolodex.api.deps import Caller, origin, root
 from rolodex.api.limits import RateLimiter
 from rolodex.api.problems import ApiProblem
+from rolodex.api.v1.contacts import ContactFields
 from rolodex.pipeline.intake import LogMailer, Mailer
 
 router = APIRouter(prefix="/forms", tags=["forms"])
@@ -39,21 +40,12 @@ class FormCreate(BaseModel):
     rate_per_minute: int = Field(default=10, ge=1, le=10_000)
 
 
-class Submission(BaseModel):
-    """What a web form posts: the person's details and the ticked consent box."""
+class Submission(ContactFields):
+    """What a web form posts: the person's details and the ticked consent box (no other
+    keys: a public caller creates no custom fields and names no record id)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    first_name: str | None = Field(default=None, max_length=200)
-    last_name: str | None = Field(default=None, max_length=200)
-    full_name: str | None = Field(default=None, max_length=400)
-    email: str | None = Field(default=None, max_length=320)
-    phone: str | None = Field(default=None, max_length=100)
-    company_name: str | None = Field(default=None, max_length=300)
-    job_title: str | None = Field(default=None, max_length=200)
-    city: str | None = Field(default=None, max_length=200)
-    postcode: str | None = Field(default=None, max_length=40)
-    country: str | None = Field(default=None, max_length=100)
     consent: bool = Field(default=False, description="The consent box; must be ticked.")
     token: str | None = Field(default=None, max_length=200, description="Or X-Form-Token.")
 
