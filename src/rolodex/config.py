@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from pydantic_settings import (
@@ -149,6 +149,10 @@ class RoleConfig(BaseModel):
     """Counts and figures only; the base role's, else false."""
 
 
+EncryptedKind = Literal["email", "phone", "street", "birth_date", "payload"]
+"""The kinds of personal data `security.encrypt` can name (see `rolodex.store.sealed`)."""
+
+
 class SecuritySettings(BaseModel):
     """Keys, sign-in and the API (`[security]` in rolodex.toml, `ROLODEX_SECURITY__*`)."""
 
@@ -164,6 +168,12 @@ class SecuritySettings(BaseModel):
 
     form_rate_per_minute: int = Field(default=30, ge=1)
     """Submissions a web form accepts per minute from one address."""
+
+    encrypt: list[EncryptedKind] = Field(default_factory=lambda: list(get_args(EncryptedKind)))
+    """Personal data encrypted at rest (AES-GCM): emails, phones, street addresses, dates of
+    birth (wherever stored, match keys included) and the raw payloads of source records.
+    Exact lookups use keyed blind indexes. Names are not encrypted: search by name prefix and
+    fuzzy matching in SQL need them in the clear."""
 
     roles: list[RoleConfig] = Field(default_factory=list)
     """Custom roles (`[[security.roles]]` tables: name, extends, objects, fields, row_scope)."""

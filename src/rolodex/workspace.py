@@ -57,9 +57,12 @@ from rolodex.secure.crypto import Cipher
 from rolodex.secure.keystore import (
     KeyStore,
     Reencryption,
+    SealerRecipe,
     init_key_file,
     reencrypt_store,
+    reseal_store,
     rotate_key_file,
+    shared_keystore,
 )
 from rolodex.secure.permissions import (
     Action,
@@ -87,6 +90,8 @@ from rolodex.store.audit import (
     verify_audit,
 )
 from rolodex.store.engine import make_engine, normalize_url
+from rolodex.store.sealed import SEALED, Sealer
+from rolodex.store.sealed import register as register_sealer
 
 if TYPE_CHECKING:  # the analyses load scikit-learn, scipy and statsmodels: only when used
     from rolodex.analyze.campaigns import CampaignResult
@@ -182,7 +187,19 @@ class Workspace:
         """The SQLAlchemy engine, created on first use."""
         if self._engine is None:
             self._engine = make_engine(self.url)
+            register_sealer(self._engine, self.sealer_recipe)
         return self._engine
+
+    @property
+    def sealer_recipe(self) -> SealerRecipe:
+        """How this workspace's stores encrypt personal data (keys and `security.encrypt`)."""
+        security = self.settings.security
+        return SealerRecipe(security.key_file, tuple(security.encrypt))
+
+    @property
+    def sealer(self) -> Sealer:
+        """Encrypts personal data on its way into the store, decrypts it on the way out."""
+        return self.sealer_recipe()
 
     def close(self) -> None:
         """Release the database connections."""
@@ -242,6 +259,7 @@ class Workspace:
             if inspect(engine).get_table_names():
                 raise ConfigError(f"{self._safe_url} holds tables that are not a Rolodex workspace")
             self.init()
+            self.keys_init()
         elif current != migrate.head_revision(engine):
             raise ConfigError(
                 f"the workspace schema is at revision {current}; run `rolodex init` to upgrade it"
@@ -684,7 +702,7 @@ class Workspace:
     def keys(self) -> KeyStore:
         """The workspace's encryption keys (environment, configured key file or rolodex.key)."""
         if self._keys is None:
-            self._keys = KeyStore(key_file=self.settings.security.key_file)
+            self._keys = shared_keystore(self.settings.security.key_file)
         return self._keys
 
     def keys_init(self) -> Path | None:
@@ -709,7 +727,11 @@ class Workspace:
             )
         rotated = rotate_key_file(store.path)
         store.reload()
-        done = reencrypt_store(self._ready(), Cipher(rotated))
+        cipher = Cipher(rotated)
+        done = reencrypt_store(self._ready(), cipher)
+        sealed = reseal_store(self._ready(), cipher, tuple(self.settings.security.encrypt))
+        done.checked.update(sealed.checked)
+        done.rewritten.update(sealed.rewritten)
         with self._ready().begin() as conn:
             append_audit(
                 conn,
@@ -718,6 +740,28 @@ class Workspace:
                 details={"current": rotated.current_id, "rewritten": done.rewritten},
             )
         return rotated.current_id, done
+
+    def keys_seal(self) -> Reencryption:
+        """Encrypt what the store still holds in plaintext (data from before encryption was
+        on, or a kind `security.encrypt` now adds), re-encrypt what uses an old key, decrypt
+        kinds the setting no longer names, and fill missing blind indexes; then scrub the
+        database files of the values replaced."""
+        from rolodex.pipeline.privacy import scrub_deleted
+
+        self._allow("keys", "admin")
+        cipher = self.keys.cipher()
+        done = reseal_store(self._ready(), cipher, tuple(self.settings.security.encrypt))
+        if any(done.rewritten.values()):
+            # The plaintext just replaced must not stay behind in free pages or the WAL.
+            scrub_deleted(self._ready(), tables=tuple(SEALED))
+        with self._ready().begin() as conn:
+            append_audit(
+                conn,
+                actor=self.actor,
+                action="keys.seal",
+                details={"current": cipher.keyring.current_id, "rewritten": done.rewritten},
+            )
+        return done
 
     # --- audit -------------------------------------------------------------------------------
 
@@ -1370,7 +1414,8 @@ class Workspace:
                     {"column": p.get("column"), "message": p.get("message")}
                     for p in (json.loads(issues) if issues else [])
                 ]
-                item["payload"] = json.loads(item["payload"]) if item["payload"] else None
+                payload = self.sealer.open_one("payload", item["payload"])
+                item["payload"] = json.loads(payload) if payload else None
                 items.append(item)
         more = len(items) > limit
         items = items[:limit]

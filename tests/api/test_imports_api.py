@@ -61,6 +61,10 @@ def test_quarantine_shows_reasons_and_masks_the_raw_row_by_role(
     assert len(items) == job["result"]["quarantined"]
     assert all(item["reasons"] for item in items)
     assert any(isinstance(item["payload"], dict) for item in items)
+    # Stored encrypted, shown as the row the source sent.
+    assert {"Customer ID": "C002", "E-Mail": "jm@mueller.de"}.items() <= next(
+        i["payload"] for i in items if i["payload"] and i["payload"].get("E-Mail")
+    ).items()
     readonly = login(client, "read_only")
     masked = client.get(f"/api/v1/imports/{batch}/quarantine", headers=readonly).json()["items"]
     assert [m["id"] for m in masked] == [i["id"] for i in items]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import text
@@ -30,15 +31,23 @@ def _people(tmp_path: Path) -> Path:
 
 
 def _record(ws: Workspace, external_id: str) -> Any:
+    """A stored record and its standardized view, decrypted as a person reads them."""
     with ws.engine.connect() as conn:
-        return conn.execute(
-            text(
-                "SELECT v.*, r.payload, r.status, r.issues FROM source_record r"
-                " LEFT JOIN contact_record v ON v.source_record_id = r.id"
-                " WHERE r.external_id = :e"
-            ),
-            {"e": external_id},
-        ).one()
+        row = (
+            conn.execute(
+                text(
+                    "SELECT v.*, r.payload, r.status, r.issues FROM source_record r"
+                    " LEFT JOIN contact_record v ON v.source_record_id = r.id"
+                    " WHERE r.external_id = :e"
+                ),
+                {"e": external_id},
+            )
+            .mappings()
+            .one()
+        )
+    opened = ws.sealer.open_row("contact_record", dict(row))
+    opened["payload"] = ws.sealer.open_one("payload", opened["payload"])
+    return SimpleNamespace(**opened)
 
 
 def test_scorecard_rates_fields_before_and_after_cleaning(ws: Workspace, tmp_path: Path) -> None:
@@ -152,3 +161,21 @@ def test_ambiguous_dates_follow_their_column_and_are_flagged(ws: Workspace, tmp_
     assert "ambiguous_date" in flags["birth_date"]["tags"]
     other = _record(ws, "2").flags
     assert "birth_date" not in (other if isinstance(other, dict) else json.loads(other or "{}"))
+
+
+def test_duplicates_count_alike_for_records_stored_before_their_indexes(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    ws.import_file(_people(tmp_path), source="crm")
+    card = ws.quality().overall
+    assert (card.duplicate_emails, card.uniqueness_before) == (2, 0.6)
+    with ws.engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE contact_record SET email_index = NULL, email_key_index = NULL,"
+                " phone_index = NULL"
+            )
+        )
+    again = ws.quality().overall
+    assert (again.duplicate_emails, again.duplicate_phones) == (2, card.duplicate_phones)
+    assert (again.uniqueness_before, again.uniqueness) == (card.uniqueness_before, 0.6)

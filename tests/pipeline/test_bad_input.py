@@ -7,6 +7,7 @@ import gzip
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -26,11 +27,17 @@ def ws(sqlite_url: str) -> Iterator[Workspace]:
 
 def stored(ws: Workspace) -> list[Any]:
     with ws.engine.connect() as conn:
-        return list(
+        found = list(
             conn.execute(
                 text("SELECT row_number, status, issues, payload FROM source_record ORDER BY id")
             ).all()
         )
+    # Payloads are encrypted at rest: read here as the rows the file held.
+    payloads = ws.sealer.open("payload", [r.payload for r in found])
+    return [
+        SimpleNamespace(**{**r._mapping, "payload": p})
+        for r, p in zip(found, payloads, strict=True)
+    ]
 
 
 def reasons(ws: Workspace) -> dict[int, list[dict[str, Any]]]:

@@ -31,8 +31,13 @@ def crm(ws: Workspace) -> Workspace:
 
 
 def _query(ws: Workspace, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+    """Rows as a person reads them: contact columns decrypted (by column name)."""
     with ws.engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(text(sql), params)]
+        result = conn.execute(text(sql), params)
+        names = list(result.keys())
+        rows = [dict(zip(names, r, strict=True)) for r in result]
+    assert len(set(names)) == len(names), "name every selected column once"
+    return [tuple(r[n] for n in names) for r in ws.sealer.open_rows("contact", rows)]
 
 
 def _current_ids(ws: Workspace) -> list[int]:
@@ -378,3 +383,73 @@ def test_a_malformed_stored_email_is_found_exactly(ws: Workspace, tmp_path: Path
     for q in ("chiara.caruso(at)virgilio.it", "amelia.williams@"):
         found = ws.search(q)
         assert [i["first_name"] for i in found["items"]] in (["Chiara"], ["Amelia"])
+
+
+def _people(ws: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "people.csv"
+    path.write_text(
+        "id,first_name,last_name,email,phone,country,birth_date\n"
+        "1,Jürgen,Müller,juergen@mueller.de,030 1234567,DE,1975-04-03\n"
+        "2,Ana,López,ana@lopez.es,+34 612 345 678,ES,\n",
+        encoding="utf-8",
+    )
+    ws.import_file(path, source="crm")
+
+
+def test_search_finds_encrypted_emails_and_phones(ws: Workspace, tmp_path: Path) -> None:
+    _people(ws, tmp_path)
+    with ws.engine.connect() as conn:
+        stored = conn.execute(
+            text("SELECT value FROM contact_point WHERE kind IN ('email', 'phone')")
+        ).all()
+    assert len(stored) == 4
+    assert all(str(v).startswith("enc1:") for (v,) in stored)
+
+    by_email = ws.search(" Juergen@Mueller.DE")
+    assert by_email["kind"] == "email"
+    (found,) = by_email["items"]
+    assert (found["last_name"], found["email"]) == ("Müller", "juergen@mueller.de")
+    assert (found["phone"], found["birth_date"]) == ("+49301234567", "1975-04-03")
+    by_phone = ws.search("+49 30 123 4567")
+    assert by_phone["kind"] == "phone"
+    assert [c["id"] for c in by_phone["items"]] == [found["id"]]
+    scoped = ws.search("+34612345678", where=CONTACT.c.country == "ES")
+    assert [c["email"] for c in scoped["items"]] == ["ana@lopez.es"]
+    assert not ws.search("+34612345678", where=CONTACT.c.country == "DE")["items"]
+
+    view = ws.contact(found["id"])
+    assert {p["value"] for p in view["contact_points"]} >= {"juergen@mueller.de", "+49301234567"}
+    assert view["etag"] == found["etag"] == ws.contact(found["id"])["etag"]  # stable
+    listed = ws.contacts(filters={"email_domain": "LOPEZ.es"}).items
+    assert [c["last_name"] for c in listed] == ["López"]
+
+
+def test_edits_are_stored_encrypted_and_found(ws: Workspace, tmp_path: Path) -> None:
+    _people(ws, tmp_path)
+    (ana,) = ws.search("ana@lopez.es")["items"]
+    changed = ws.update_contact(
+        ana["id"],
+        {"email": "Ana.Lopez@Example.ES", "birth_date": "1990-02-01"},
+        if_match=ana["etag"],
+    )
+    assert (changed["email"], changed["birth_date"]) == ("ana.lopez@example.es", "1990-02-01")
+    assert changed["etag"] == ws.contact(ana["id"])["etag"]
+    with ws.engine.connect() as conn:
+        email, birth = conn.execute(
+            text("SELECT email, birth_date FROM contact WHERE id = :id"), {"id": ana["id"]}
+        ).one()
+        points = conn.execute(
+            text("SELECT value, is_primary FROM contact_point WHERE contact_id = :id"),
+            {"id": ana["id"]},
+        ).all()
+    assert str(email).startswith("enc1:")
+    assert str(birth).startswith("enc1:")
+    assert all(str(v).startswith("enc1:") for v, _ in points)
+    assert [c["id"] for c in ws.search("ana.lopez@example.es")["items"]] == [ana["id"]]
+    # Setting the same email again finds the point it holds rather than adding one.
+    again = ws.update_contact(ana["id"], {"email": "ana@lopez.es"}, if_match=None)
+    ws.update_contact(ana["id"], {"email": "ana.lopez@example.es"}, if_match=again["etag"])
+    view = ws.contact(ana["id"])
+    emails = [p for p in view["contact_points"] if p["kind"] == "email"]
+    assert sorted(p["value"] for p in emails) == ["ana.lopez@example.es", "ana@lopez.es"]
+    assert [p["value"] for p in emails if p["is_primary"]] == ["ana.lopez@example.es"]

@@ -98,9 +98,9 @@ def test_hillstrom_members_land_with_flags_and_arms(
     assert {(a, int(n), int(v), int(c)) for a, n, v, c in per_arm} == set(expected.iter_rows())
 
     # The raw row is kept verbatim; the columns no field takes stay there.
-    payload = json.loads(
-        scalar(ws, "SELECT payload FROM source_record WHERE kind = 'campaign_members' LIMIT 1")
-    )
+    sealed = scalar(ws, "SELECT payload FROM source_record WHERE kind = 'campaign_members' LIMIT 1")
+    assert sealed.startswith("enc1:")  # encrypted at rest
+    payload = json.loads(ws.sealer.open_one("payload", sealed))
     assert set(payload) == set(frame.columns)
 
     again = ws.import_file(path, source="mail", kind="campaign_members")
@@ -335,6 +335,8 @@ def test_hubspot_deals_outcome_from_stage_and_fraction_probability(
         "SELECT d.name, d.is_won, d.probability, d.pipeline, p.email FROM deal d"
         " JOIN contact p ON p.id = d.contact_id ORDER BY d.name",
     )
+    assert all(r[4].startswith("enc1:") for r in stored)  # the stubs' emails are sealed
+    stored = [(*r[:4], ws.sealer.open_one("email", r[4])) for r in stored]
     assert [tuple(r) for r in stored] == [
         ("Big one", True, 1.0, "Sales Pipeline", "ann@example.com"),
         ("Small one", None, 0.2, "Sales Pipeline", "bo@example.com"),

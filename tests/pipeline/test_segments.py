@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from rolodex.cli.main import app
@@ -179,3 +180,51 @@ def test_a_segment_export_cannot_smuggle_a_spreadsheet_formula(
     with out.open(encoding="utf-8") as fh:
         (row,) = list(csv.DictReader(fh))
     assert row["first_name"] == "'=cmd|' /C calc'!A0"
+
+
+def test_segments_filter_on_encrypted_fields(ws: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "people.csv"
+    path.write_text(
+        "id,first_name,last_name,email,phone,birth_date\n"
+        "1,Jürgen,Müller,juergen@mueller.de,+49 30 1234567,1975-04-03\n"
+        "2,Petra,Müller,petra@MUELLER.de,,1992-11-30\n"
+        "3,Ana,López,ana@lopez.es,+34 612 345 678,\n"
+        "4,Bob,Smith,,+1 202 555 0143,1969-07-20\n",
+        encoding="utf-8",
+    )
+    ws.import_file(path, source="crm")
+    with ws.engine.connect() as conn:
+        emails = conn.execute(text("SELECT email FROM contact WHERE email IS NOT NULL")).all()
+    assert emails
+    assert all(str(e).startswith("enc1:") for (e,) in emails)
+
+    made: list[str] = []
+
+    def members(where: str) -> list[str]:
+        name = f"s{len(made)}"
+        made.append(name)
+        ws.segment_create(name, where=where)
+        return sorted(m["first_name"] for m in ws.segment(name)["sample"])
+
+    assert members("email ilike '%@mueller.de'") == ["Jürgen", "Petra"]
+    assert members("email like 'juergen@%' or email like 'Petra%'") == ["Jürgen"]  # case counts
+    assert members("not email ilike '%@mueller.de'") == ["Ana", "Bob"]
+    assert members("email contains 'LOPEZ' or phone starts with '+1'") == ["Ana", "Bob"]
+    assert members("phone is null") == ["Petra"]
+    assert members("birth_date < '1980-01-01' and last_name = 'Müller'") == ["Jürgen"]
+    assert members("birth_date between '1970-01-01' and '1999-12-31'") == ["Jürgen", "Petra"]
+    assert members("email = 'ana@lopez.es'") == ["Ana"]
+    shown = ws.segment("s0")["sample"]
+    assert sorted(m["email"] for m in shown) == ["juergen@mueller.de", "petra@mueller.de"]
+
+    out = tmp_path / "out.csv"
+    ws.segment_export("s0", out, everyone=True)
+    with out.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    # (a leading + is quoted against formula injection)
+    assert sorted((r["email"], r["phone"].lstrip("'")) for r in rows) == [
+        ("juergen@mueller.de", "+49301234567"),
+        ("petra@mueller.de", ""),
+    ]
+    with pytest.raises(InputError, match="encrypted: compare it with a value"):
+        ws.segment_create("odd", where="email = last_name")

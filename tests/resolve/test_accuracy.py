@@ -29,6 +29,7 @@ from rolodex.resolve.realtime import TF_COLUMNS, Scorer, feature_rows
 from rolodex.resolve.run import ResolveSummary, latest_model, read_records
 from rolodex.store import repo
 from rolodex.workspace import Workspace
+from tests.conftest import TEST_KEYS
 
 BENCHMARKS = Path(__file__).parents[2] / "benchmarks"
 
@@ -64,7 +65,14 @@ def resolved(
     """The generated sources imported into one workspace and resolved."""
     folder, _ = generated
     db = tmp_path_factory.mktemp("ws") / "rolodex.db"
-    with Workspace(f"sqlite:///{db}", actor="test") as ws:
+    # The keys every test gets (tests/conftest.py), here for the whole module: the store is
+    # encrypted, as a deployment's is.
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        Workspace(f"sqlite:///{db}", actor="test") as ws,
+    ):
+        patch.setenv("ROLODEX_KEYS", TEST_KEYS)
+        patch.delenv("ROLODEX_KEY_FILE", raising=False)
         ws.init()
         for spec in _load("generate_crm").SOURCES:
             ws.import_file(folder / spec.file, source=spec.name, kind="contacts")
@@ -139,7 +147,7 @@ def _canonical_chunks(ws: Workspace) -> Iterator[tuple[str, pl.DataFrame]]:
                 ),
                 {"b": batch_id},
             ).all()
-            payloads = [json.loads(p) for p, _, _ in rows]
+            payloads = [json.loads(p) for p in ws.sealer.open("payload", [p for p, _, _ in rows])]
             preparer = batch_preparer(Kind.CONTACTS, str(rows[0][1]), list(payloads[0]), mapping)
             chunk = preparer.prepare(
                 [

@@ -87,11 +87,18 @@ def test_golden_values_carry_lineage_and_points_are_distinct(
     assert all(v["source_record_id"] in ids for v in found["values"])
     assert {v["source"] for v in found["values"]} <= {"crm", "shop"}
     # Both addresses share one Gmail match key (dots and +tag folded): one email point.
-    points = _query(
+    stored = _query(
         two_sources,
         "SELECT kind, value, is_primary FROM contact_point WHERE contact_id = :c ORDER BY kind",
         c=contact,
     )
+    points = [
+        (r["kind"], r["value"], r["is_primary"])
+        for r in two_sources.sealer.open_rows(
+            "contact_point",
+            [dict(zip(("kind", "value", "is_primary"), p, strict=True)) for p in stored],
+        )
+    ]
     emails = [p for p in points if p[0] == "email"]
     phones = [p for p in points if p[0] == "phone"]
     assert len(emails) == 1
@@ -473,3 +480,131 @@ def test_incremental_run_matches_changed_records_again(
     assert later.pending == 1
     after = _links(two_sources, tmp_path)
     assert after["crm:c3"] == after["crm:c1"]
+
+
+def test_resolve_keeps_personal_data_sealed_and_golden_records_whole(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    """After import and resolve on an encrypted workspace, no email, phone, street or date of
+    birth is stored in the clear (records, golden contacts, contact points), and the golden
+    records read back through the workspace are what survivorship picks."""
+    crm = tmp_path / "crm.csv"
+    crm.write_text(
+        "Record ID,First Name,Last Name,Email,Phone Number,Street Address,City,Postal Code,"
+        "Country,Birth Date\n"
+        "c1,Jane,Doe,jane.doe@gmail.com,+44 20 7946 0001,12 Baker Street,London,NW1 6XE,"
+        "United Kingdom,1985-03-02\n"
+        "c2,Robert,Smith,robert.smith@acme-tools.com,+1 415 555 0101,100 Market St,"
+        "San Francisco,94105,USA,1970-12-31\n",
+        encoding="utf-8",
+    )
+    shop = tmp_path / "shop.csv"
+    shop.write_text(
+        "Id,FirstName,LastName,Email,Email 2,Phone,Mobile,MailingStreet,MailingCity,"
+        "MailingPostalCode,MailingCountry,Date of Birth\n"
+        "s1,Jane,Doe,janedoe+shop@gmail.com,jane@work.example,020 7946 0001,07700 900123,"
+        "12 Baker St,London,NW1 6XE,UK,1985-03-02\n"
+        "s2,Ann,Other,ann.other@example.org,,0161 496 0000,,1 High Street,Leeds,LS1 1AA,UK,\n",
+        encoding="utf-8",
+    )
+    ws.import_file(crm, source="crm", kind="contacts")
+    ws.import_file(shop, source="shop", kind="contacts")
+    ws.resolve()
+    links = _links(ws, tmp_path)
+    jane = links["crm:c1"]
+    assert links["shop:s1"] == jane
+    assert len(set(links.values())) == 3
+
+    plain = {
+        "jane.doe@gmail.com",
+        "janedoe+shop@gmail.com",
+        "janedoe@gmail.com",
+        "jane@work.example",
+        "+442079460001",
+        "07700 900123",  # not a number in service: kept as given
+        "12 Baker Street",
+        "12 Baker St",
+        "1985-03-02",
+        "robert.smith@acme-tools.com",
+        "+14155550101",
+        "100 Market St",
+        "1970-12-31",
+        "ann.other@example.org",
+        "+441614960000",
+        "1 High Street",
+        "12 baker st",  # the street match key
+    }
+    sealed = {
+        "contact_record": (
+            "email",
+            "email2",
+            "email_key",
+            "phone",
+            "mobile",
+            "phone_key",
+            "street",
+            "street_key",
+            "birth_date",
+        ),
+        "contact": ("email", "phone", "birth_date"),
+        "contact_point": ("value", "street"),
+    }
+    for name, columns in sealed.items():
+        for column in columns:
+            point = name == "contact_point"
+            sql = f"SELECT {'kind' if point else 'NULL'}, {column} FROM {name}"
+            sql += " WHERE kind <> 'social'" if point else ""
+            stored = [{"kind": k, column: v} for k, v in _query(ws, sql) if v is not None]
+            assert stored, (name, column)
+            assert all(str(r[column]).startswith("enc1:") for r in stored), (name, column)
+            # They are the data, sealed: they open to what was imported.
+            opened = {r[column] for r in ws.sealer.open_rows(name, stored)}
+            assert opened & (plain | set(_ADDRESSES)), (name, column)
+    # Points are looked up by their blind indexes, as the workspace computes them.
+    stored_points = ws.sealer.open_rows(
+        "contact_point",
+        [
+            {"kind": k, "value": v, "value_index": i}
+            for k, v, i in _query(ws, "SELECT kind, value, value_index FROM contact_point")
+        ],
+    )
+    assert len(stored_points) >= 9
+    for p in stored_points:
+        assert p["value_index"] == ws.sealer.point_index(p["kind"], p["value"]), p
+    assert {p["value"] for p in stored_points if p["kind"] == "phone"} == {
+        "+442079460001",
+        "07700 900123",
+        "+14155550101",
+        "+441614960000",
+    }
+
+    view = ws.contact(jane)
+    assert view["first_name"] == "Jane"
+    assert view["email"] in {"jane.doe@gmail.com", "janedoe+shop@gmail.com"}
+    assert view["phone"] == "+442079460001"
+    assert str(view["birth_date"])[:10] == "1985-03-02"
+    points = {
+        (p["kind"], p["label"], p["value"], bool(p["is_primary"])) for p in view["contact_points"]
+    }
+    emails = {p[2] for p in points if p[0] == "email"}
+    assert len(emails) == 2
+    assert "jane@work.example" in emails
+    assert ("phone", None, "+442079460001", True) in points
+    assert ("phone", "mobile", "07700 900123", False) in points
+    assert {p[2] for p in points if p[0] == "address"} <= set(_ADDRESSES)
+    # A contact no match touched keeps the points the import made for it.
+    ann = ws.contact(links["shop:s2"])
+    assert ann["email"] == "ann.other@example.org"
+    assert ann["birth_date"] is None
+    assert {(p["kind"], p["value"]) for p in ann["contact_points"]} == {
+        ("email", "ann.other@example.org"),
+        ("phone", "+441614960000"),
+        ("address", _ADDRESSES[2]),
+    }
+
+
+_ADDRESSES = (
+    "12 Baker Street, NW1 6XE London, GB",
+    "12 Baker St, NW1 6XE London, GB",
+    "1 High Street, LS1 1AA Leeds, GB",
+)

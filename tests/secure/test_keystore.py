@@ -74,14 +74,15 @@ def test_keys_rotate_rewraps_subject_keys_and_is_audited(key_file: Path, sqlite_
         )
     current, done = ws.keys_rotate()
     assert current == "k2"
-    assert done.rewritten == {"subject_key.wrapped_key": 1}
+    assert done.rewritten["subject_key.wrapped_key"] == 1
+    assert sum(done.rewritten.values()) == 1
     with ws.engine.connect() as conn:
         wrapped = conn.execute(text("SELECT wrapped_key FROM subject_key")).scalar_one()
     assert wrapped.startswith("wk1:k2:")
     rotated = SubjectKeys(ws.keys.keyring())
     assert rotated.unwrap(wrapped, subject="contact:1") == secret
     _, again = ws.keys_rotate()
-    assert again.rewritten == {"subject_key.wrapped_key": 1}
+    assert again.rewritten["subject_key.wrapped_key"] == 1
     assert [e["action"] for e in ws.audit_entries(action="keys.")] == ["keys.rotate"] * 2
     assert ws.audit_verify().ok
     ws.close()

@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.sql.elements import ColumnElement
 
 from rolodex.exceptions import InputError
 from rolodex.segment.expr import (
@@ -885,3 +886,33 @@ def test_filters_select_the_same_rows_on_postgresql(pg_server: str, engine: sa.E
             conn.rollback()
     finally:
         pg.dispose()
+
+
+def test_conditions_on_sealed_fields_go_to_the_judge(engine: sa.Engine) -> None:
+    """An encrypted field's conditions are answered by the judge (here: run on the plain
+    table, as the segment pipeline runs them on decrypted values); `is null` stays SQL."""
+    sealed = {**FIELDS, "email": Field("email", contact.c.email, "text", sealed=True)}
+    judged: list[tuple[str, ...]] = []
+
+    def judge(condition: ColumnElement[bool], fields: tuple[Field, ...]) -> ColumnElement[bool]:
+        judged.append(tuple(f.name for f in fields))
+        with engine.connect() as conn:
+            ids = set(conn.scalars(sa.select(contact.c.id).where(condition)))
+        return contact.c.id.in_(sorted(ids))
+
+    def run(text: str) -> set[int]:
+        where = compile_filter(text, sealed, now=NOW, judge=judge).where
+        with engine.connect() as conn:
+            return set(conn.scalars(sa.select(contact.c.id).where(where)))
+
+    for text in ("email ilike '%.de' and country = 'DE'", "not email contains 'example'"):
+        assert run(text) == select_ids(engine, text), text
+    assert judged == [("email",), ("email",)]
+    assert run("email is not null") == select_ids(engine, "email is not null")
+    assert len(judged) == 2
+    with pytest.raises(SegmentSyntaxError, match="encrypted: compare it with a value") as caught:
+        run("email = name")
+    assert (caught.value.position, caught.value.length) == (0, len("email = name"))
+    with pytest.raises(SegmentSyntaxError, match="only 'is null' and 'is not null'"):
+        compile_filter("country = 'DE' and email like '%.de'", sealed, now=NOW)
+    assert compile_filter("email is null", sealed, now=NOW).fields_used == ("email",)

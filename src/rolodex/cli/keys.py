@@ -40,13 +40,25 @@ def rotate(
         with handled():
             value = rotated_inline_keys()
         err.print("The new ROLODEX_KEYS value follows; it is a secret. Set it, then run")
-        err.print("`rolodex keys rotate` with it set to re-encrypt stored values.")
+        err.print("`rolodex keys seal` with it set to re-encrypt stored values.")
         typer.echo(value)
         return
     with handled(), workspace() as ws:
         current, done = ws.keys_rotate()
         total = sum(done.rewritten.values())
         out.print(f"Current key is now {current}; re-encrypted {total:,} stored values.")
+
+
+@keys_app.command("seal")
+def seal() -> None:
+    """Encrypt personal data still stored in plaintext, re-encrypt values under old keys,
+    and fill missing blind indexes (after turning encryption on, or after ROLODEX_KEYS
+    changed)."""
+    with handled(), workspace() as ws:
+        done = ws.keys_seal()
+        total = sum(done.rewritten.values())
+        checked = sum(done.checked.values())
+        out.print(f"Checked {checked:,} rows; rewrote {total:,}.")
 
 
 @keys_app.command("status")

@@ -47,6 +47,7 @@ from rolodex.model import (
     Ticket,
 )
 from rolodex.model.base import table, utcnow
+from rolodex.secure.permissions import mask_email
 from rolodex.store.bulk import Bulk
 
 # Canonical field -> standardized-view column, where the names differ.
@@ -276,6 +277,9 @@ def _new_versions(
     ids = [rid for _, rid in changed]
     pairs = db.stage_pairs([(rid, ctx.batch_id) for rid in ids])
     history = table(SourceRecordHistory).name
+    # The old version's payload moves to history as the token it is (same context); the new
+    # one is sealed here, as `ingest` would.
+    payloads = db.sealer.seal("payload", [chunk.payloads[i] for i, _ in changed])
     db.execute(
         f"INSERT INTO {history} (source_record_id, version, content_hash, payload, batch_id,"
         " file, row_number, status, issues, is_stub, superseded_by_batch_id, superseded_at)"
@@ -291,7 +295,7 @@ def _new_versions(
         [
             (
                 chunk.hashes[i],
-                chunk.payloads[i],
+                payload,
                 ctx.batch_id,
                 chunk.file,
                 chunk.numbers[i],
@@ -301,7 +305,7 @@ def _new_versions(
                 db.stamp(now),
                 rid,
             )
-            for i, rid in changed
+            for (i, rid), payload in zip(changed, payloads, strict=True)
         ],
     )
 
@@ -373,17 +377,29 @@ def _known_customers(
             [ctx.source_id],
         )
     }
-    by_email = {
-        str(email): int(rid)
-        for email, rid in db.query_in(
-            "SELECT p.value, min(p.source_record_id) FROM contact_point p JOIN source_record r"
-            " ON r.id = p.source_record_id WHERE r.source_id = ? AND p.kind = 'email'"
-            " AND p.value IN (?*) GROUP BY p.value",
-            emails,
-            [ctx.source_id],
-        )
-    }
+    # Point values are sealed: found by their blind index, so an address matches whatever
+    # its case (the index is of the lower-cased address).
+    wanted: dict[str, list[str]] = {}
+    for email in emails:
+        if (index := db.sealer.email_index(email)) is not None:
+            wanted.setdefault(index, []).append(email)
+    by_email: dict[str, int] = {}
+    for index, rid in db.query_in(
+        "SELECT p.value_index, min(p.source_record_id) FROM contact_point p JOIN source_record r"
+        " ON r.id = p.source_record_id WHERE r.source_id = ? AND p.kind = 'email'"
+        " AND p.value_index IN (?*) GROUP BY p.value_index",
+        sorted(wanted),
+        [ctx.source_id],
+    ):
+        for email in wanted.get(str(index), []):
+            by_email[email] = int(rid)
     return by_id, by_email
+
+
+def _stub_key(db: Bulk, email: str) -> str:
+    """The record key of a stub known only by its email: the address's blind index, so the
+    key names no one and every spelling of the address (case, spaces) is one stub."""
+    return f"email:{db.sealer.email_index(email)}"
 
 
 def _customer_records(
@@ -398,17 +414,21 @@ def _customer_records(
     refs = {rid: _customer_ref(chunk.row_values(i), ctx.kind) for i, rid in rows}
     by_id, by_email = _known_customers(db, list(refs.values()), ctx)
     stubs: dict[str, tuple[int, str | None, str | None]] = {}
+    keyed: dict[str, str] = {}  # email -> its stub's key
     for (i, _), (cid, email) in zip(rows, refs.values(), strict=True):
         if cid is not None and cid not in by_id:
             stubs.setdefault(cid, (i, cid, email))
         elif cid is None and email is not None and email not in by_email:
-            stubs.setdefault(f"email:{email}", (i, None, email))
+            keyed[email] = _stub_key(db, email)
+            stubs.setdefault(keyed[email], (i, None, email))
     stub_ids = _create_stubs(db, chunk, stubs, ctx)
-    for key, rid in zip(stubs, stub_ids, strict=True):
-        if key.startswith("email:"):
-            by_email[key[6:]] = rid
-        else:
+    made = dict(zip(stubs, stub_ids, strict=True))
+    by_email_key = set(keyed.values())
+    for key, rid in made.items():
+        if key not in by_email_key:
             by_id[key] = rid
+    for email, key in keyed.items():
+        by_email[email] = made[key]
     out: dict[int, int | None] = {}
     for rid, (cid, email) in refs.items():
         if cid is not None:
@@ -757,9 +777,11 @@ def _quarantine_repeated_members(
         if own is not None and holder[0] == own:
             continue
         cid, email = refs[i]
+        # The issues are stored as they are: an address in them is masked.
+        who = cid if cid is not None else mask_email(email)
         chunk.problems[i].append(
             Problem(
-                f"duplicate campaign member: customer {cid or email!r} is already in campaign"
+                f"duplicate campaign member: customer {who!r} is already in campaign"
                 f" {name!r} (from {holder[1]}); a customer is a member of a campaign once"
             )
         )

@@ -5,6 +5,10 @@ It reads what the clean stage stored with each standardized record: the values, 
 keys and the per-field flags. "Before" judges the values as they arrived: a value the clean
 stage had to correct counts as invalid, and a value it filled in from other fields counts as
 missing. "After" judges them as stored.
+
+Emails, phones and their keys are stored encrypted: presence is judged on the tokens, and
+exact duplicates on the blind indexes (keyed hashes of the normalized values), computed from
+the decrypted value, in memory, for a record stored before it had one.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from typing import Any
 
 import polars as pl
 from sqlalchemy import Connection, text
+
+from rolodex.store.sealed import Sealer, sealer_of
 
 # Fields the scorecard rates, in display order; "checked" fields have a validity rule.
 FIELDS = (
@@ -109,11 +115,14 @@ def _records(conn: Connection, source: str | None) -> pl.DataFrame:
         "v.flags",
         "v.email_key",
         "v.phone_key",
+        "v.email_index",
+        "v.email_key_index",
+        "v.phone_index",
         "v.source_updated_at",
         "v.source_created_at",
         "r.created_at",
     ]
-    names = [*FIELDS, "flags", "email_key", "phone_key", "source_updated_at"]
+    names = [*FIELDS, "flags", "email_key", "phone_key", *_INDEXES, "source_updated_at"]
     names += ["source_created_at", "imported_at"]
     columns = ", ".join(
         f"CAST({expr} AS TEXT) AS {name}" for expr, name in zip(as_text, names, strict=True)
@@ -126,11 +135,47 @@ def _records(conn: Connection, source: str | None) -> pl.DataFrame:
     )
     schema: dict[str, pl.DataType] = dict.fromkeys(["source", *names], pl.Utf8())
     schema["record_id"] = pl.Int64()
-    return pl.read_database(
+    frame = pl.read_database(
         text(sql).bindparams(no=False, **({"source": source} if source else {})),
         conn,
         schema_overrides=schema,
     ).cast(pl.Schema(schema))
+    return _fill_indexes(frame, sealer_of(conn))
+
+
+_INDEXES = ("email_index", "email_key_index", "phone_index")
+
+
+def _fill_indexes(frame: pl.DataFrame, sealer: Sealer) -> pl.DataFrame:
+    """Give each record the blind indexes duplicates are counted on: as stored, or, where
+    a value has none yet (stored before encryption), computed from the decrypted value."""
+
+    def email(value: str) -> str | None:
+        return sealer.email_index(value)
+
+    def email_key(value: str) -> str | None:
+        return sealer.index_one("email_key", value)
+
+    def phone(value: str) -> str | None:
+        return sealer.phone_index(value)
+
+    plan = (
+        ("email_index", "email", "email", email),
+        ("email_key_index", "email_key", "email", email_key),
+        ("phone_index", "phone_key", "phone", phone),
+    )
+    updates = []
+    for column, source, kind, index in plan:
+        missing = frame[column].is_null() & frame[source].is_not_null()
+        if not missing.any():
+            continue
+        at = missing.arg_true().to_list()
+        opened = sealer.open(kind, frame[source].gather(at).to_list())
+        filled = frame[column].to_list()
+        for i, value in zip(at, opened, strict=True):
+            filled[i] = index(str(value))
+        updates.append(pl.Series(column, filled, pl.Utf8))
+    return frame.with_columns(updates) if updates else frame
 
 
 def _flag_table(frame: pl.DataFrame) -> pl.DataFrame:
@@ -221,10 +266,11 @@ def _score_source(
     validity = mean([f.validity or 0.0 for f in checked_fields])
     # Uniqueness within each source: the same customer in two sources is resolve's work,
     # the same email twice in one source is an exact duplicate. Before cleaning, addresses
-    # are compared as typed (trimmed, lower-cased); after, by their match key.
-    dup_raw = _duplicates(frame, pl.col("email").str.strip_chars().str.to_lowercase())
-    dup_emails = _duplicates(frame, pl.col("email_key"))
-    dup_phones = _duplicates(frame, pl.col("phone_key"))
+    # are compared as typed (trimmed, lower-cased); after, by their match key. Both through
+    # their blind indexes: equal values have equal indexes.
+    dup_raw = _duplicates(frame, pl.col("email_index"))
+    dup_emails = _duplicates(frame, pl.col("email_key_index"))
+    dup_phones = _duplicates(frame, pl.col("phone_index"))
     uniqueness_before = _share(n - dup_raw, n)
     uniqueness = _share(n - dup_emails, n)
     # Consistency: no field disagrees with another (the clean stage tags "conflict", e.g. a

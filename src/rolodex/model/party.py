@@ -7,13 +7,12 @@ source row; `ContactLink` says which golden contact each source row belongs to a
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
-    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -74,8 +73,8 @@ class Contact(TimestampMixin, Base):
     last_name: Mapped[str | None] = mapped_column(String(200))
     suffix: Mapped[str | None] = mapped_column(String(50))
     full_name: Mapped[str | None] = mapped_column(String(400))
-    email: Mapped[str | None] = mapped_column(String(320))
-    phone: Mapped[str | None] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(Text)
     company_name: Mapped[str | None] = mapped_column(String(300))
     job_title: Mapped[str | None] = mapped_column(String(200))
     department: Mapped[str | None] = mapped_column(String(200))
@@ -83,7 +82,7 @@ class Contact(TimestampMixin, Base):
     region: Mapped[str | None] = mapped_column(String(200))
     postcode: Mapped[str | None] = mapped_column(String(40))
     country: Mapped[str | None] = mapped_column(String(100))
-    birth_date: Mapped[date | None] = mapped_column(Date)
+    birth_date: Mapped[str | None] = mapped_column(Text)  # ISO date, encrypted
     gender: Mapped[str | None] = mapped_column(String(50))
     language: Mapped[str | None] = mapped_column(String(50))
     lifecycle_stage: Mapped[str | None] = mapped_column(String(100))
@@ -108,13 +107,13 @@ class ContactPoint(Base):
     __table_args__ = (
         Index(
             "ix_contact_point_email",
-            "value",
+            "value_index",
             sqlite_where=text("kind = 'email'"),
             postgresql_where=text("kind = 'email'"),
         ),
         Index(
             "ix_contact_point_phone",
-            "value",
+            "value_index",
             sqlite_where=text("kind = 'phone'"),
             postgresql_where=text("kind = 'phone'"),
         ),
@@ -124,10 +123,13 @@ class ContactPoint(Base):
     contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20))  # email | phone | address | social
     label: Mapped[str | None] = mapped_column(String(50))  # work, home, mobile, linkedin, ...
-    value: Mapped[str] = mapped_column(String(500))  # the address rendered on one line
+    # The address rendered on one line; encrypted for the kinds `security.encrypt` names.
+    value: Mapped[str] = mapped_column(Text)
+    # Keyed blind index of the normalized email or phone: exact lookups without decrypting.
+    value_index: Mapped[str | None] = mapped_column(String(64))
     is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
-    street: Mapped[str | None] = mapped_column(String(300))
-    street2: Mapped[str | None] = mapped_column(String(300))
+    street: Mapped[str | None] = mapped_column(Text)
+    street2: Mapped[str | None] = mapped_column(Text)
     city: Mapped[str | None] = mapped_column(String(200))
     region: Mapped[str | None] = mapped_column(String(200))
     postcode: Mapped[str | None] = mapped_column(String(40))
@@ -141,8 +143,8 @@ class ContactRecord(Base):
     __tablename__ = "contact_record"
     # Single-record matching (an API create, a web form) looks records up by these keys.
     __table_args__ = (
-        Index(None, "email_key"),
-        Index(None, "phone_key"),
+        Index(None, "email_key_index"),
+        Index(None, "phone_index"),
         Index(None, "last_name_key", "first_name_key"),
     )
 
@@ -154,23 +156,23 @@ class ContactRecord(Base):
     last_name: Mapped[str | None] = mapped_column(String(200))
     full_name: Mapped[str | None] = mapped_column(String(400))
     suffix: Mapped[str | None] = mapped_column(String(50))
-    email: Mapped[str | None] = mapped_column(String(320))
-    email2: Mapped[str | None] = mapped_column(String(320))
-    phone: Mapped[str | None] = mapped_column(String(100))
-    mobile: Mapped[str | None] = mapped_column(String(100))
-    work_phone: Mapped[str | None] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(Text)
+    email2: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(Text)
+    mobile: Mapped[str | None] = mapped_column(Text)
+    work_phone: Mapped[str | None] = mapped_column(Text)
     company_name: Mapped[str | None] = mapped_column(String(300))
     company_ref: Mapped[str | None] = mapped_column(String(300))  # the source's company id
     job_title: Mapped[str | None] = mapped_column(String(200))
     department: Mapped[str | None] = mapped_column(String(200))
     website: Mapped[str | None] = mapped_column(String(500))
-    street: Mapped[str | None] = mapped_column(String(300))
-    street2: Mapped[str | None] = mapped_column(String(300))
+    street: Mapped[str | None] = mapped_column(Text)
+    street2: Mapped[str | None] = mapped_column(Text)
     city: Mapped[str | None] = mapped_column(String(200))
     region: Mapped[str | None] = mapped_column(String(200))
     postcode: Mapped[str | None] = mapped_column(String(40))
     country: Mapped[str | None] = mapped_column(String(100))
-    birth_date: Mapped[date | None] = mapped_column(Date)
+    birth_date: Mapped[str | None] = mapped_column(Text)  # ISO date, encrypted
     gender: Mapped[str | None] = mapped_column(String(50))
     language: Mapped[str | None] = mapped_column(String(50))
     lifecycle_stage: Mapped[str | None] = mapped_column(String(100))
@@ -186,13 +188,18 @@ class ContactRecord(Base):
     # {"email": {"flag": "corrected", "notes": [...], "tags": [...]}, ...}.
     flags: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # Match keys, kept apart from the values people see (the clean stage's part).
-    email_key: Mapped[str | None] = mapped_column(String(320))
-    phone_key: Mapped[str | None] = mapped_column(String(40))
+    email_key: Mapped[str | None] = mapped_column(Text)
+    phone_key: Mapped[str | None] = mapped_column(Text)
     first_name_key: Mapped[str | None] = mapped_column(String(200))
     last_name_key: Mapped[str | None] = mapped_column(String(200))
     company_key: Mapped[str | None] = mapped_column(String(300))
     company_domain: Mapped[str | None] = mapped_column(String(255))
-    street_key: Mapped[str | None] = mapped_column(String(300))
+    street_key: Mapped[str | None] = mapped_column(Text)
+    # Keyed blind indexes (HMAC) of the lowercased email, the email and phone match keys:
+    # the exact lookups of search, privacy requests and single-record matching.
+    email_index: Mapped[str | None] = mapped_column(String(64))
+    email_key_index: Mapped[str | None] = mapped_column(String(64))
+    phone_index: Mapped[str | None] = mapped_column(String(64))
 
 
 class CompanyRecord(Base):

@@ -50,6 +50,7 @@ from rolodex.model.base import table as table_of
 from rolodex.pipeline.consent import any_consents, granted_contacts
 from rolodex.resolve.survivorship import GOLDEN_FIELDS
 from rolodex.store.bulk import read_frame
+from rolodex.store.sealed import sealer_of
 
 # Orders that brought no money: left out of value, frequency and revenue figures.
 VOID_STATUSES = frozenset(
@@ -122,6 +123,8 @@ def load_contacts(conn: Connection) -> pl.DataFrame:
     schema |= dict.fromkeys(_CONTACT_FIELDS, pl.Utf8())
     schema |= {"created_at": pl.Utf8(), "custom": pl.Utf8()}
     frame = read_frame(conn, sql, schema).with_columns(_timestamp("created_at"))
+    # Dates of birth (a feature) and other personal data are stored encrypted.
+    frame = sealer_of(conn).open_frame("contact", frame)
     custom = frame.get_column("custom")
     if custom.null_count() == len(custom):
         return frame.drop("custom")

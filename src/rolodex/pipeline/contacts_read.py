@@ -4,6 +4,10 @@ by email, phone, name or company, and the 360° view of one customer.
 Everything is SQLAlchemy Core with bound parameters over one connection; results are plain
 dicts (or a `Page` with `to_dict()`) ready for JSON. Merged-away contacts are never listed;
 asked for by id they answer with the contact that holds their records now.
+
+Emails, phones, streets and dates of birth are stored encrypted (`rolodex.store.sealed`):
+exact lookups go through their blind indexes, every row is decrypted in memory as it is
+read, and the one filter SQL cannot judge on tokens (`email_domain`) is judged in Python.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from rolodex.model import (
     Ticket,
 )
 from rolodex.model.base import table
+from rolodex.store.sealed import Sealer, sealer_of
 
 __all__ = [
     "CONTACT",
@@ -96,6 +101,7 @@ the value ends with `*` ("Ber*"); `*_since` take an ISO date or timestamp (UTC u
 says otherwise); `segment` is a segment name; `email_domain` the part after the @."""
 
 MAX_LIMIT: Final = 1000
+_SCAN: Final = 2000  # contacts decrypted per batch when a filter is judged in Python
 _CURSOR_PREFIX: Final = "c1:"
 _LATEST: Final = 50
 _PHONE_TEXT = re.compile(r"^\+?[0-9 ()./\-]{6,30}$")
@@ -149,7 +155,8 @@ def get_contact_row(
             raise NotFoundError(f"there is no contact {asked}")
         merged = row["merged_into_id"]
         if not follow or merged is None or contact_id in seen:
-            return dict(row), (asked if contact_id != asked else None)
+            opened = sealer_of(conn).open_row("contact", dict(row))
+            return opened, (asked if contact_id != asked else None)
         seen.add(contact_id)
         contact_id = int(merged)
 
@@ -220,7 +227,8 @@ def _since(name: str, value: str) -> datetime:
 
 
 def filter_conditions(filters: Mapping[str, str]) -> list[ColumnElement[bool]]:
-    """Translate API filters into conditions on the golden contact table.
+    """Translate API filters into conditions on the golden contact table (`email_domain`
+    is left out: emails are encrypted, `email_domain_of` gives what Python judges instead).
 
     Raises:
         InputError: an unknown filter field or a value of the wrong form.
@@ -250,15 +258,61 @@ def filter_conditions(filters: Mapping[str, str]) -> list[ColumnElement[bool]]:
                 )
             )
         elif name == "email_domain":
-            domain = value.strip().lower().lstrip("@")
-            if not domain:
-                raise InputError("an email domain is needed", column=name)
-            out.append(CONTACT.c.email.ilike("%@" + _like_escape(domain), escape="\\"))
+            email_domain_of(filters)  # checked here, judged on decrypted emails
         else:
             raise InputError(
                 f"unknown filter {name!r}; filters are: {', '.join(FILTERS)}", column=name
             )
     return out
+
+
+def email_domain_of(filters: Mapping[str, str]) -> str | None:
+    """The `email_domain` filter's domain, lowercased and without a leading @ (None: none).
+
+    Raises:
+        InputError: the filter is given without a domain.
+    """
+    if "email_domain" not in filters:
+        return None
+    domain = str(filters["email_domain"]).strip().lower().lstrip("@")
+    if not domain:
+        raise InputError("an email domain is needed", column="email_domain")
+    return domain
+
+
+def _in_domain(email: Any, domain: str) -> bool:
+    """Whether a decrypted email ends with @domain, ignoring case (as ILIKE '%@domain')."""
+    return isinstance(email, str) and email.lower().endswith("@" + domain)
+
+
+def _scan_domain(
+    conn: Connection,
+    conditions: list[ColumnElement[bool]],
+    domain: str,
+    wanted: int,
+    sealer: Sealer,
+) -> list[dict[str, Any]]:
+    """The first `wanted` contacts (id order) meeting `conditions` whose decrypted email is
+    in `domain`: tokens cannot be matched in SQL, so batches are decrypted and judged here."""
+    query = (
+        sa.select(CONTACT)
+        .where(*conditions, CONTACT.c.email.is_not(None))
+        .order_by(CONTACT.c.id)
+        .limit(_SCAN)
+    )
+    found: list[dict[str, Any]] = []
+    last: int | None = None
+    while len(found) < wanted:
+        batch = query if last is None else query.where(CONTACT.c.id > last)
+        rows = conn.execute(batch).mappings().all()
+        if not rows:
+            break
+        opened = sealer.open_rows("contact", [dict(r) for r in rows])
+        found += [r for r in opened if _in_domain(r["email"], domain)]
+        last = int(rows[-1]["id"])
+        if len(rows) < _SCAN:
+            break
+    return found[:wanted]
 
 
 def list_contacts(
@@ -295,15 +349,17 @@ def list_contacts(
         conditions.append(CONTACT.c.id > decode_cursor(after))
     if where is not None:
         conditions.append(where)
-    rows = (
-        conn.execute(sa.select(CONTACT).where(*conditions).order_by(CONTACT.c.id).limit(limit + 1))
-        .mappings()
-        .all()
-    )
+    sealer = sealer_of(conn)
+    domain = email_domain_of(filters or {})
+    if domain is not None:
+        rows = _scan_domain(conn, conditions, domain, limit + 1, sealer)
+    else:
+        query = sa.select(CONTACT).where(*conditions).order_by(CONTACT.c.id).limit(limit + 1)
+        rows = sealer.open_rows("contact", [dict(r) for r in conn.execute(query).mappings()])
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(
-        items=[contact_dict(dict(r)) for r in rows],
+        items=[contact_dict(r) for r in rows],
         next_cursor=encode_cursor(int(rows[-1]["id"])) if more and rows else None,
         limit=limit,
         filters={k: str(v) for k, v in (filters or {}).items()},
@@ -333,7 +389,7 @@ _BY_EMAIL = (
         CONTACT.c.merged_into_id.is_(None),
         CONTACT.c.id.in_(
             sa.select(_POINT.c.contact_id).where(
-                _POINT.c.kind == "email", _POINT.c.value == sa.bindparam("value")
+                _POINT.c.kind == "email", _POINT.c.value_index == sa.bindparam("ix")
             )
         ),
     )
@@ -342,21 +398,34 @@ _BY_EMAIL = (
 )
 
 
+def _point_holders(kind: str, index: str | None) -> sa.Select[tuple[int]]:
+    """Contacts with a point of `kind` whose blind index is `index` (emails and phones)."""
+    return sa.select(_POINT.c.contact_id).where(
+        _POINT.c.kind == kind, _POINT.c.value_index == index
+    )
+
+
+def _contact_dicts(sealer: Sealer, rows: Any) -> list[dict[str, Any]]:
+    """Stored contact rows as JSON-ready dicts, decrypted (ETags on the plain values)."""
+    return [contact_dict(r) for r in sealer.open_rows("contact", [dict(r) for r in rows])]
+
+
 def search_contacts_by_email(
     conn: Connection, *, value: str, limit: int, where: ColumnElement[bool] | None
 ) -> list[dict[str, Any]]:
-    """Contacts holding exactly this email point."""
+    """Contacts holding this email point (through its blind index: trimmed, any case)."""
+    sealer = sealer_of(conn)
+    index = sealer.email_index(value)
     if where is None:
-        rows = conn.execute(_BY_EMAIL, {"value": value, "limit": limit}).mappings().all()
+        rows = conn.execute(_BY_EMAIL, {"ix": index, "limit": limit}).mappings().all()
     else:
-        holders = sa.select(_POINT.c.contact_id).where(
-            _POINT.c.kind == "email", _POINT.c.value == value
-        )
         query = sa.select(CONTACT).where(
-            CONTACT.c.merged_into_id.is_(None), CONTACT.c.id.in_(holders), where
+            CONTACT.c.merged_into_id.is_(None),
+            CONTACT.c.id.in_(_point_holders("email", index)),
+            where,
         )
         rows = conn.execute(query.order_by(CONTACT.c.id).limit(limit)).mappings().all()
-    return [contact_dict(dict(r)) for r in rows]
+    return _contact_dicts(sealer, rows)
 
 
 def search_contacts(
@@ -388,35 +457,28 @@ def search_contacts(
     kind, value = classify_query(q, region=region)
     if kind == "name" and ("@" in value or "(at)" in value.lower()):
         # A malformed address is stored as given (flagged): look for it exactly first,
-        # which the email index answers at once, before a name search would scan.
+        # which the email index answers at once (in any case), before a name search scans.
         kind, value = "email", value.strip()
         found = search_contacts_by_email(conn, value=value, limit=limit, where=where)
-        if not found and value.lower() != value:
-            value = value.lower()
-            found = search_contacts_by_email(conn, value=value, limit=limit, where=where)
         if found or "@" in value:
             return {"q": q, "kind": kind, "items": found}
         kind, value = classify_query(q, region=region)
-    if kind == "email" and where is None:
-        # The most common lookup: one statement built once, the email index, no scope.
-        rows = conn.execute(_BY_EMAIL, {"value": value, "limit": limit}).mappings().all()
-        return {"q": q, "kind": kind, "items": [contact_dict(dict(r)) for r in rows]}
     if kind == "email":
-        holders = sa.select(_POINT.c.contact_id).where(
-            _POINT.c.kind == "email", _POINT.c.value == value
-        )
-        condition: ColumnElement[bool] = CONTACT.c.id.in_(holders)
-    elif kind == "phone":
-        # Every phone point (no index yet) and the records' first phone (indexed key).
-        points = sa.select(_POINT.c.contact_id).where(
-            _POINT.c.kind == "phone", _POINT.c.value == value
-        )
+        # The most common lookup: one statement built once, the email index.
+        found = search_contacts_by_email(conn, value=value, limit=limit, where=where)
+        return {"q": q, "kind": kind, "items": found}
+    sealer = sealer_of(conn)
+    if kind == "phone":
+        # Every phone point and the records' first phone, both through the blind index.
+        index = sealer.phone_index(value)
         records = (
             sa.select(_LINK.c.contact_id)
             .join(_VIEW, _VIEW.c.source_record_id == _LINK.c.source_record_id)
-            .where(_VIEW.c.phone_key == value)
+            .where(_VIEW.c.phone_index == index)
         )
-        condition = sa.or_(CONTACT.c.id.in_(points), CONTACT.c.id.in_(records))
+        condition: ColumnElement[bool] = sa.or_(
+            CONTACT.c.id.in_(_point_holders("phone", index)), CONTACT.c.id.in_(records)
+        )
     else:
         condition = _name_condition(value)
     conditions = [CONTACT.c.merged_into_id.is_(None), condition]
@@ -427,7 +489,7 @@ def search_contacts(
         .mappings()
         .all()
     )
-    return {"q": q, "kind": kind, "items": [contact_dict(dict(r)) for r in rows]}
+    return {"q": q, "kind": kind, "items": _contact_dicts(sealer, rows)}
 
 
 def _name_condition(text: str) -> ColumnElement[bool]:
@@ -592,7 +654,7 @@ def contact_360(
     out = contact_dict(row)
     out["requested_id"] = contact_id
     out["merged_into"] = cid if merged_from is not None else None
-    out["contact_points"] = _rows(conn, _POINTS, key)
+    out["contact_points"] = sealer_of(conn).open_rows("contact_point", _rows(conn, _POINTS, key))
     out["company"] = _company(conn, row["company_id"])
     out["orders"] = _orders(conn, key)
     out["tickets"] = _latest(conn, _TICKETS, key)

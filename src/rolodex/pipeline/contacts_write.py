@@ -22,6 +22,10 @@ accepted record is then matched against the stored contacts with the trained mod
 
 Without a trained model (no resolve yet) candidates are contacts sharing the exact email or
 phone match key (role mailboxes excepted), decision "match".
+
+Personal data is stored encrypted (`rolodex.store.sealed`): edits seal what they write and
+set the blind indexes, lookups go through those indexes, and ETags hash the decrypted
+values, so a tag does not change with every new token of the same value.
 """
 
 from __future__ import annotations
@@ -70,6 +74,7 @@ from rolodex.secure.permissions import PermissionDenied
 from rolodex.store import repo
 from rolodex.store.audit import append_audit
 from rolodex.store.bulk import ConnectionBulk
+from rolodex.store.sealed import Sealer, sealer_of
 
 __all__ = [
     "EDITABLE",
@@ -90,6 +95,8 @@ EDITABLE: Final = (*(f for f in GOLDEN_FIELDS), "company_id")
 """Golden fields a person may edit."""
 READ_ONLY: Final = ("id", "lineage", "merged_into_id", "created_at", "updated_at")
 
+# Encrypted columns are unbounded text (tokens are longer than values): the plain limits.
+_PLAIN_LENGTHS: Final = {"email": 320, "phone": 100}
 _MAX_CANDIDATES: Final = 200  # per lookup key, as the single-record match
 _NAME_PARTS: Final = ("salutation", "first_name", "middle_name", "last_name", "suffix")
 
@@ -136,7 +143,7 @@ def _text_value(name: str, value: Any) -> str | None:
     if not isinstance(value, str):
         raise InputError(f"expected text, got {type(value).__name__}", column=name)
     value = " ".join(value.split())
-    limit = getattr(CONTACT.c[name].type, "length", None)
+    limit = _PLAIN_LENGTHS.get(name, getattr(CONTACT.c[name].type, "length", None))
     if limit is not None and len(value) > limit:
         raise InputError(f"longer than {limit} characters", column=name)
     return value or None
@@ -208,12 +215,16 @@ def standardize_changes(
         else:
             out[name] = value
     if "birth_date" in changes:
+        # Stored as ISO text (it is encrypted like the other personal data).
         raw = changes["birth_date"]
-        if raw is None or isinstance(raw, date):
-            out["birth_date"] = raw
+        if raw is None:
+            out["birth_date"] = None
+        elif isinstance(raw, date):
+            day = raw.date() if isinstance(raw, datetime) else raw
+            out["birth_date"] = day.isoformat()
         else:
             try:
-                out["birth_date"] = parse_date(str(raw))
+                out["birth_date"] = parse_date(str(raw)).isoformat()
             except ParseError as exc:
                 raise InputError(str(exc), column="birth_date") from exc
     if "company_id" in changes:
@@ -281,7 +292,8 @@ def update_contact(
     locked = conn.execute(query.with_for_update()).mappings().first()
     if locked is None:
         raise NotFoundError(f"there is no contact {contact_id}")
-    row = dict(locked)
+    sealer = sealer_of(conn)
+    row = sealer.open_row("contact", dict(locked))
     current = etag(row)
     if if_match is not None and not _matches(if_match, current):
         raise PreconditionFailed(
@@ -298,11 +310,11 @@ def update_contact(
     conn.execute(
         CONTACT.update()
         .where(CONTACT.c.id == cid)
-        .values(**values, lineage=lineage, updated_at=now)
+        .values(**sealer.seal_row("contact", values), lineage=lineage, updated_at=now)
     )
     for kind in ("email", "phone"):
         if kind in values:
-            _primary_point(conn, cid, kind, values[kind])
+            _primary_point(conn, sealer, cid, kind, values[kind])
     append_audit(
         conn,
         actor=actor,
@@ -318,8 +330,11 @@ def update_contact(
     return out
 
 
-def _primary_point(conn: Connection, cid: int, kind: str, value: str | None) -> None:
-    """Make `value` the contact's primary point of `kind` (adding it when it is new)."""
+def _primary_point(
+    conn: Connection, sealer: Sealer, cid: int, kind: str, value: str | None
+) -> None:
+    """Make `value` the contact's primary point of `kind` (adding it, sealed, when it is
+    new); the point already held is found by its blind index, its value being a token."""
     conn.execute(
         text("UPDATE contact_point SET is_primary = :no WHERE contact_id = :c AND kind = :k"),
         {"no": False, "c": cid, "k": kind},
@@ -329,17 +344,20 @@ def _primary_point(conn: Connection, cid: int, kind: str, value: str | None) -> 
     done = conn.execute(
         text(
             "UPDATE contact_point SET is_primary = :yes"
-            " WHERE contact_id = :c AND kind = :k AND value = :v"
+            " WHERE contact_id = :c AND kind = :k AND value_index = :ix"
         ),
-        {"yes": True, "c": cid, "k": kind, "v": value},
+        {"yes": True, "c": cid, "k": kind, "ix": sealer.point_index(kind, value)},
     ).rowcount
     if not done:
         conn.execute(
             text(
-                "INSERT INTO contact_point (contact_id, kind, value, is_primary)"
-                " VALUES (:c, :k, :v, :yes)"
+                "INSERT INTO contact_point (contact_id, kind, value, value_index, is_primary)"
+                " VALUES (:contact_id, :kind, :value, :value_index, :is_primary)"
             ),
-            {"c": cid, "k": kind, "v": value, "yes": True},
+            sealer.seal_row(
+                "contact_point",
+                {"contact_id": cid, "kind": kind, "value": value, "is_primary": True},
+            ),
         )
 
 
@@ -869,13 +887,25 @@ def _lookup(
             ):
                 found[(str(last), str(first))].append(int(rid))
     else:
-        column = "email_key" if kind == "email" else "phone_key"
-        for rid, value in db.query_in(
+        # The keys are encrypted: look them up by their blind indexes.
+        sealer = db.sealer
+        column = "email_key_index" if kind == "email" else "phone_index"
+        of_index: dict[str, tuple[str, ...]] = {}
+        for key in keys:
+            index = (
+                sealer.index_one("email_key", key[0])
+                if kind == "email"
+                else sealer.phone_index(key[0])
+            )
+            if index is not None:
+                of_index[index] = key
+        for rid, index in db.query_in(
             f"SELECT r.source_record_id, r.{column} FROM contact_record r JOIN contact_link l"
             f" ON l.source_record_id = r.source_record_id WHERE r.{column} IN (?*)",
-            [k[0] for k in keys],
+            sorted(of_index),
         ):
-            found[(str(value),)].append(int(rid))
+            if (hit := of_index.get(str(index))) is not None:
+                found[hit].append(int(rid))
     for key, records in found.items():
         for rid in wanted.get(key, []):
             hits[rid].update(sorted(records)[:_MAX_CANDIDATES])

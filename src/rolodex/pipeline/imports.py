@@ -52,6 +52,8 @@ from rolodex.store import repo
 from rolodex.store.audit import append_audit
 from rolodex.store.bulk import BulkSession, ConnectionBulk
 from rolodex.store.engine import make_engine
+from rolodex.store.sealed import SealerFactory, factory_of
+from rolodex.store.sealed import register as register_sealer
 
 Progress = Callable[[str, int], None]
 """Called with (file name, rows done so far) after every chunk."""
@@ -527,11 +529,14 @@ def _run_chunks(
     killed import left unlinked and attaches the batch's activity rows to their customers.
     """
     url = engine.url.render_as_string(hide_password=False)
+    sealing = factory_of(engine)
     pool: Executor
     if separate_process:
-        pool = ChildProcessExecutor(_open_writer, (url, os.getpid()))
+        pool = ChildProcessExecutor(_open_writer, (url, os.getpid(), sealing))
     else:
-        pool = ThreadPoolExecutor(max_workers=1, initializer=_open_writer, initargs=(url, None))
+        pool = ThreadPoolExecutor(
+            max_workers=1, initializer=_open_writer, initargs=(url, None, sealing)
+        )
     try:
         with _indexes_deferred(pool, ctx, summary), _young_gc_only(), SeenKeys() as seen:
             pending: Future[ChunkResult] | None = None
@@ -589,9 +594,13 @@ def _run_chunks(
 _writer = threading.local()
 
 
-def _open_writer(url: str, parent: int | None) -> None:
-    """Open the writer's session (in its thread or child process)."""
-    _writer.session = BulkSession(make_engine(url), adbc=parent is not None, unchecked=True)
+def _open_writer(url: str, parent: int | None, sealing: SealerFactory | None) -> None:
+    """Open the writer's session (in its thread or child process), sealing personal data
+    as the importing workspace does."""
+    engine = make_engine(url)
+    if sealing is not None:
+        register_sealer(engine, sealing)
+    _writer.session = BulkSession(engine, adbc=parent is not None, unchecked=True)
     _writer.seen = None  # made on first use: keys may be settled on the preparing side
     _writer.parent = parent
     if parent is not None:

@@ -22,6 +22,7 @@ from rolodex.exceptions import InputError
 from rolodex.resolve import model as m
 from rolodex.resolve.realtime import Scorer, lookup_sql, stored_term_frequencies
 from rolodex.resolve.run import identifier_fields, latest_model, read_records
+from rolodex.store.sealed import sealer_of
 
 _TEXT_FIELDS = (
     "salutation",
@@ -77,7 +78,7 @@ def match_record(
         {**cleaned, "source_record_id": -1, "custom": record.get("custom")}, identifiers
     )
     found: set[int] = set()
-    for sql, params in lookup_sql(incoming):
+    for sql, params in lookup_sql(incoming, sealer_of(conn)):
         rows = conn.execute(text(f"{sql} LIMIT {_MAX_CANDIDATES}"), params)
         found.update(int(r[0]) for r in rows)
     if not found:

@@ -42,6 +42,7 @@ from rolodex.model.base import utcnow
 from rolodex.secure.crypto import Cipher
 from rolodex.share.export import neutralize
 from rolodex.store.audit import append_audit
+from rolodex.store.sealed import Sealer, sealer_of
 
 HashValue = Callable[[str, str], str]
 """Keyed hash of a (kind, normalized value) pair, as kept in the suppression list."""
@@ -241,20 +242,23 @@ def find_subject(conn: Connection, subject: str, *, region: str | None = None) -
         NotFoundError: nothing in the store matches it.
     """
     given = subject.strip()
+    sealer = sealer_of(conn)
     found: list[int]
     if re.fullmatch(r"(?:contact:)?[0-9]+", given):
         found = [int(given.removeprefix("contact:"))]
     elif "@" in given:
         email = normalize_value("email", given) or given.lower()
         key = standardize_email(given).key
+        # Sealed values compare through their blind indexes. A record's email2 has none: it
+        # is found through the contact points its contact holds (every email2 is one).
         found = _ids(
             conn,
-            "SELECT contact_id FROM contact_point WHERE kind = 'email' AND value = :e"
+            "SELECT contact_id FROM contact_point WHERE kind = 'email' AND value_index = :e"
             " UNION SELECT l.contact_id FROM contact_record r JOIN contact_link l"
-            " ON l.source_record_id = r.source_record_id WHERE r.email_key = :k"
-            " OR lower(r.email) = :e OR lower(r.email2) = :e",
-            e=email,
-            k=key or email,
+            " ON l.source_record_id = r.source_record_id WHERE r.email_key_index = :k"
+            " OR r.email_index = :e",
+            e=sealer.email_index(email),
+            k=sealer.index_one("email_key", key or email),
         )
     else:
         phone = normalize_value("phone", given, region=region)
@@ -263,13 +267,13 @@ def find_subject(conn: Connection, subject: str, *, region: str | None = None) -
                 f"{subject!r} is not a contact id, an email address or a phone number that can"
                 " be read; write phone numbers in international form (+44 20 7946 0321)"
             )
+        # Mobile and work phones are contact points too (see the email case).
         found = _ids(
             conn,
-            "SELECT contact_id FROM contact_point WHERE kind = 'phone' AND value = :p"
+            "SELECT contact_id FROM contact_point WHERE kind = 'phone' AND value_index = :p"
             " UNION SELECT l.contact_id FROM contact_record r JOIN contact_link l"
-            " ON l.source_record_id = r.source_record_id WHERE r.phone_key = :p"
-            " OR r.phone = :p OR r.mobile = :p OR r.work_phone = :p",
-            p=phone,
+            " ON l.source_record_id = r.source_record_id WHERE r.phone_index = :p",
+            p=sealer.phone_index(phone),
         )
     survivors = sorted({s for c in found if (s := _survivor(conn, c)) is not None})
     if not survivors:
@@ -324,10 +328,13 @@ def _values_of(
             f"SELECT '{kind}', {name} FROM contact_record WHERE source_record_id IN ({r})"
             for name in names
         ]
-    rows = [row for sql in queries for row in conn.execute(text(sql))]
-    for kind, value in rows:
-        if value is not None and (norm := normalize_value(str(kind), str(value))) is not None:
-            out[str(kind)].add(norm)
+    rows = [(str(k), v) for sql in queries for k, v in conn.execute(text(sql))]
+    sealer = sealer_of(conn)
+    for kind in ("email", "phone"):  # sealed by their kind, wherever they are stored
+        values = sealer.open(kind, [v for k, v in rows if k == kind])
+        for value in values:
+            if value is not None and (norm := normalize_value(kind, str(value))) is not None:
+                out[kind].add(norm)
     for columns in (
         f"SELECT first_name, last_name, full_name FROM contact WHERE id IN ({c})",
         f"SELECT first_name, last_name, full_name FROM contact_record"
@@ -343,19 +350,7 @@ def _mentions(
 ) -> list[int]:
     """Raw rows outside the person's records whose payload holds one of their emails and
     that belong to nobody else: quarantined rows, activity rows without a customer."""
-    candidates: set[int] = set()
-    for email in sorted(emails):
-        pattern = "%" + re.sub(r"([\\%_])", r"\\\1", email) + "%"
-        candidates.update(
-            _ids(
-                conn,
-                "SELECT id FROM source_record WHERE lower(payload) LIKE :p ESCAPE '\\'"
-                " UNION SELECT source_record_id FROM source_record_history"
-                " WHERE lower(payload) LIKE :p ESCAPE '\\'",
-                p=pattern,
-            )
-        )
-    candidates -= records
+    candidates = _payloads_holding(conn, emails) - records
     if not candidates:
         return []
     ids = _in(candidates)
@@ -377,6 +372,41 @@ def _mentions(
             )
         )
     return sorted(candidates - others)
+
+
+_SCAN_PAGE = 5000
+
+
+def _payloads_holding(conn: Connection, emails: Iterable[str]) -> set[int]:
+    """Source records whose payload (current or in history) holds one of `emails`, ignoring
+    case. Payloads are sealed, so SQL cannot search them: every one is read a page at a time
+    and opened here (right for a request about one person, not for thousands)."""
+    wanted = sorted({e.lower() for e in emails if e})
+    if not wanted:
+        return set()
+    sealer = sealer_of(conn)
+    found: set[int] = set()
+    for table, record in (
+        ("source_record", "id"),
+        ("source_record_history", "source_record_id"),
+    ):
+        after = 0
+        while True:
+            page = conn.execute(
+                text(
+                    f"SELECT id, {record}, payload FROM {table} WHERE id > :after"
+                    " ORDER BY id LIMIT :n"
+                ),
+                {"after": after, "n": _SCAN_PAGE},
+            ).all()
+            if not page:
+                break
+            after = int(page[-1][0])
+            payloads = sealer.open("payload", [row[2] for row in page])
+            for row, payload in zip(page, payloads, strict=True):
+                if payload and any(e in str(payload).lower() for e in wanted):
+                    found.add(int(row[1]))
+    return found
 
 
 # --- export (right of access) ---------------------------------------------------------------
@@ -493,9 +523,34 @@ def subject_sections(conn: Connection, person: Person) -> dict[str, list[dict[st
         "SELECT id, occurred_at, actor, action, entity, entity_id, details FROM audit_log"
         f" WHERE entity = 'contact' AND entity_id IN ({ids_as_text}) ORDER BY id",
     )
+    _open_sections(sealer_of(conn), sections)
+    return sections
+
+
+_OPENED = {
+    "contacts": "contact",
+    "contact_points": "contact_point",
+    "standardized_records": "contact_record",
+    "source_records": "source_record",
+    "source_record_history": "source_record_history",
+}
+"""Export section -> the table whose sealed columns its rows hold."""
+
+
+def _open_sections(sealer: Sealer, sections: dict[str, list[dict[str, Any]]]) -> None:
+    """Decrypt the sealed values of an export in place; blind indexes are left out (keyed
+    hashes that tell the person nothing)."""
+    for name, table in _OPENED.items():
+        rows = sealer.open_rows(table, sections[name])
+        sections[name] = [{k: v for k, v in r.items() if not k.endswith("_index")} for r in rows]
     for row in sections["source_records"] + sections["source_record_history"]:
         row["payload"] = json.loads(row["payload"]) if row.get("payload") else None
-    return sections
+    for row in sections["merge_events"]:
+        details = row.get("details")
+        parsed = json.loads(details) if isinstance(details, str) else details
+        if isinstance(parsed, dict) and isinstance(parsed.get("golden_before"), dict):
+            parsed["golden_before"] = sealer.open_row("contact", parsed["golden_before"])
+            row["details"] = json.dumps(parsed) if isinstance(details, str) else parsed
 
 
 def _csv_text(rows: list[dict[str, Any]]) -> str:

@@ -83,7 +83,9 @@ def reclean(
                         break
                     after = int(rows[-1][0])
                     groups: dict[tuple[str, ...], list[tuple[int, dict[str, Any], Any]]] = {}
-                    for rid, payload, file, number in rows:
+                    # Payloads are sealed: opened a page at a time, never written back.
+                    payloads = db.sealer.open("payload", [r[1] for r in rows])
+                    for (rid, _, file, number), payload in zip(rows, payloads, strict=True):
                         values = json.loads(payload)
                         groups.setdefault(tuple(values), []).append((int(rid), values, number))
                         preparers.setdefault(

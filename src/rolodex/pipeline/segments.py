@@ -5,18 +5,28 @@ each current golden contact with its `contact_score` row, order and ticket aggre
 marketing consent), stores segments, keeps membership history at every refresh (a row per
 stay: who entered, who left, when) and exports members, leaving out those without marketing
 consent unless told otherwise.
+
+Emails, phones and dates of birth are stored encrypted, so SQL cannot judge a filter such as
+`email ilike '%@example.com'`: `_Decrypted` answers those conditions in memory (the decrypted
+values go into a private in-memory SQLite database, never to disk nor back to the store, and
+the condition runs there as compiled) and the segment query gets the ids they hold for.
+Members shown and exported are decrypted as they are read.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine, event
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.pool import StaticPool
 
 from rolodex.analyze.rfm import RFM_SEGMENTS
 from rolodex.exceptions import InputError
@@ -34,6 +44,7 @@ from rolodex.pipeline.analytics import VOID_STATUSES
 from rolodex.pipeline.consent import granted_contacts, standing_grants
 from rolodex.segment.expr import CompiledFilter, Field, compile_filter
 from rolodex.share.export import Parts, Transform, write_rows
+from rolodex.store.sealed import SEALED, Sealer, sealer_of
 
 RFM_PREFIX = "rfm: "
 MARKETING = "marketing"  # consent purposes containing this word allow marketing use
@@ -176,8 +187,15 @@ def _query_base(conn: Connection | None = None) -> _Fields:
         "tickets": (tickets, tickets.c.contact_id == contact.c.id),
     }
     fields: dict[str, Field] = {"contact_id": Field("contact_id", contact.c.id, "number")}
+    sealed = SEALED["contact"]
     for name, (kind, about) in _CONTACT_FIELDS.items():
-        fields[name] = Field(name, contact.c[name], kind, about)  # type: ignore[arg-type]
+        fields[name] = Field(
+            name,
+            contact.c[name],
+            kind,  # type: ignore[arg-type]
+            about,
+            sealed=name in sealed,
+        )
     for name, (kind, about) in _SCORE_FIELDS.items():
         fields[name] = Field(name, score.c[name], kind, about)  # type: ignore[arg-type]
     fields["order_count"] = Field(
@@ -228,9 +246,110 @@ def segment_fields(conn: Connection | None = None) -> dict[str, Field]:
     return _query_base(conn).fields
 
 
+_BATCH = 10_000  # values decrypted at a time
+
+
+class _Decrypted:
+    """Answers filter conditions on encrypted contact fields on their decrypted values.
+
+    Each condition is run, as compiled, in a private in-memory SQLite database holding the
+    current contacts' decrypted values of the fields it reads (loaded on first use, once per
+    compile); the segment query gets `contact.id IN (those ids)`. Nothing is decrypted until
+    the query runs (the ids are a lazily computed parameter), so checking a filter is free.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.sealer: Sealer = sealer_of(conn)
+        self.memory: Engine | None = None
+        self.loaded: set[str] = set()
+
+    def __call__(self, condition: sa.ColumnElement[bool], fields: tuple[Field, ...]) -> Any:
+        columns = tuple(sorted({str(f.column.key) for f in fields}))
+        found: list[list[int]] = []
+
+        def ids() -> list[int]:
+            if not found:
+                found.append(self.ids(condition, columns))
+            return found[0]
+
+        return _id_in(table(Contact).c.id, ids, self.conn.dialect.name)
+
+    def ids(self, condition: sa.ColumnElement[bool], columns: tuple[str, ...]) -> list[int]:
+        """The current contacts the condition holds for."""
+        memory = self._memory()
+        for column in columns:
+            if column not in self.loaded:
+                self._load(memory, column)
+                self.loaded.add(column)
+        contact = table(Contact)
+        with memory.connect() as conn:
+            query = sa.select(contact.c.id).where(condition).order_by(contact.c.id)
+            return [int(i) for i in conn.execute(query).scalars()]
+
+    def _memory(self) -> Engine:
+        if self.memory is None:
+            # One connection for the engine's life: the database lives as long as it does.
+            engine = sa.create_engine("sqlite://", poolclass=StaticPool)
+            event.listen(engine, "connect", _unicode_lower)
+            metadata = sa.MetaData()
+            sa.Table(
+                "contact",
+                metadata,
+                sa.Column("id", sa.BigInteger, primary_key=True),
+                *(sa.Column(name, sa.Text) for name in SEALED["contact"]),
+            )
+            metadata.create_all(engine)
+            self.memory = engine
+        return self.memory
+
+    def _load(self, memory: Engine, column: str) -> None:
+        """Copy one field's decrypted values of the current contacts into memory."""
+        contact = table(Contact)
+        kind = SEALED["contact"][column]
+        query = (
+            sa.select(contact.c.id, contact.c[column])
+            .where(contact.c.merged_into_id.is_(None), contact.c[column].is_not(None))
+            .execution_options(yield_per=_BATCH)
+        )
+        upsert = sa.text(
+            f"INSERT INTO contact (id, {column}) VALUES (:id, :value)"
+            f" ON CONFLICT (id) DO UPDATE SET {column} = excluded.{column}"
+        )
+        with memory.begin() as target:
+            for part in self.conn.execute(query).partitions():
+                ids = [int(r[0]) for r in part]
+                opened = self.sealer.open(kind, [r[1] for r in part])
+                target.execute(
+                    upsert,
+                    [{"id": i, "value": v} for i, v in zip(ids, opened, strict=True)],
+                )
+
+
+def _unicode_lower(dbapi_connection: Any, _record: Any) -> None:
+    """Fold case as PostgreSQL does (SQLite's own lower() folds ASCII letters only)."""
+    dbapi_connection.create_function(
+        "lower", 1, lambda v: v.lower() if isinstance(v, str) else v, deterministic=True
+    )
+
+
+def _id_in(column: Any, ids: Callable[[], list[int]], dialect: str) -> sa.ColumnElement[bool]:
+    """`column IN ids` as one parameter however many ids (computed when the query runs)."""
+    if dialect == "postgresql":
+        array = sa.bindparam(
+            "sealed_ids", callable_=ids, type_=postgresql.ARRAY(sa.BigInteger), unique=True
+        )
+        return column == sa.any_(array)  # type: ignore[no-any-return]
+    listed = sa.bindparam(
+        "sealed_ids", callable_=lambda: json.dumps(ids()), type_=sa.Text, unique=True
+    )
+    values = sa.func.json_each(listed).table_valued("value")
+    return column.in_(sa.select(values.c.value))  # type: ignore[no-any-return]
+
+
 def _compile(expression: str, conn: Connection) -> tuple[sa.Select[tuple[int]], CompiledFilter]:
     base = _query_base(conn)
-    compiled = compile_filter(expression, base.fields)
+    compiled = compile_filter(expression, base.fields, judge=_Decrypted(conn))
     contact = table(Contact)
     joined: sa.FromClause = contact
     for join in dict.fromkeys(base.needs[f] for f in compiled.fields_used if f in base.needs):
@@ -420,7 +539,7 @@ def show_segment(conn: Connection, *, name: str, limit: int = 20) -> dict[str, A
         "is_predefined": bool(row["is_predefined"]),
         "members": int(row["member_count"] or 0),
         "refreshed_at": row["refreshed_at"],
-        "sample": [dict(m) for m in members],
+        "sample": sealer_of(conn).open_rows("contact", [dict(m) for m in members]),
         "history": [{"at": at, **counts} for at, counts in sorted(events.items())],
     }
 
@@ -476,7 +595,7 @@ def export_segment(
         .where(member.c.segment_id == row["id"], member.c.left_at.is_(None))
         .order_by(contact.c.id)
     )
-    rows = conn.execute(query).mappings().all()
+    rows = sealer_of(conn).open_rows("contact", [dict(r) for r in conn.execute(query).mappings()])
     allowed: set[int] | None = None
     if purpose and not everyone:
         allowed = granted_contacts(conn, purpose=purpose)

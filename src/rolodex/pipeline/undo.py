@@ -217,6 +217,15 @@ def _restore_versions(
         by_batch.setdefault(int(row.batch_id), []).append(row)
     now = utcnow()
     db = ConnectionBulk(conn)
+    # The restored payloads are tokens (copied back from history as they were): prepared
+    # again from their plaintext.
+    payloads = dict(
+        zip(
+            (int(row.id) for row in rows),
+            db.sealer.open("payload", [row.payload for row in rows]),
+            strict=True,
+        )
+    )
     for earlier, group in by_batch.items():
         mapping = repo.get_batch(conn, earlier)["mapping"] or {}
         kind = Kind(group[0].kind)
@@ -225,7 +234,7 @@ def _restore_versions(
         ).scalar_one()
         cleaner = make_cleaner(kind, clean, source=str(source))
         for row in group:
-            payload = json.loads(row.payload)
+            payload = json.loads(payloads[int(row.id)])
             preparer = batch_preparer(kind, row.file or "", list(payload), mapping)
             chunk = preparer.prepare(
                 [RawRow(number=int(row.row_number or 0), values=list(payload.values()))]

@@ -20,6 +20,7 @@ from rolodex.model.base import table
 from rolodex.resolve.run import follow_activity, write_golden
 from rolodex.resolve.survivorship import GOLDEN_FIELDS, Strategy
 from rolodex.store.bulk import ConnectionBulk
+from rolodex.store.sealed import sealer_of
 
 Rules = Mapping[str, Sequence[Strategy]] | None
 """Survivorship rules over the defaults (the workspace's `[resolve.survivorship]`)."""
@@ -160,7 +161,10 @@ def merge(
         reason=reason,
         now=now,
     )
-    before = _golden_row(conn, gone)
+    # The snapshot keeps the golden values sealed, as the contact row holds them (opened
+    # first: a value stored before encryption was turned on is sealed here too).
+    sealer = sealer_of(conn)
+    before = sealer.seal_row("contact", sealer.open_row("contact", _golden_row(conn, gone)))
     db = ConnectionBulk(conn)
     conn.execute(
         text(
@@ -301,8 +305,12 @@ def explain(conn: Connection, contact_id: int) -> dict[str, Any]:
         ),
         {"c": holder},
     ).all()
+    sealer = sealer_of(conn)
+    email_of = sealer.open("email", [r[8] for r in rows])
+    phone_of = sealer.open("phone", [r[9] for r in rows])
     records = []
-    for rid, source, external, by, prob, evidence, first, last, email, phone in rows:
+    for i, (rid, source, external, by, prob, evidence, first, last, _, _) in enumerate(rows):
+        email, phone = email_of[i], phone_of[i]
         found = json.loads(evidence) if evidence else None
         decided = sorted(found["weights"].items(), key=lambda kv: -abs(kv[1]))[:3] if found else []
         records.append(
@@ -328,8 +336,9 @@ def explain(conn: Connection, contact_id: int) -> dict[str, Any]:
     assert golden is not None
     lineage = json.loads(golden[-1] or "{}")
     by_id = {r["source_record_id"]: r for r in records}
+    opened = sealer.open_row("contact", dict(zip(GOLDEN_FIELDS, golden[:-1], strict=True)))
     values = []
-    for name, value in zip(GOLDEN_FIELDS, golden[:-1], strict=True):
+    for name, value in opened.items():
         if value is None:
             continue
         origin = lineage.get(name)
@@ -417,7 +426,7 @@ def _side(conn: Connection, record: int) -> dict[str, Any]:
         "source": source,
         "external_id": external,
         "contact_id": contact,
-        **dict(zip(_SIDE, values, strict=True)),
+        **sealer_of(conn).open_row("contact_record", dict(zip(_SIDE, values, strict=True))),
     }
 
 

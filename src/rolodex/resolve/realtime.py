@@ -19,6 +19,7 @@ from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 from sqlalchemy import Connection, text
 
 from rolodex.resolve.model import FEATURES, exact_match_u
+from rolodex.store.sealed import Sealer
 
 Row = Mapping[str, Any]
 Predicate = Callable[[Row, Row], bool]
@@ -311,15 +312,20 @@ def feature_rows(frame: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def lookup_sql(row: Row) -> list[tuple[str, dict[str, Any]]]:
+def lookup_sql(row: Row, sealer: Sealer) -> list[tuple[str, dict[str, Any]]]:
     """Return the indexed lookups (SQL with named parameters) that find candidate records
-    for one feature row."""
+    for one feature row.
+
+    Email and phone keys are sealed in the store: they are looked up by their blind indexes,
+    computed with the workspace's `sealer`.
+    """
     out: list[tuple[str, dict[str, Any]]] = []
     select = "SELECT source_record_id FROM contact_record WHERE "
     if row["email"] is not None:
-        out.append((select + "email_key = :a", {"a": row["email"]}))
+        key = sealer.index_one("email_key", row["email"])
+        out.append((select + "email_key_index = :a", {"a": key}))
     if row["phone"] is not None:
-        out.append((select + "phone_key = :a", {"a": row["phone"]}))
+        out.append((select + "phone_index = :a", {"a": sealer.phone_index(row["phone"])}))
     if row["first"] is not None and row["last"] is not None:
         by_name = select + "last_name_key = :a AND first_name_key = :b"
         out.append((by_name, {"a": row["last"], "b": row["first"]}))

@@ -36,9 +36,10 @@ from rolodex.resolve.calibrate import Calibration, calibrate
 from rolodex.resolve.cluster import ClusterSettings, cluster_records
 from rolodex.resolve.matcher import Matcher, block_and_score, pair_frame
 from rolodex.resolve.realtime import TF_COLUMNS, Scorer, feature_rows
-from rolodex.resolve.singletons import ACTIVITY_TABLES
+from rolodex.resolve.singletons import ACTIVITY_TABLES, POINT_COLUMNS
 from rolodex.resolve.survivorship import GOLDEN_FIELDS, Strategy, contact_points, golden_values
 from rolodex.store.bulk import ConnectionBulk, read_frame
+from rolodex.store.sealed import SEALED, sealer_of
 
 RESOLVED_BY = "resolve"
 
@@ -131,12 +132,14 @@ def read_records(
 ) -> pl.DataFrame:
     """Read the accepted contact records with their current link, trust and time, as Arrow.
 
-    Text is cast in SQL so both databases hand over the same types. `narrow` reads only what
-    matching needs: the match keys, and of the flags only the email's tags, extracted in
-    SQL (a full resolve of a million records reads them all, so this is most of its reading
-    time and memory); `custom` False leaves the custom fields out (null); `linked` False
-    leaves out the contact link (incremental runs read links only for the records they
-    touch).
+    Text is cast in SQL so both databases hand over the same types; personal data (emails,
+    phones, streets, their match keys, the date of birth) is decrypted here, in memory, so
+    matching and survivorship see the values as the clean stage wrote them. `narrow` reads
+    only what matching needs: the match keys, and of the flags only the email's tags,
+    extracted in SQL (a full resolve of a million records reads them all, so this is most of
+    its reading time and memory); `custom` False leaves the custom fields out (null);
+    `linked` False leaves out the contact link (incremental runs read links only for the
+    records they touch).
     """
     texts = _MATCHED if narrow else _TEXT
     cols = ", ".join(f"CAST(r.{c} AS TEXT) AS {c}" for c in texts)
@@ -182,9 +185,8 @@ def read_records(
         ),
         **({"contact_id": pl.Int64} if linked else {}),
     }
-    frame = read_frame(conn, sql, schema).with_columns(
-        pl.col("birth_date").str.slice(0, 10).str.to_date(strict=False)
-    )
+    frame = sealer_of(conn).open_frame("contact_record", read_frame(conn, sql, schema))
+    frame = frame.with_columns(pl.col("birth_date").str.slice(0, 10).str.to_date(strict=False))
     if narrow:
         return frame
     return frame.with_columns(
@@ -707,13 +709,18 @@ def _names(conn: Connection, record_ids: list[int]) -> dict[int, str]:
     if not record_ids:
         return {}
     ids = ", ".join(str(int(i)) for i in record_ids)
-    rows = conn.execute(
+    found = conn.execute(
         text(
             "SELECT source_record_id, first_name, last_name, email FROM contact_record"
             f" WHERE source_record_id IN ({ids})"
         )
     )
-    return {int(r): " ".join(x for x in (f, la) if x) or (e or "") for r, f, la, e in rows}
+    rows = sealer_of(conn).open_rows("contact_record", [dict(r) for r in found.mappings()])
+    return {
+        int(r["source_record_id"]): " ".join(x for x in (r["first_name"], r["last_name"]) if x)
+        or (r["email"] or "")
+        for r in rows
+    }
 
 
 def _plan(
@@ -932,22 +939,7 @@ def write_golden(
         if not points.is_empty():
             db.ingest(
                 table(ContactPoint),
-                points.rename({"cluster": "contact_id"})
-                .select(
-                    "contact_id",
-                    "kind",
-                    "label",
-                    "value",
-                    "is_primary",
-                    "street",
-                    "street2",
-                    "city",
-                    "region",
-                    "postcode",
-                    "country",
-                    "source_record_id",
-                )
-                .to_arrow(),
+                points.rename({"cluster": "contact_id"}).select(POINT_COLUMNS).to_arrow(),
             )
         # Contacts left without records (all moved away) are handled by the caller.
         done += golden.height
@@ -955,21 +947,31 @@ def write_golden(
 
 
 def _update_contacts(db: ConnectionBulk, golden: pl.DataFrame, *, now: datetime) -> None:
-    """Write golden values and lineage onto existing contact rows."""
+    """Write golden values and lineage onto existing contact rows, personal data sealed
+    (the statement bypasses `ingest`, which would seal it)."""
     stamp = db.stamp(now)
     lineage_cols = [f"{f}__from" for f in GOLDEN_FIELDS if f"{f}__from" in golden.columns]
+    sealed = {
+        name: db.sealer.seal(
+            group,
+            [
+                None if v is None else (v.isoformat() if hasattr(v, "isoformat") else str(v))
+                for v in golden.get_column(name).to_list()
+            ],
+        )
+        for name, group in SEALED["contact"].items()
+        if name in golden.columns
+    }
     rows = []
-    for row in golden.iter_rows(named=True):
+    for i, row in enumerate(golden.iter_rows(named=True)):
         lineage = {
             col[: -len("__from")]: int(row[col]) for col in lineage_cols if row[col] is not None
         }
         values = []
         for name in GOLDEN_FIELDS:
-            value = row.get(name)
+            value = sealed[name][i] if name in sealed else row.get(name)
             if name == "custom" and isinstance(value, str):
                 value = value if value not in ("", "{}") else None
-            if name == "birth_date" and value is not None and not db.is_postgres:
-                value = str(value)
             values.append(value)
         rows.append((*values, json.dumps(lineage), stamp, int(row["cluster"])))
     assignments = ", ".join(f"{name} = ?" for name in GOLDEN_FIELDS)

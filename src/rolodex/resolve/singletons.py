@@ -4,19 +4,24 @@ Until matching runs, every contact source record is its own golden contact, with
 phones, address and social handles as contact points. The work is set-based SQL inside the
 caller's transaction: links first (with reserved ids), then contacts and points copied from
 the standardized view through a staged table of (record, golden id) pairs, so a million
-records cost seconds, not minutes.
+records cost seconds, not minutes. Sealed values are copied as their tokens; the points SQL
+cannot build over tokens (blind indexes of phones, the address line) are built in Python.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
 
 from rolodex.model import (
     CampaignMember,
     Company,
     Consent,
     Contact,
+    ContactPoint,
     Deal,
     Event,
     Interaction,
@@ -26,6 +31,7 @@ from rolodex.model import (
 )
 from rolodex.model.base import table
 from rolodex.store.bulk import Bulk
+from rolodex.store.sealed import SEALED
 
 LINKED_BY = "import"
 
@@ -194,37 +200,157 @@ def link_new_companies(db: Bulk, record_ids: Sequence[int], *, now: datetime) ->
 def _insert_points(db: Bulk, staged: str) -> None:
     """Copy emails, phones, address and handles of the staged records to contact points.
 
-    One pass over the records: each is joined once to the list of point kinds and
-    unpivoted with CASE, rather than read again for every kind.
+    The primary emails and the handles are copied in SQL, in one pass over the records:
+    each is joined once to the list of point kinds and unpivoted with CASE, rather than
+    read again for every kind; sealed emails are copied as their tokens, with the blind
+    index the record already has. The points whose blind index (other emails, phones) or
+    value (the address line, built from a sealed street) SQL cannot compute are built in
+    Python from the decrypted record (`_decrypted_points`).
     """
+    sealed_street = db.sealer.seals("street")
+    in_sql = [
+        (n, point)
+        for n, point in enumerate((*_POINTS, _ADDRESS_POINT), start=1)
+        if point[0] == "social" or (n == 1) or (point is _ADDRESS_POINT and not sealed_street)
+    ]
     kinds = " UNION ALL ".join(
         f"SELECT {n} AS n, '{kind}' AS kind, {'NULL' if label is None else repr(label)} AS label"
-        for n, (kind, label, _, _, _) in enumerate((*_POINTS, _ADDRESS_POINT), start=1)
+        for n, (kind, label, _, _, _) in in_sql
     )
+    # An email without its blind index (a record stored before there was one) is left to
+    # Python, which computes it.
     value = " ".join(
-        f"WHEN {n} THEN CASE WHEN {cond} THEN {expr} END"
-        for n, (_, _, expr, _, cond) in enumerate((*_POINTS, _ADDRESS_POINT), start=1)
+        f"WHEN {n} THEN CASE WHEN {cond}{' AND r.email_index IS NOT NULL' if n == 1 else ''}"
+        f" THEN {expr} END"
+        for n, (_, _, expr, _, cond) in in_sql
     )
-    primary = " ".join(
-        f"WHEN {n} THEN {prim}"
-        for n, (_, _, _, prim, _) in enumerate((*_POINTS, _ADDRESS_POINT), start=1)
-    )
+    primary = " ".join(f"WHEN {n} THEN {prim}" for n, (_, _, _, prim, _) in in_sql)
     address = len(_POINTS) + 1
     parts = ", ".join(
         f"CASE WHEN k.n = {address} THEN r.{c} END AS {c}"
         for c in ("street", "street2", "city", "region", "postcode", "country")
     )
     db.execute(
-        "INSERT INTO contact_point (contact_id, kind, label, value, is_primary,"
+        "INSERT INTO contact_point (contact_id, kind, label, value, value_index, is_primary,"
         " street, street2, city, region, postcode, country, source_record_id)"
-        " SELECT contact_id, kind, label, value, is_primary = 1, street, street2, city, region,"
-        " postcode, country, source_record_id FROM (SELECT n.golden_id AS contact_id,"
-        f" k.kind, k.label, CASE k.n {value} END AS value, CASE k.n {primary} END AS is_primary,"
-        f" {parts}, r.source_record_id FROM {staged} n JOIN contact_record r"
-        f" ON r.source_record_id = n.record_id{_within(staged)}"
+        " SELECT contact_id, kind, label, value, value_index, is_primary = 1, street, street2,"
+        " city, region, postcode, country, source_record_id FROM (SELECT n.golden_id AS"
+        f" contact_id, k.kind, k.label, CASE k.n {value} END AS value,"
+        " CASE WHEN k.n = 1 THEN r.email_index END AS value_index,"
+        f" CASE k.n {primary} END AS is_primary, {parts}, r.source_record_id FROM {staged} n"
+        f" JOIN contact_record r ON r.source_record_id = n.record_id{_within(staged)}"
         f" CROSS JOIN ({kinds}) k) p WHERE value IS NOT NULL"
         # No ORDER BY: sorting the wide rows first cost more than twice the insert itself.
     )
+    _decrypted_points(db, staged, address=sealed_street)
+
+
+_DECRYPTED = ("email", "email2", "phone", "mobile", "work_phone", "street", "street2")
+
+
+def _decrypted_points(db: Bulk, staged: str, *, address: bool) -> None:
+    """Insert the points of the staged records that SQL cannot build over sealed values:
+    emails without a blind index on the record, second emails and phones (whose blind
+    indexes need the plaintext), and, when streets are sealed, the address (its one-line
+    value joins the street to the rest). `ingest` seals them and adds their indexes."""
+    wanted = [
+        "r.email IS NOT NULL AND r.email_index IS NULL",
+        "r.email2 IS NOT NULL",
+        "r.phone IS NOT NULL",
+        "r.mobile IS NOT NULL",
+        "r.work_phone IS NOT NULL",
+    ]
+    if address:
+        wanted.append(str(_ADDRESS_POINT[4]))
+    found = db.query(
+        "SELECT n.golden_id, r.source_record_id, r.email_index,"
+        f" {', '.join('r.' + c for c in _DECRYPTED)}, r.city, r.region, r.postcode, r.country"
+        f" FROM {staged} n JOIN contact_record r ON r.source_record_id = n.record_id"
+        f"{_within(staged)} WHERE {' OR '.join(f'({w})' for w in wanted)}"
+        " ORDER BY r.source_record_id"
+    )
+    if not found:
+        return
+    raw = list(zip(*found, strict=True))
+    # Only what these points show is decrypted: the email only where it has no blind index
+    # (elsewhere SQL copied it), the streets only for the address.
+    raw[3] = tuple(e if ix is None else None for e, ix in zip(raw[3], raw[2], strict=True))
+    opened = {
+        name: db.sealer.open(SEALED["contact_record"][name], raw[3 + i])
+        for i, name in enumerate(_DECRYPTED)
+        if address or name not in ("street", "street2")
+    }
+    has_email = [ix is not None or e is not None for e, ix in zip(raw[3], raw[2], strict=True)]
+    out: dict[str, list[Any]] = {c: [] for c in POINT_COLUMNS}
+
+    def add(i: int, kind: str, label: str | None, value: str, primary: bool) -> None:
+        for column, item in (
+            ("contact_id", int(raw[0][i])),
+            ("kind", kind),
+            ("label", label),
+            ("value", value),
+            ("is_primary", primary),
+            ("source_record_id", int(raw[1][i])),
+        ):
+            out[column].append(item)
+        for n, column in enumerate(("street", "street2", "city", "region", "postcode", "country")):
+            out[column].append(
+                (opened[column][i] if n < 2 else raw[8 + n][i]) if kind == "address" else None
+            )
+
+    for i in range(len(found)):
+        email, email2 = opened["email"][i], opened["email2"][i]
+        if email is not None:
+            add(i, "email", None, email, True)
+        if email2 is not None:
+            add(i, "email", None, email2, not has_email[i])
+        phone, mobile, work = opened["phone"][i], opened["mobile"][i], opened["work_phone"][i]
+        if phone is not None:
+            add(i, "phone", None, phone, True)
+        if mobile is not None:
+            add(i, "phone", "mobile", mobile, phone is None)
+        if work is not None:
+            add(i, "phone", "work", work, phone is None and mobile is None)
+        if address:
+            parts = (opened["street"][i], raw[12][i], raw[10][i], raw[13][i])
+            if any(p is not None for p in parts):
+                add(i, "address", None, address_line(*parts), True)
+    types = {"contact_id": pa.int64(), "source_record_id": pa.int64(), "is_primary": pa.bool_()}
+    db.ingest(
+        table(ContactPoint),
+        pa.table({c: pa.array(v, types.get(c, pa.string())) for c, v in out.items()}),
+    )
+
+
+# The contact_point columns a golden record's points are written with.
+POINT_COLUMNS = (
+    "contact_id",
+    "kind",
+    "label",
+    "value",
+    "is_primary",
+    "street",
+    "street2",
+    "city",
+    "region",
+    "postcode",
+    "country",
+    "source_record_id",
+)
+
+
+def address_line(
+    street: str | None, postcode: str | None, city: str | None, country: str | None
+) -> str:
+    """The address on one line, "street, postcode city, country", as the SQL of
+    `_ADDRESS` renders it for unsealed streets."""
+    line = (
+        (street + ", " if street is not None else "")
+        + (postcode + " " if postcode is not None else "")
+        + (city + ", " if city is not None else "")
+        + (country or "")
+    )
+    return line.rstrip(", ")
 
 
 def _refresh(db: Bulk, record_ids: Sequence[int], *, company: bool, now: datetime) -> str | None:

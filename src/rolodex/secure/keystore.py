@@ -21,6 +21,7 @@ from sqlalchemy import Engine, text
 
 from rolodex.exceptions import ConfigError
 from rolodex.secure.crypto import ENV_KEY_FILE, ENV_KEYS, Cipher, Keyring, SubjectKeys
+from rolodex.store.sealed import INDEXES, POINT_GROUPS, SEALED, Sealer, is_token
 
 DEFAULT_KEY_FILE = Path("rolodex.key")
 
@@ -123,6 +124,34 @@ def rotate_key_file(path: Path) -> Keyring:
     return rotated
 
 
+_STORES: dict[tuple[Path | None, str, str], KeyStore] = {}
+_STORES_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class SealerRecipe:
+    """How to build a workspace's `Sealer`: picklable, so a writer process makes its own
+    from the key file or the environment (keys themselves never cross a process boundary)."""
+
+    key_file: Path | None
+    groups: tuple[str, ...]
+
+    def __call__(self) -> Sealer:
+        return Sealer(shared_keystore(self.key_file).cipher(), self.groups)
+
+
+def shared_keystore(key_file: Path | None) -> KeyStore:
+    """The process's one `KeyStore` for this setting and environment, so a rotation that
+    reloads it reaches every sealer at once."""
+    env = os.environ
+    where = (key_file, env.get(ENV_KEYS, ""), env.get(ENV_KEY_FILE, ""))
+    with _STORES_LOCK:
+        store = _STORES.get(where)
+        if store is None:
+            store = _STORES[where] = KeyStore(key_file=key_file)
+        return store
+
+
 @dataclass
 class Reencryption:
     """How many stored values a re-encryption pass looked at and rewrote, per column."""
@@ -185,4 +214,94 @@ def reencrypt_store(engine: Engine, cipher: Cipher, *, batch: int = 5_000) -> Re
                 last = str(rows[-1][0])
         result.checked[label] = checked
         result.rewritten[label] = rewritten
+    return result
+
+
+_KEY_COLUMN = {
+    "source_record": "id",
+    "source_record_history": "id",
+    "contact_record": "source_record_id",
+    "contact": "id",
+    "contact_point": "id",
+}
+
+
+def reseal_store(
+    engine: Engine, cipher: Cipher, groups: tuple[str, ...], *, batch: int = 5_000
+) -> Reencryption:
+    """Bring every personal-data column in line with the keys and `security.encrypt`, in
+    short transactions: plaintext of an encrypted kind is encrypted, tokens under an old key
+    are re-encrypted under the current one, tokens of a kind no longer encrypted are
+    decrypted, and missing blind indexes are filled.
+
+    What `rolodex keys rotate` runs after adding a key, and `rolodex keys seal` runs alone
+    (after turning encryption on for a workspace that holds plaintext). Readers keep working
+    throughout: they accept plaintext and tokens under any key of the keyring.
+    """
+    sealer = Sealer(cipher, groups)
+    current = cipher.keyring.current_id
+    result = Reencryption()
+
+    def settle(kind: str, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if is_token(value):
+            if not sealer.seals(kind):
+                return str(sealer.open_one(kind, value))
+            if value.split(":", 2)[1] == current:
+                return value
+            return cipher.reencrypt(value, context=f"pii.{kind}")
+        return sealer.seal_one(kind, value)
+
+    for name, columns in SEALED.items():
+        key = _KEY_COLUMN[name]
+        indexes = INDEXES.get(name, {})
+        sealed = list(columns)
+        point = name == "contact_point"
+        wanted = [*sealed, *indexes, *(("kind", "value", "value_index") if point else ())]
+        select = ", ".join(f'"{c}"' for c in dict.fromkeys(wanted))
+        checked = rewritten = 0
+        last = 0
+        while True:
+            with engine.begin() as conn:
+                rows = (
+                    conn.execute(
+                        text(
+                            f'SELECT "{key}", {select} FROM "{name}" WHERE "{key}" > :last'
+                            f' ORDER BY "{key}" LIMIT :n'
+                        ),
+                        {"last": last, "n": batch},
+                    )
+                    .mappings()
+                    .all()
+                )
+                if not rows:
+                    break
+                for row in rows:
+                    checked += 1
+                    plain = sealer.open_row(name, dict(row))
+                    changes: dict[str, object] = {}
+                    for column in sealed:
+                        new = settle(columns[column], row[column])
+                        if new != row[column]:
+                            changes[column] = new
+                    for column, (source, _field) in indexes.items():
+                        if row[column] is None and plain.get(source) is not None:
+                            changes[column] = sealer.seal_row(name, {source: plain[source]})[column]
+                    if point and (kind := POINT_GROUPS.get(row["kind"])) is not None:
+                        new = settle(kind, row["value"])
+                        if new != row["value"]:
+                            changes["value"] = new
+                        if row["value_index"] is None and row["kind"] in ("email", "phone"):
+                            changes["value_index"] = sealer.point_index(row["kind"], plain["value"])
+                    if changes:
+                        sets = ", ".join(f'"{c}" = :{c}' for c in changes)
+                        conn.execute(
+                            text(f'UPDATE "{name}" SET {sets} WHERE "{key}" = :_key'),
+                            {**changes, "_key": row[key]},
+                        )
+                        rewritten += 1
+                last = int(rows[-1][key])
+        result.checked[name] = checked
+        result.rewritten[name] = rewritten
     return result

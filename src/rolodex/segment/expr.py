@@ -62,13 +62,19 @@ patterns `%` matches any text, `_` one character and `\\` escapes the next chara
 Missing values: a comparison against a missing value is false (`country != 'DE'` does not
 select contacts without a country; add `or country is null`), while `not` selects exactly the
 rows its operand does not (`not country = 'DE'` does include them).
+
+Encrypted fields (`Field.sealed`: emails, phones, dates of birth) hold tokens SQL cannot
+compare: `is null` still runs in SQL, and every other condition on them is handed, compiled
+as it would be, to the caller's `judge`, which answers it on the decrypted values and gives
+back a condition SQL can run (the ids it holds for). A condition comparing an encrypted field
+with another field is refused, as is any without a judge.
 """
 
 from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -90,6 +96,7 @@ __all__ = [
     "CompiledFilter",
     "Field",
     "FieldType",
+    "Judge",
     "SegmentSyntaxError",
     "compile_filter",
 ]
@@ -141,12 +148,15 @@ class Field:
         column: The column or labelled expression the query provides, e.g. `contact.c.country`.
         type: How values are checked and bound: text, number, date, datetime or boolean.
         description: A short explanation for help and error listings.
+        sealed: Stored encrypted: SQL sees tokens, so conditions on it other than `is null`
+            go through the `judge` given to `compile_filter`.
     """
 
     name: str
     column: ColumnElement[Any]
     type: FieldType
     description: str = ""
+    sealed: bool = False
 
     def __post_init__(self) -> None:
         if not _IDENTIFIER.fullmatch(self.name):
@@ -177,6 +187,11 @@ class CompiledFilter:
     now: datetime
 
 
+Judge = Callable[[ColumnElement[bool], tuple[Field, ...]], ColumnElement[bool]]
+"""Answers one condition on encrypted fields (given the condition as compiled and the
+encrypted fields it reads) with an equivalent condition SQL can run on the stored tokens."""
+
+
 class SegmentSyntaxError(InputError):
     """A filter that cannot be used; the message shows the filter with a caret line under the
     offending token.
@@ -198,7 +213,11 @@ class SegmentSyntaxError(InputError):
 
 
 def compile_filter(
-    text: str, fields: Mapping[str, Field], *, now: datetime | None = None
+    text: str,
+    fields: Mapping[str, Field],
+    *,
+    now: datetime | None = None,
+    judge: Judge | None = None,
 ) -> CompiledFilter:
     """Check a filter and compile it to a SQLAlchemy condition over `fields`.
 
@@ -207,6 +226,8 @@ def compile_filter(
         fields: The fields the segment query provides, keyed by name (case is ignored).
         now: The moment `now()` stands for; `today()` is its UTC date. Defaults to the current
             time; a naive datetime is taken as UTC.
+        judge: Answers conditions on encrypted (`sealed`) fields; without one, only `is null`
+            and `is not null` may use them.
 
     Returns:
         The condition with every value bound as a parameter, the fields it reads, the
@@ -238,7 +259,7 @@ def compile_filter(
             position=MAX_LENGTH,
             length=len(text) - MAX_LENGTH,
         )
-    parser = _Parser(text, by_name, moment)
+    parser = _Parser(text, by_name, moment, judge)
     where = parser.parse()
     return CompiledFilter(
         where=where,
@@ -463,16 +484,21 @@ def _shift(point: _Point, interval: _Interval, sign: int) -> _Point:
 class _Parser:
     """Recursive descent over the tokens, type-checking and compiling as it goes."""
 
-    def __init__(self, text: str, fields: Mapping[str, Field], now: datetime) -> None:
+    def __init__(
+        self, text: str, fields: Mapping[str, Field], now: datetime, judge: Judge | None = None
+    ) -> None:
         self.text = text
         self.scanner = _scan(text)
         self.tokens: list[_Token] = []  # scanned so far; all of them once parsing succeeded
         self.fields = fields
         self.now = now
+        self.judge = judge
         self.index = 0
         self.depth = 0
         self.used: set[str] = set()
         self.parameters = 0
+        self.reading: list[Field] = []  # the fields of the condition being parsed
+        self.null_test = False  # whether that condition is `is [not] null`
 
     # token access
 
@@ -569,6 +595,31 @@ class _Parser:
         )
 
     def condition(self) -> ColumnElement[bool]:
+        """One condition; one on encrypted fields answered by the judge."""
+        start = self.peek.position
+        self.reading, self.null_test = [], False
+        condition = self.plain_condition()
+        sealed = tuple(dict.fromkeys(f for f in self.reading if f.sealed))
+        if not sealed or self.null_test:
+            return condition
+        end = self.previous.end if self.previous is not None else start + 1
+        if len(sealed) != len(set(self.reading)):
+            self.fail(
+                f"'{sealed[0].name}' is stored encrypted: compare it with a value, not with "
+                "another field",
+                start,
+                end,
+            )
+        if self.judge is None:
+            self.fail(
+                f"'{sealed[0].name}' is stored encrypted: only 'is null' and 'is not null' "
+                "work on it here",
+                start,
+                end,
+            )
+        return self.judge(condition, sealed)
+
+    def plain_condition(self) -> ColumnElement[bool]:
         left = self.operand(what="a condition")
         token = self.peek
         if isinstance(left, _Value):
@@ -645,6 +696,7 @@ class _Parser:
         return _apply(op, field.column, self.bind(field, self.coerce(field, right)))
 
     def is_null(self, left: _FieldRef) -> ColumnElement[bool]:
+        self.null_test = True  # tokens are null exactly when the values are
         self.advance()
         negated = self.peek.is_keyword("not")
         if negated:
@@ -873,6 +925,7 @@ class _Parser:
         if field is None:
             self.fail_at(token, self.unknown_field(token.text, in_value=in_value))
         self.used.add(field.name)
+        self.reading.append(field)
         self.advance()
         return _FieldRef(field, token.position, token.end)
 

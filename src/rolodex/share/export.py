@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import Connection, text
 
 from rolodex.exceptions import InputError
+from rolodex.store.sealed import sealer_of
 
 _PARTITION = 10_000
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -70,6 +71,14 @@ _QUERIES: dict[ExportKind, str] = {
 }
 
 
+# Columns of each export that are stored sealed: column -> kind of personal data.
+_SEALED: dict[ExportKind, dict[str, str]] = {
+    ExportKind.CONTACTS: {"email": "email", "phone": "phone", "birth_date": "birth_date"},
+    ExportKind.QUARANTINE: {"payload": "payload"},
+    ExportKind.SOURCE_RECORDS: {"payload": "payload"},
+}
+
+
 def neutralize(value: Any) -> Any:
     """Make a text cell safe to open in a spreadsheet (formula injection)."""
     if isinstance(value, str) and value.startswith(_FORMULA_START):
@@ -95,12 +104,25 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _date(value: Any) -> Any:
+    """A stored birth date (ISO text) as a date, so files type it as one; text that is no
+    ISO date stays as it is."""
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
+
+
 def _partitions(
     conn: Connection, kind: ExportKind
 ) -> tuple[list[str], Iterator[list[tuple[Any, ...]]]]:
     result = conn.execute(text(_QUERIES[kind]), execution_options={"stream_results": True})
     columns = list(result.keys())
     reasons = columns.index("reasons") if "reasons" in columns else None
+    sealer = sealer_of(conn)
+    sealed = [(columns.index(c), g) for c, g in _SEALED.get(kind, {}).items() if c in columns]
 
     def rows() -> Iterator[list[tuple[Any, ...]]]:
         for part in result.partitions(_PARTITION):
@@ -109,8 +131,13 @@ def _partitions(
                 values = [_plain(v) for v in row]
                 if reasons is not None:
                     values[reasons] = _reasons(values[reasons])
-                out.append(tuple(values))
-            yield out
+                out.append(values)
+            # Decrypted a column at a time: one batch per partition and kind.
+            for at, group in sealed:
+                opened = sealer.open(group, [values[at] for values in out])
+                for values, value in zip(out, opened, strict=True):
+                    values[at] = _date(value) if group == "birth_date" else value
+            yield [tuple(values) for values in out]
 
     return columns, rows()
 

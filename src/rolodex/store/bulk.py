@@ -25,6 +25,8 @@ from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.schema import CreateIndex, DDLElement, DropIndex
 
+from rolodex.store.sealed import Sealer, sealer_of
+
 _PARAMS = 900  # bound parameters per statement, under SQLite's lowest limit
 _FETCH = 20_000  # rows per fetch when reading a frame
 _POSTGRES_DIALECT = PGDialect_psycopg()  # type: ignore[no-untyped-call]
@@ -144,9 +146,14 @@ _BULK_STATISTICS_TARGET = 10
 
 
 class Bulk:
-    """The few operations the import needs, on one open transaction."""
+    """The few operations the import needs, on one open transaction.
+
+    `ingest` seals what it writes (`rolodex.store.sealed`): personal-data columns encrypted,
+    blind indexes added; statements given to `execute` are the caller's to seal.
+    """
 
     dialect: str
+    sealer: Sealer = Sealer.plain()
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one statement; return the number of rows it changed."""
@@ -282,6 +289,7 @@ class ConnectionBulk(Bulk):
     def __init__(self, conn: Connection, *, unchecked: bool = False) -> None:
         self.conn = conn
         self.dialect = conn.dialect.name
+        self.sealer = sealer_of(conn)
         self._raw = conn.connection.driver_connection
         if self.is_postgres:
             # Bulk statements sort and hash hundreds of thousands of rows: keep that in memory.
@@ -360,6 +368,7 @@ class ConnectionBulk(Bulk):
     def ingest(self, table: Table, data: pa.Table) -> None:
         if data.num_rows == 0:
             return
+        data = self.sealer.seal_arrow(table.name, data)
         names = ", ".join(f'"{c}"' for c in data.column_names)
         if self.is_postgres:
             self._copy_csv(table.name, data)
@@ -433,6 +442,7 @@ class AdbcSqliteBulk(Bulk):
 
     def ingest(self, table: Table, data: pa.Table) -> None:
         if data.num_rows:
+            data = self.sealer.seal_arrow(table.name, data)
             self._cursor.adbc_ingest(table.name, _to_sqlite(data), mode="append")
 
     def create_indexes(self, indexes: Sequence[Index]) -> None:
@@ -553,6 +563,7 @@ class BulkSession:
             return
         if self._adbc is None:
             self._adbc = AdbcSqliteBulk(self._sqlite_path, unchecked=self._unchecked)
+            self._adbc.sealer = sealer_of(self.engine)
         self._adbc.begin()
         try:
             yield self._adbc

@@ -1,0 +1,353 @@
+"""Which stored columns hold personal data, and sealing them: encrypt on the way in, compute
+their blind indexes, decrypt on the way out.
+
+Every stage writes and reads the store through the same `Sealer`, built by the workspace from
+its keys and the `security.encrypt` setting, so no stage needs the keys itself. Values of one
+kind share one encryption context (``pii.email`` for every email column), so SQL that copies a
+value from the standardized view into a golden record copies the token as it is; a token moved
+into a column of another kind fails to decrypt. SQL can compare and group sealed values only
+through their blind-index columns (``*_index``): tokens use random nonces, so two tokens of the
+same email differ.
+
+Reading is lenient: a value that is not a token is plaintext (data stored before the field was
+encrypted, or a field the setting leaves out) and is returned as it is, so turning encryption
+on needs no downtime; `reseal_store` then encrypts what is still plaintext.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Protocol
+
+import polars as pl
+import pyarrow as pa
+from sqlalchemy import Connection, Engine
+
+__all__ = [
+    "DEFAULT_GROUPS",
+    "GROUPS",
+    "SEALED",
+    "Sealer",
+    "factory_of",
+    "is_token",
+    "register",
+    "sealer_of",
+]
+
+GROUPS = ("email", "phone", "street", "birth_date", "payload")
+"""The kinds of personal data `security.encrypt` may name."""
+
+DEFAULT_GROUPS = GROUPS
+"""Encrypted unless configured otherwise: all of them."""
+
+SEALED: dict[str, dict[str, str]] = {
+    "source_record": {"payload": "payload"},
+    "source_record_history": {"payload": "payload"},
+    "contact_record": {
+        "email": "email",
+        "email2": "email",
+        "email_key": "email",
+        "phone": "phone",
+        "mobile": "phone",
+        "work_phone": "phone",
+        "phone_key": "phone",
+        "street": "street",
+        "street2": "street",
+        "street_key": "street",
+        "birth_date": "birth_date",
+    },
+    "contact": {"email": "email", "phone": "phone", "birth_date": "birth_date"},
+    "contact_point": {"street": "street", "street2": "street"},
+}
+"""table -> column -> kind of personal data, for every column the setting can encrypt.
+`contact_point.value` is sealed by the point's kind (see `POINT_GROUPS`)."""
+
+POINT_GROUPS = {"email": "email", "phone": "phone", "address": "street"}
+"""contact_point.kind -> the kind of personal data its `value` is."""
+
+INDEXES: dict[str, dict[str, tuple[str, str]]] = {
+    "contact_record": {
+        "email_index": ("email", "email"),
+        "email_key_index": ("email_key", "email_key"),
+        "phone_index": ("phone_key", "phone"),
+    },
+}
+"""table -> blind-index column -> (the plaintext column it indexes, index field)."""
+
+
+class CipherLike(Protocol):
+    """What sealing needs from `rolodex.secure.crypto.Cipher` (the store does not import it)."""
+
+    def encrypt_many(self, values: Sequence[str | None], *, context: str) -> list[str | None]:
+        """Encrypt a batch; None stays None."""
+        ...
+
+    def decrypt_many(self, tokens: Sequence[str | None], *, context: str) -> list[str | None]:
+        """Decrypt a batch; None stays None."""
+        ...
+
+    def blind_index_many(self, values: Sequence[str | None], *, field: str) -> list[str | None]:
+        """Keyed hashes of normalized values; None stays None."""
+        ...
+
+
+_TOKEN_PREFIX = "enc1:"
+
+
+def is_token(value: object) -> bool:
+    """Whether a stored value is an encrypted field token (else plaintext)."""
+    return isinstance(value, str) and value.startswith(_TOKEN_PREFIX)
+
+
+def _context(group: str) -> str:
+    return f"pii.{group}"
+
+
+def normalize_email(value: str) -> str:
+    """The form of an email that its blind index hashes: trimmed and lowercased."""
+    return value.strip().lower()
+
+
+def normalize_phone(value: str) -> str:
+    """The form of a phone that its blind index hashes: the digits and a leading +."""
+    stripped = value.strip()
+    digits = "".join(ch for ch in stripped if ch.isdigit())
+    return ("+" + digits) if stripped.startswith("+") else digits
+
+
+class Sealer:
+    """Seal and open the personal-data columns of the store with one workspace's keys.
+
+    Args:
+        cipher: The workspace's cipher; None seals nothing and indexes plaintext (a store
+            without keys, which only tests and throwaway workspaces use).
+        groups: The kinds of personal data to encrypt (`security.encrypt`).
+    """
+
+    def __init__(self, cipher: CipherLike | None, groups: Iterable[str] = DEFAULT_GROUPS) -> None:
+        self.cipher = cipher
+        self.groups = frozenset(groups) if cipher is not None else frozenset()
+
+    @classmethod
+    def plain(cls) -> Sealer:
+        """A sealer that encrypts nothing (tests of stages that never see keys)."""
+        return cls(None, ())
+
+    # --- single kinds --------------------------------------------------------------------
+
+    def seals(self, group: str) -> bool:
+        """Whether values of this kind are encrypted."""
+        return group in self.groups
+
+    def seal(self, group: str, values: Sequence[str | None]) -> list[str | None]:
+        """Encrypt values of one kind when the setting says so; None stays None."""
+        if self.cipher is None or group not in self.groups:
+            return list(values)
+        return self.cipher.encrypt_many(values, context=_context(group))
+
+    def seal_one(self, group: str, value: str | None) -> str | None:
+        """`seal` of one value."""
+        return self.seal(group, [value])[0]
+
+    def open(self, group: str, values: Sequence[Any]) -> list[Any]:
+        """Decrypt tokens of one kind; plaintext and None pass through as they are."""
+        if self.cipher is None:
+            return list(values)
+        at = [i for i, v in enumerate(values) if isinstance(v, str) and v.startswith(_TOKEN_PREFIX)]
+        if not at:
+            return list(values)
+        out = list(values)
+        opened = self.cipher.decrypt_many([values[i] for i in at], context=_context(group))
+        for i, value in zip(at, opened, strict=True):
+            out[i] = value
+        return out
+
+    def open_one(self, group: str, value: Any) -> Any:
+        """`open` of one value."""
+        return self.open(group, [value])[0]
+
+    def index(self, field: str, values: Sequence[str | None]) -> list[str | None]:
+        """Blind indexes of already normalized values (`normalize_email`, E.164 phones).
+
+        Without keys the index is the normalized value itself, so lookups still work.
+        """
+        if self.cipher is None:
+            return list(values)
+        return self.cipher.blind_index_many(values, field=field)
+
+    def index_one(self, field: str, value: str | None) -> str | None:
+        """`index` of one value."""
+        return self.index(field, [value])[0]
+
+    def email_index(self, value: str | None) -> str | None:
+        """The blind index of an email address as `contact_point.value_index` and
+        `contact_record.email_index` hold it."""
+        return None if value is None else self.index_one("email", normalize_email(value))
+
+    def phone_index(self, value: str | None) -> str | None:
+        """The blind index of a phone as `contact_point.value_index` and
+        `contact_record.phone_index` hold it."""
+        return None if value is None else self.index_one("phone", normalize_phone(value))
+
+    def point_index(self, kind: str, value: str | None) -> str | None:
+        """The blind index of a contact point's value (emails and phones only)."""
+        if kind == "email":
+            return self.email_index(value)
+        if kind == "phone":
+            return self.phone_index(value)
+        return None
+
+    # --- rows and tables -------------------------------------------------------------------
+
+    def seal_row(self, table: str, row: Mapping[str, Any]) -> dict[str, Any]:
+        """A row of `table` as stored: blind indexes added, personal data encrypted."""
+        out = dict(row)
+        for column, (source, field) in INDEXES.get(table, {}).items():
+            if source in out and column not in out:
+                value = out[source]
+                out[column] = None if value is None else self._index_value(field, str(value))
+        if table == "contact_point" and "value" in out:
+            kind = str(out.get("kind") or "")
+            if "value_index" not in out:
+                out["value_index"] = self.point_index(kind, out["value"])
+            if (group := POINT_GROUPS.get(kind)) is not None and out["value"] is not None:
+                out["value"] = self.seal_one(group, str(out["value"]))
+        for column, group in SEALED.get(table, {}).items():
+            if column in out and out[column] is not None:
+                out[column] = self.seal_one(group, _text(out[column]))
+        return out
+
+    def open_row(self, table: str, row: Mapping[str, Any]) -> dict[str, Any]:
+        """A stored row of `table` with its personal data decrypted."""
+        out = dict(row)
+        for column, group in SEALED.get(table, {}).items():
+            if column in out:
+                out[column] = self.open_one(group, out[column])
+        if table == "contact_point" and "value" in out:
+            kind = POINT_GROUPS.get(str(out.get("kind") or ""))
+            if kind is not None:
+                out["value"] = self.open_one(kind, out["value"])
+        return out
+
+    def open_rows(self, table: str, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """`open_row` of many rows, a column at a time."""
+        out = [dict(r) for r in rows]
+        if not out:
+            return out
+        columns = SEALED.get(table, {})
+        for column in out[0]:
+            if (group := columns.get(column)) is not None:
+                opened = self.open(group, [r[column] for r in out])
+                for r, value in zip(out, opened, strict=True):
+                    r[column] = value
+        if table == "contact_point" and "value" in out[0] and "kind" in out[0]:
+            for group in set(POINT_GROUPS.values()):
+                kinds = {k for k, g in POINT_GROUPS.items() if g == group}
+                at = [i for i, r in enumerate(out) if r["kind"] in kinds]
+                opened = self.open(group, [out[i]["value"] for i in at])
+                for i, value in zip(at, opened, strict=True):
+                    out[i]["value"] = value
+        return out
+
+    def seal_arrow(self, table: str, data: pa.Table) -> pa.Table:
+        """An Arrow batch for `table` as stored: blind indexes added, personal data
+        encrypted. What `Bulk.ingest` does to every batch."""
+        names = set(data.column_names)
+        for column, (source, field) in INDEXES.get(table, {}).items():
+            if source in names and column not in names:
+                values = [
+                    None if v is None else _normalized(field, str(v))
+                    for v in data.column(source).to_pylist()
+                ]
+                data = data.append_column(column, pa.array(self.index(field, values), pa.string()))
+        if table == "contact_point" and "value" in names and "kind" in names:
+            kinds = data.column("kind").to_pylist()
+            values = data.column("value").to_pylist()
+            if "value_index" not in names:
+                indexes = [self.point_index(k or "", v) for k, v in zip(kinds, values, strict=True)]
+                data = data.append_column("value_index", pa.array(indexes, pa.string()))
+            sealed = list(values)
+            for group in set(POINT_GROUPS.values()):
+                at = [i for i, k in enumerate(kinds) if POINT_GROUPS.get(k or "") == group]
+                if at and self.seals(group):
+                    done = self.seal(group, [values[i] for i in at])
+                    for i, value in zip(at, done, strict=True):
+                        sealed[i] = value
+            data = data.set_column(
+                data.column_names.index("value"), "value", pa.array(sealed, pa.string())
+            )
+        for column, group in SEALED.get(table, {}).items():
+            if column in names and self.seals(group):
+                raw = [None if v is None else _text(v) for v in data.column(column).to_pylist()]
+                data = data.set_column(
+                    data.column_names.index(column),
+                    column,
+                    pa.array(self.seal(group, raw), pa.string()),
+                )
+        return data
+
+    def open_frame(self, table: str, frame: pl.DataFrame) -> pl.DataFrame:
+        """A frame read from `table` with its personal-data columns decrypted (text)."""
+        if self.cipher is None:
+            return frame
+        columns = SEALED.get(table, {})
+        updates = []
+        for column in frame.columns:
+            if (group := columns.get(column)) is not None and frame[column].dtype == pl.Utf8:
+                updates.append(
+                    pl.Series(column, self.open(group, frame[column].to_list()), pl.Utf8)
+                )
+        if table == "contact_point" and "value" in frame.columns and "kind" in frame.columns:
+            rows = self.open_rows(
+                "contact_point",
+                [
+                    {"kind": k, "value": v}
+                    for k, v in zip(frame["kind"], frame["value"], strict=True)
+                ],
+            )
+            updates.append(pl.Series("value", [r["value"] for r in rows], pl.Utf8))
+        return frame.with_columns(updates) if updates else frame
+
+    def _index_value(self, field: str, value: str) -> str | None:
+        return self.index_one(field, _normalized(field, value))
+
+
+def _normalized(field: str, value: str) -> str:
+    if field == "email":
+        return normalize_email(value)
+    if field == "phone":
+        return normalize_phone(value)
+    return value
+
+
+SealerFactory = Callable[[], Sealer]
+"""Makes the sealer of a workspace: picklable (a writer process rebuilds it from the key file
+or the environment, since keys themselves are never pickled) and cheap (keys are cached)."""
+
+_FACTORIES: weakref.WeakKeyDictionary[Engine, SealerFactory] = weakref.WeakKeyDictionary()
+
+
+def register(engine: Engine, factory: SealerFactory) -> None:
+    """Make `factory` the source of the sealer for everything that writes through `engine`."""
+    _FACTORIES[engine] = factory
+
+
+def factory_of(bind: Engine | Connection) -> SealerFactory | None:
+    """The registered factory of an engine (or a connection's engine), None when none is."""
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    return _FACTORIES.get(engine)
+
+
+def sealer_of(bind: Engine | Connection) -> Sealer:
+    """The sealer for an engine or connection; one that seals nothing when none is registered
+    (a bare engine made outside a workspace, as store tests make)."""
+    factory = factory_of(bind)
+    return factory() if factory is not None else Sealer.plain()
+
+
+def _text(value: Any) -> str:
+    """Dates and other values are sealed as their ISO text."""
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    return str(value)

@@ -1,0 +1,221 @@
+"""Encryption at rest: after every kind of write (import, clean, resolve, merge and unmerge,
+API create and update), neither the SQLite file nor any PostgreSQL row holds the plaintext
+of an encrypted field, while search, the 360 view and exports still show the values; key
+rotation and sealing a plaintext store keep everything readable."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, get_args
+
+import pytest
+from sqlalchemy import inspect, text
+
+from rolodex.config import EncryptedKind, ImportSettings, SecuritySettings, Settings
+from rolodex.secure.crypto import ENV_KEY_FILE, ENV_KEYS
+from rolodex.store.sealed import GROUPS, is_token
+from rolodex.workspace import Workspace
+
+CRM = "".join(
+    [
+        "Record ID,First Name,Last Name,Email,Phone Number,Street Address,City,Postal Code,"
+        "Country,Date of Birth\n",
+        "c1,Zebulon,Quixwell,Zebulon.Quixwell@gmail.com,+44 20 7946 0321,7 Quillfeather Lane,"
+        "London,NW1 6XE,United Kingdom,1971-04-19\n",
+        "c2,Ottilie,Brandvold,ottilie.brandvold@fjordmail.no,+47 412 34 567,Skippergata 33,"
+        "Oslo,0154,Norway,1988-11-02\n",
+        "c3,Idris,Okonkwo,idris@okonkwo-design.ng,+1 415 555 0188,4410 Larkspur Terrace,"
+        "San Francisco,94110,USA,1979-02-27\n",
+    ]
+)
+SHOP = """\
+Id,FirstName,LastName,Email,Phone,MailingStreet,MailingCity,MailingPostalCode,MailingCountry
+s1,ZEBULON,Quixwell,zebulon.quixwell@gmail.com,020 7946 0321,7 Quillfeather Ln,London,NW1 6XE,UK
+s2,Ottilie,Brandvold,ottilie.brandvold@fjordmail.no,412 34 567,Skippergata 33,Oslo,0154,NO
+"""
+ORDERS = """\
+Order ID,Customer Email,Order Date,Total
+o1,zebulon.quixwell@gmail.com,2026-01-05,120.50
+o2,ottilie.brandvold@fjordmail.no,2026-02-11,80.00
+"""
+# Every form in which the values above could have been stored.
+SECRETS = (
+    "zebulon.quixwell@gmail.com",
+    "quixwell@gmail",
+    "ottilie.brandvold@fjordmail.no",
+    "idris@okonkwo-design.ng",
+    "margarethe.vinterberg@polarpost.se",
+    "+442079460321",
+    "7946 0321",
+    "+4741234567",
+    "412 34 567",
+    "+14155550188",
+    "555 0188",
+    "+46701234567",
+    "+46709876543",
+    "Quillfeather",
+    "Skippergata",
+    "Larkspur",
+    "Vinterbergsvägen",
+    "1971-04-19",
+    "1988-11-02",
+    "1979-02-27",
+    "1966-08-30",
+)
+
+
+def _raw(ws: Workspace) -> str:
+    """Every byte the store holds: the SQLite file with its WAL, or every PostgreSQL row."""
+    if ws.engine.dialect.name == "sqlite":
+        path = Path(ws.engine.url.database or "")
+        found = b""
+        for part in (path, path.with_name(path.name + "-wal")):
+            if part.exists():
+                found += part.read_bytes()
+        return found.decode("latin-1")
+    with ws.engine.connect() as conn:
+        return "\n".join(
+            str(row[0])
+            for name in inspect(conn).get_table_names()
+            for row in conn.execute(text(f'SELECT t::text FROM "{name}" t'))
+        )
+
+
+def _settings(**security: object) -> Settings:
+    return Settings(
+        db="sqlite:///unused.db",
+        import_=ImportSettings(chunk_size=2),
+        security=SecuritySettings.model_validate(security),
+    )
+
+
+def _load(ws: Workspace, tmp_path: Path) -> None:
+    for name, body in (("crm", CRM), ("shop", SHOP), ("orders", ORDERS)):
+        (tmp_path / f"{name}.csv").write_text(body, encoding="utf-8")
+    ws.import_file(tmp_path / "crm.csv", source="crm", kind="contacts")
+    ws.import_file(tmp_path / "shop.csv", source="shop", kind="contacts")
+    ws.import_file(tmp_path / "orders.csv", source="shop", kind="orders")
+    ws.resolve()
+
+
+@pytest.fixture
+def store(db_url: str, tmp_path: Path) -> Iterator[Workspace]:
+    with Workspace(db_url, settings=_settings(), actor="test") as ws:
+        ws.init()
+        _load(ws, tmp_path)
+        yield ws
+
+
+def _contact_by_email(ws: Workspace, email: str) -> dict[str, Any]:
+    found = ws.search(email)["items"]
+    assert len(found) == 1, found
+    return ws.contact(int(found[0]["id"]))
+
+
+def test_no_plaintext_of_encrypted_fields_after_every_kind_of_write(
+    store: Workspace, tmp_path: Path
+) -> None:
+    zebulon = _contact_by_email(store, "ZEBULON.QUIXWELL@gmail.com")
+    assert zebulon["email"] == "zebulon.quixwell@gmail.com"
+    assert zebulon["birth_date"] == "1971-04-19"
+    points = {(p["kind"], p["value"]) for p in zebulon["contact_points"]}
+    assert ("phone", "+442079460321") in points
+    # API create, update, merge and unmerge, a re-clean: each writes personal data again.
+    made = store.create_contacts(
+        [
+            {
+                "first_name": "Margarethe",
+                "last_name": "Vinterberg",
+                "email": "margarethe.vinterberg@polarpost.se",
+                "phone": "+46 70 123 45 67",
+                "street": "Vinterbergsvägen 12",
+                "city": "Stockholm",
+                "country": "SE",
+                "birth_date": "1966-08-30",
+            }
+        ]
+    )
+    assert made[0].contact_id is not None
+    created = made[0].contact_id
+    store.update_contact(created, {"phone": "+46 70 987 65 43"})
+    assert _contact_by_email(store, "+46 70 987 65 43")["id"] == created
+    ottilie = _contact_by_email(store, "ottilie.brandvold@fjordmail.no")
+    idris = _contact_by_email(store, "idris@okonkwo-design.ng")
+    merged = store.merge(int(ottilie["id"]), int(idris["id"]), reason="test")
+    assert merged
+    record = next(
+        int(r["source_record_id"])
+        for r in store.contact(int(ottilie["id"]))["lineage"]["records"]
+        if r["external_id"] == "c3"
+    )
+    store.unmerge(int(ottilie["id"]), record, reason="test")
+    store.clean()
+    exported = tmp_path / "contacts.csv"
+    store.export("contacts", exported)
+    assert "margarethe.vinterberg@polarpost.se" in exported.read_text(encoding="utf-8")
+
+    held = _raw(store)
+    for secret in SECRETS:
+        assert secret not in held, secret
+        assert secret.lower() not in held.lower(), secret
+    # Names stay searchable by default: they are stored in the clear.
+    assert "Vinterberg" in held
+
+
+def test_stored_values_are_tokens_and_lookups_use_blind_indexes(store: Workspace) -> None:
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT email, phone, street, birth_date, email_key, email_index"
+                " FROM contact_record"
+            )
+        ).all()
+        points = conn.execute(text("SELECT kind, value, value_index FROM contact_point")).all()
+        payloads = conn.execute(text("SELECT payload FROM source_record")).all()
+    assert rows
+    for email, phone, street, birth, key, index in rows:
+        for value in (email, phone, street, birth, key):
+            assert value is None or is_token(value), value
+        assert (email is None) == (index is None)
+    for kind, value, index in points:
+        if kind in ("email", "phone", "address"):
+            assert is_token(value), (kind, value)
+        assert (index is not None) == (kind in ("email", "phone"))
+    assert all(is_token(p) for (p,) in payloads)
+
+
+def test_rotation_and_sealing_keep_everything_readable(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(ENV_KEYS)
+    monkeypatch.setenv(ENV_KEY_FILE, str(tmp_path / "rolodex.key"))
+    # First without encryption: the store holds plaintext ...
+    with Workspace(db_url, settings=_settings(encrypt=[]), actor="test") as ws:
+        ws.init()
+        assert ws.keys_init() is not None
+        _load(ws, tmp_path)
+        assert "Skippergata" in _raw(ws)
+        assert _contact_by_email(ws, "ottilie.brandvold@fjordmail.no")["birth_date"] == "1988-11-02"
+    # ... then encryption turned on: `keys seal` encrypts what is there, rotation re-encrypts.
+    with Workspace(db_url, settings=_settings(), actor="test") as ws:
+        sealed = ws.keys_seal()
+        assert sealed.rewritten["contact_record"] >= 5
+        held = _raw(ws)
+        assert "Skippergata" not in held
+        assert "ottilie.brandvold@fjordmail.no" not in held
+        current, done = ws.keys_rotate()
+        assert current == "k2"
+        assert done.rewritten["contact_record"] >= 5
+        with ws.engine.connect() as conn:
+            emails = [e for (e,) in conn.execute(text("SELECT email FROM contact_record"))]
+        assert all(e.startswith("enc1:k2:") for e in emails if e is not None)
+        ottilie = _contact_by_email(ws, "ottilie.brandvold@fjordmail.no")
+        assert ottilie["birth_date"] == "1988-11-02"
+        assert ottilie["email"] == "ottilie.brandvold@fjordmail.no"
+        assert ws.keys_seal().rewritten["contact_record"] == 0
+
+
+def test_the_setting_names_every_kind_the_store_seals() -> None:
+    assert set(get_args(EncryptedKind)) == set(GROUPS)
+    assert _settings().security.encrypt == list(GROUPS)
