@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from pydantic_settings import (
@@ -149,8 +149,16 @@ class RoleConfig(BaseModel):
     """Counts and figures only; the base role's, else false."""
 
 
-EncryptedKind = Literal["email", "phone", "street", "birth_date", "payload"]
+EncryptedKind = Literal["email", "phone", "street", "birth_date", "payload", "name"]
 """The kinds of personal data `security.encrypt` can name (see `rolodex.store.sealed`)."""
+
+_DEFAULT_ENCRYPTED: tuple[EncryptedKind, ...] = (
+    "email",
+    "phone",
+    "street",
+    "birth_date",
+    "payload",
+)
 
 
 class SecuritySettings(BaseModel):
@@ -169,11 +177,12 @@ class SecuritySettings(BaseModel):
     form_rate_per_minute: int = Field(default=30, ge=1)
     """Submissions a web form accepts per minute from one address."""
 
-    encrypt: list[EncryptedKind] = Field(default_factory=lambda: list(get_args(EncryptedKind)))
-    """Personal data encrypted at rest (AES-GCM): emails, phones, street addresses, dates of
-    birth (wherever stored, match keys included) and the raw payloads of source records.
-    Exact lookups use keyed blind indexes. Names are not encrypted: search by name prefix and
-    fuzzy matching in SQL need them in the clear."""
+    encrypt: list[EncryptedKind] = Field(default_factory=lambda: list(_DEFAULT_ENCRYPTED))
+    """Personal data encrypted at rest (AES-GCM): by default emails, phones, street addresses,
+    dates of birth (wherever stored, match keys included) and the raw payloads of source
+    records; add ``name`` to encrypt names too. Exact lookups use keyed blind indexes. Names
+    cost the most to encrypt: search by name then finds exact first and last names only (no
+    prefix, no case-insensitive LIKE in SQL) and segment rules on names decrypt every contact."""
 
     roles: list[RoleConfig] = Field(default_factory=list)
     """Custom roles (`[[security.roles]]` tables: name, extends, objects, fields, row_scope)."""

@@ -14,7 +14,7 @@ from sqlalchemy import inspect, text
 
 from rolodex.config import EncryptedKind, ImportSettings, SecuritySettings, Settings
 from rolodex.secure.crypto import ENV_KEY_FILE, ENV_KEYS
-from rolodex.store.sealed import GROUPS, is_token
+from rolodex.store.sealed import DEFAULT_GROUPS, GROUPS, is_token
 from rolodex.workspace import Workspace
 
 CRM = "".join(
@@ -218,4 +218,91 @@ def test_rotation_and_sealing_keep_everything_readable(
 
 def test_the_setting_names_every_kind_the_store_seals() -> None:
     assert set(get_args(EncryptedKind)) == set(GROUPS)
-    assert _settings().security.encrypt == list(GROUPS)
+    # Everything but names by default: they stay searchable by prefix.
+    assert _settings().security.encrypt == list(DEFAULT_GROUPS)
+    assert set(GROUPS) - set(DEFAULT_GROUPS) == {"name"}
+
+
+# (Not "Okonkwo": idris@okonkwo-design.ng gives the company domain, which is company data.)
+NAMES = ("Zebulon", "Quixwell", "Ottilie", "Brandvold", "Idris", "Margarethe", "Vinterberg")
+
+
+def _named(**security: object) -> Settings:
+    return _settings(encrypt=[*DEFAULT_GROUPS, "name"], **security)
+
+
+def test_names_encrypted_when_configured_and_still_found_whole(db_url: str, tmp_path: Path) -> None:
+    with Workspace(db_url, settings=_named(), actor="test") as ws:
+        ws.init()
+        _load(ws, tmp_path)
+        made = ws.create_contacts(
+            [{"first_name": "Margarethe", "last_name": "Vinterberg", "email": "mv@polarpost.se"}]
+        )
+        created = made[0].contact_id
+        assert created is not None
+        # A first and last name, either order, nicknames folded: found through the index.
+        for query in ("Zebulon Quixwell", "quixwell zebulon", "ZEBULON   QUIXWELL"):
+            found = ws.search(query)["items"]
+            assert [c["last_name"] for c in found] == ["Quixwell"], query
+        # Only whole names: a prefix finds nothing once names are tokens.
+        assert ws.search("Quixw")["items"] == []
+        assert [c["id"] for c in ws.search("Margarethe Vinterberg")["items"]] == [created]
+        # The last_name filter is judged on decrypted names.
+        page = ws.contacts(filters={"last_name": "Brandv*"})
+        assert [c["first_name"] for c in page.items] == ["Ottilie"]
+        assert ws.contacts(filters={"last_name": "Brandvold"}).items
+        # Matching one record finds the stored person by name alone.
+        candidates = ws.match({"first_name": "Ottilie", "last_name": "Brandvold"})
+        ottilie = ws.search("ottilie.brandvold@fjordmail.no")["items"][0]
+        assert ottilie["id"] in [c["contact_id"] for c in candidates]
+        # So does a create (its candidates are looked up in bulk by the name index).
+        twin = ws.create_contacts([{"first_name": "Ottilie", "last_name": "Brandvold"}])
+        assert ottilie["id"] in [c["contact_id"] for c in twin[0].candidates]
+        explained = ws.explain(int(ottilie["id"]))
+        assert "Ottilie Brandvold" in {r["name"] for r in explained["records"]}
+        exported = tmp_path / "contacts.csv"
+        ws.export("contacts", exported)
+        assert "Quixwell" in exported.read_text(encoding="utf-8")
+        held = _raw(ws)
+        for name in NAMES:
+            assert name.lower() not in held.lower(), name
+        with ws.engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT first_name, last_name_key, name_index FROM contact_record")
+            ).all()
+            tf = [
+                v
+                for (v,) in conn.execute(
+                    text("SELECT value FROM match_tf WHERE \"column\" = 'name'")
+                )
+            ]
+        assert rows
+        assert all(is_token(f) and is_token(k) and i for f, k, i in rows if f)
+        assert all(not any(n.lower() in v for n in NAMES) for v in tf)
+        # Segment rules on names are judged on decrypted values (the rule itself is config).
+        ws.segment_create("brandvolds", where="last_name = 'Brandvold'")
+        assert [m["first_name"] for m in ws.segment("brandvolds")["sample"]] == ["Ottilie"]
+        # Erasure still finds the person's names and leaves none behind.
+        ws.privacy_erase("zebulon.quixwell@gmail.com")
+        assert ws.search("Zebulon Quixwell")["items"] == []
+
+
+def test_turning_name_encryption_on_seals_names_and_fills_their_index(
+    db_url: str, tmp_path: Path
+) -> None:
+    with Workspace(db_url, settings=_settings(), actor="test") as ws:
+        ws.init()
+        _load(ws, tmp_path)
+        assert "Quixwell" in _raw(ws)
+        with ws.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(name_index) FROM contact_record")).scalar() == 0
+    with Workspace(db_url, settings=_named(), actor="test") as ws:
+        assert ws.search("Zebulon Quixwell")["items"] == []  # not indexed yet
+        assert ws.keys_seal().rewritten["contact_record"] >= 5
+        assert "Quixwell" not in _raw(ws)
+        assert [c["first_name"] for c in ws.search("Zebulon Quixwell")["items"]] == ["Zebulon"]
+    # And off again: names decrypted, the prefix search back.
+    with Workspace(db_url, settings=_settings(), actor="test") as ws:
+        ws.keys_seal()
+        assert "Quixwell" in _raw(ws)
+        assert [c["first_name"] for c in ws.search("Quixw")["items"]] == ["Zebulon"]

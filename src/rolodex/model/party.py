@@ -68,11 +68,11 @@ class Contact(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int | None] = mapped_column(ForeignKey("company.id"), index=True)
     salutation: Mapped[str | None] = mapped_column(String(50))
-    first_name: Mapped[str | None] = mapped_column(String(200))
-    middle_name: Mapped[str | None] = mapped_column(String(200))
-    last_name: Mapped[str | None] = mapped_column(String(200))
+    first_name: Mapped[str | None] = mapped_column(Text)  # names: Text, as they may be sealed
+    middle_name: Mapped[str | None] = mapped_column(Text)
+    last_name: Mapped[str | None] = mapped_column(Text)
     suffix: Mapped[str | None] = mapped_column(String(50))
-    full_name: Mapped[str | None] = mapped_column(String(400))
+    full_name: Mapped[str | None] = mapped_column(Text)
     email: Mapped[str | None] = mapped_column(Text)
     phone: Mapped[str | None] = mapped_column(Text)
     company_name: Mapped[str | None] = mapped_column(String(300))
@@ -146,15 +146,16 @@ class ContactRecord(Base):
         Index(None, "email_key_index"),
         Index(None, "phone_index"),
         Index(None, "last_name_key", "first_name_key"),
+        Index(None, "name_index"),
     )
 
     source_record_id: Mapped[int] = mapped_column(ForeignKey("source_record.id"), primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("source.id"))
     salutation: Mapped[str | None] = mapped_column(String(50))
-    first_name: Mapped[str | None] = mapped_column(String(200))
-    middle_name: Mapped[str | None] = mapped_column(String(200))
-    last_name: Mapped[str | None] = mapped_column(String(200))
-    full_name: Mapped[str | None] = mapped_column(String(400))
+    first_name: Mapped[str | None] = mapped_column(Text)  # names: Text, as they may be sealed
+    middle_name: Mapped[str | None] = mapped_column(Text)
+    last_name: Mapped[str | None] = mapped_column(Text)
+    full_name: Mapped[str | None] = mapped_column(Text)
     suffix: Mapped[str | None] = mapped_column(String(50))
     email: Mapped[str | None] = mapped_column(Text)
     email2: Mapped[str | None] = mapped_column(Text)
@@ -190,8 +191,8 @@ class ContactRecord(Base):
     # Match keys, kept apart from the values people see (the clean stage's part).
     email_key: Mapped[str | None] = mapped_column(Text)
     phone_key: Mapped[str | None] = mapped_column(Text)
-    first_name_key: Mapped[str | None] = mapped_column(String(200))
-    last_name_key: Mapped[str | None] = mapped_column(String(200))
+    first_name_key: Mapped[str | None] = mapped_column(Text)
+    last_name_key: Mapped[str | None] = mapped_column(Text)
     company_key: Mapped[str | None] = mapped_column(String(300))
     company_domain: Mapped[str | None] = mapped_column(String(255))
     street_key: Mapped[str | None] = mapped_column(Text)
@@ -200,6 +201,9 @@ class ContactRecord(Base):
     email_index: Mapped[str | None] = mapped_column(String(64))
     email_key_index: Mapped[str | None] = mapped_column(String(64))
     phone_index: Mapped[str | None] = mapped_column(String(64))
+    # Blind index of "last name key, first name key", filled only when names are encrypted
+    # (else single-record matching looks the plaintext keys up).
+    name_index: Mapped[str | None] = mapped_column(String(64))
 
 
 class CompanyRecord(Base):

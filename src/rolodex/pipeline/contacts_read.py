@@ -17,7 +17,7 @@ import binascii
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Final
@@ -27,6 +27,7 @@ from sqlalchemy import ColumnElement, Connection
 
 from rolodex.clean.base import Flag
 from rolodex.clean.email import standardize_email
+from rolodex.clean.names import name_key, surname_key
 from rolodex.clean.phone import standardize_phone
 from rolodex.exceptions import InputError, NotFoundError
 from rolodex.model import (
@@ -226,9 +227,12 @@ def _since(name: str, value: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-def filter_conditions(filters: Mapping[str, str]) -> list[ColumnElement[bool]]:
+def filter_conditions(
+    filters: Mapping[str, str], *, sealed_names: bool = False
+) -> list[ColumnElement[bool]]:
     """Translate API filters into conditions on the golden contact table (`email_domain`
-    is left out: emails are encrypted, `email_domain_of` gives what Python judges instead).
+    is left out: emails are encrypted, `decrypted_filter` gives what Python judges instead;
+    so is `last_name` when names are encrypted).
 
     Raises:
         InputError: an unknown filter field or a value of the wrong form.
@@ -236,6 +240,8 @@ def filter_conditions(filters: Mapping[str, str]) -> list[ColumnElement[bool]]:
     out: list[ColumnElement[bool]] = []
     for name, raw in filters.items():
         value = str(raw)
+        if name == "last_name" and sealed_names:
+            continue  # judged on decrypted names
         if name in _TEXT_FILTERS:
             out.append(_text_condition(CONTACT.c[name], value))
         elif name == "company_id":
@@ -285,21 +291,43 @@ def _in_domain(email: Any, domain: str) -> bool:
     return isinstance(email, str) and email.lower().endswith("@" + domain)
 
 
-def _scan_domain(
+def _text_matches(value: Any, wanted: str) -> bool:
+    """`_text_condition` judged in Python: equal, or a prefix ignoring case with a `*`."""
+    if not isinstance(value, str):
+        return False
+    if wanted.endswith("*"):
+        return value.lower().startswith(wanted[:-1].lower())
+    return value == wanted
+
+
+Judge = Callable[[Mapping[str, Any]], bool]
+
+
+def decrypted_filter(filters: Mapping[str, str], sealer: Sealer) -> Judge | None:
+    """The filters SQL cannot judge on tokens, as one test of a decrypted contact row:
+    `email_domain`, and `last_name` when names are encrypted (None: no such filter)."""
+    tests: list[Judge] = []
+    domain = email_domain_of(filters)
+    if domain is not None:
+        tests.append(lambda row: _in_domain(row["email"], domain))
+    if "last_name" in filters and sealer.seals("name"):
+        last = str(filters["last_name"])
+        tests.append(lambda row: _text_matches(row["last_name"], last))
+    if not tests:
+        return None
+    return lambda row: all(test(row) for test in tests)
+
+
+def _scan(
     conn: Connection,
     conditions: list[ColumnElement[bool]],
-    domain: str,
+    judge: Judge,
     wanted: int,
     sealer: Sealer,
 ) -> list[dict[str, Any]]:
-    """The first `wanted` contacts (id order) meeting `conditions` whose decrypted email is
-    in `domain`: tokens cannot be matched in SQL, so batches are decrypted and judged here."""
-    query = (
-        sa.select(CONTACT)
-        .where(*conditions, CONTACT.c.email.is_not(None))
-        .order_by(CONTACT.c.id)
-        .limit(_SCAN)
-    )
+    """The first `wanted` contacts (id order) meeting `conditions` and `judge`: tokens cannot
+    be matched in SQL, so batches are decrypted and judged here."""
+    query = sa.select(CONTACT).where(*conditions).order_by(CONTACT.c.id).limit(_SCAN)
     found: list[dict[str, Any]] = []
     last: int | None = None
     while len(found) < wanted:
@@ -308,7 +336,7 @@ def _scan_domain(
         if not rows:
             break
         opened = sealer.open_rows("contact", [dict(r) for r in rows])
-        found += [r for r in opened if _in_domain(r["email"], domain)]
+        found += [r for r in opened if judge(r)]
         last = int(rows[-1]["id"])
         if len(rows) < _SCAN:
             break
@@ -344,15 +372,18 @@ def list_contacts(
     """
     if not 1 <= limit <= MAX_LIMIT:
         raise InputError(f"limit must be between 1 and {MAX_LIMIT}", column="limit")
-    conditions = [CONTACT.c.merged_into_id.is_(None), *filter_conditions(filters or {})]
+    sealer = sealer_of(conn)
+    conditions = [
+        CONTACT.c.merged_into_id.is_(None),
+        *filter_conditions(filters or {}, sealed_names=sealer.seals("name")),
+    ]
     if after is not None:
         conditions.append(CONTACT.c.id > decode_cursor(after))
     if where is not None:
         conditions.append(where)
-    sealer = sealer_of(conn)
-    domain = email_domain_of(filters or {})
-    if domain is not None:
-        rows = _scan_domain(conn, conditions, domain, limit + 1, sealer)
+    judge = decrypted_filter(filters or {}, sealer)
+    if judge is not None:
+        rows = _scan(conn, conditions, judge, limit + 1, sealer)
     else:
         query = sa.select(CONTACT).where(*conditions).order_by(CONTACT.c.id).limit(limit + 1)
         rows = sealer.open_rows("contact", [dict(r) for r in conn.execute(query).mappings()])
@@ -442,7 +473,8 @@ def search_contacts(
     standardized to E.164 (national numbers read in `region`) and looked up exactly among
     the phone points and the records' phone keys; any other text is a case-insensitive
     prefix of the last, first or full name or the company name ("Jane Do" also matches
-    first name "Jane" with last name "Do...").
+    first name "Jane" with last name "Do..."). Where names are encrypted, a name is found
+    only whole: first and last name, in either order, through their blind index.
 
     Returns:
         {"q", "kind" (email | phone | name), "items": [contact dicts]}.
@@ -479,6 +511,8 @@ def search_contacts(
         condition: ColumnElement[bool] = sa.or_(
             CONTACT.c.id.in_(_point_holders("phone", index)), CONTACT.c.id.in_(records)
         )
+    elif sealer.seals("name"):
+        condition = _sealed_name_condition(value, sealer)
     else:
         condition = _name_condition(value)
     conditions = [CONTACT.c.merged_into_id.is_(None), condition]
@@ -521,6 +555,27 @@ def _name_condition(text: str) -> ColumnElement[bool]:
             )
         )
     return sa.or_(*options)
+
+
+def _sealed_name_condition(text: str, sealer: Sealer) -> ColumnElement[bool]:
+    """Encrypted names: a first and last name (either order, nicknames folded as matching
+    folds them) found exactly through the records' name index; a company name prefix."""
+    company = CONTACT.c.company_name.ilike(_like_escape(" ".join(text.split())) + "%", escape="\\")
+    words = text.split()
+    indexes = set()
+    if len(words) >= 2:
+        for first, last in ((words[0], words[-1]), (words[-1], words[0])):
+            first_key, last_key = name_key(first), surname_key(last)
+            if (index := sealer.name_index(last_key, first_key)) is not None:
+                indexes.add(index)
+    if not indexes:
+        return company
+    records = (
+        sa.select(_LINK.c.contact_id)
+        .join(_VIEW, _VIEW.c.source_record_id == _LINK.c.source_record_id)
+        .where(_VIEW.c.name_index.in_(sorted(indexes)))
+    )
+    return sa.or_(company, CONTACT.c.id.in_(records))
 
 
 # --- the 360° view ---------------------------------------------------------------------

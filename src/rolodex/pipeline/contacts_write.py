@@ -875,7 +875,18 @@ def _lookup(
         return
     found: dict[tuple[str, ...], list[int]] = defaultdict(list)
     keys = sorted(wanted)
-    if kind == "name":
+    sealer = db.sealer
+    if kind == "name" and sealer.seals("name"):
+        # Encrypted names: look the pairs up by their blind index.
+        by_index = {sealer.name_index(last, first): (last, first) for last, first in keys}
+        for rid, index in db.query_in(
+            "SELECT r.source_record_id, r.name_index FROM contact_record r JOIN contact_link l"
+            " ON l.source_record_id = r.source_record_id WHERE r.name_index IN (?*)",
+            sorted(str(i) for i in by_index),
+        ):
+            if (pair := by_index.get(str(index))) is not None:
+                found[pair].append(int(rid))
+    elif kind == "name":
         for start in range(0, len(keys), 400):
             part = keys[start : start + 400]
             where = " OR ".join(["(r.last_name_key = ? AND r.first_name_key = ?)"] * len(part))
@@ -888,7 +899,6 @@ def _lookup(
                 found[(str(last), str(first))].append(int(rid))
     else:
         # The keys are encrypted: look them up by their blind indexes.
-        sealer = db.sealer
         column = "email_key_index" if kind == "email" else "phone_index"
         of_index: dict[str, tuple[str, ...]] = {}
         for key in keys:

@@ -341,7 +341,7 @@ def _values_of(
         f" WHERE source_record_id IN ({r})",
     ):
         for row in conn.execute(text(columns)):
-            out["name"].update(str(v) for v in row if v)
+            out["name"].update(str(v) for v in sealer.open("name", list(row)) if v)
     return out
 
 
@@ -664,13 +664,17 @@ def _erase_people(
     shells their activity stays attached to); return the values they were known by."""
     values = _values_of(conn, person.contacts, person.records)
     c, owner = _in(person.contacts), _owner_clause(person)
-    names = conn.execute(
-        text(
-            "SELECT DISTINCT first_name_key, last_name_key FROM contact_record"
-            f" WHERE source_record_id IN ({_in(person.records)}) AND first_name_key IS NOT NULL"
-            " AND last_name_key IS NOT NULL"
+    sealer = sealer_of(conn)
+    names = {
+        (str(sealer.open_one("name", first)), str(sealer.open_one("name", last)))
+        for first, last in conn.execute(
+            text(
+                "SELECT first_name_key, last_name_key FROM contact_record"
+                f" WHERE source_record_id IN ({_in(person.records)})"
+                " AND first_name_key IS NOT NULL AND last_name_key IS NOT NULL"
+            )
         )
-    ).all()
+    }
     # The raw rows to delete: the person's, and the activity rows' own (their payloads name
     # the customer), found before the rows lose their links.
     raw = set(person.records) | set(person.mentions)
@@ -749,17 +753,17 @@ def _erase_people(
     for name, sql in delete:
         _count(summary.deleted, name, _exec(conn, sql))
     # Name frequencies the matcher keeps: a name only this person had would still name them.
-    for first, last in names:
+    for first, last in sorted(names):
+        held, params = sealer.name_lookup(last, first)
         _count(
             summary.deleted,
             "match_tf",
             _exec(
                 conn,
                 "DELETE FROM match_tf WHERE \"column\" = 'name' AND value = :v AND NOT EXISTS"
-                " (SELECT 1 FROM contact_record WHERE first_name_key = :f AND last_name_key = :l)",
-                v=f"{first} {last}",
-                f=first,
-                l=last,
+                f" (SELECT 1 FROM contact_record WHERE {held})",
+                v=sealer.tf_value("name", f"{first} {last}"),
+                **params,
             ),
         )
     summary.keys_destroyed += _destroy_keys(conn, person.contacts)

@@ -53,6 +53,7 @@ from rolodex.share.report import (
     WorkspaceSummary,
     write_report,
 )
+from rolodex.store.sealed import sealer_of
 
 T = TypeVar("T")
 _SECTIONS = (
@@ -232,7 +233,10 @@ def _names(conn: Connection, ids: Sequence[int]) -> dict[int, str]:
         ).where(contact.c.id.in_(list(ids)))
     )
     names = {}
-    for contact_id, full, first, last in rows:
+    opened = sealer_of(conn).open_rows("contact", [dict(r) for r in rows.mappings()])
+    for contact_id, full, first, last in (
+        (r["id"], r["full_name"], r["first_name"], r["last_name"]) for r in opened
+    ):
         name = full or " ".join(part for part in (first, last) if part)
         if name and name.strip():
             names[int(contact_id)] = name.strip()

@@ -187,7 +187,9 @@ def _query_base(conn: Connection | None = None) -> _Fields:
         "tickets": (tickets, tickets.c.contact_id == contact.c.id),
     }
     fields: dict[str, Field] = {"contact_id": Field("contact_id", contact.c.id, "number")}
-    sealed = SEALED["contact"]
+    # Names are judged in SQL unless the workspace encrypts them (they are not by default).
+    names_sealed = conn is not None and sealer_of(conn).seals("name")
+    sealed = {n for n, g in SEALED["contact"].items() if g != "name" or names_sealed}
     for name, (kind, about) in _CONTACT_FIELDS.items():
         fields[name] = Field(
             name,

@@ -308,9 +308,11 @@ def explain(conn: Connection, contact_id: int) -> dict[str, Any]:
     sealer = sealer_of(conn)
     email_of = sealer.open("email", [r[8] for r in rows])
     phone_of = sealer.open("phone", [r[9] for r in rows])
+    first_of = sealer.open("name", [r[6] for r in rows])
+    last_of = sealer.open("name", [r[7] for r in rows])
     records = []
-    for i, (rid, source, external, by, prob, evidence, first, last, _, _) in enumerate(rows):
-        email, phone = email_of[i], phone_of[i]
+    for i, (rid, source, external, by, prob, evidence, *_) in enumerate(rows):
+        email, phone, first, last = email_of[i], phone_of[i], first_of[i], last_of[i]
         found = json.loads(evidence) if evidence else None
         decided = sorted(found["weights"].items(), key=lambda kv: -abs(kv[1]))[:3] if found else []
         records.append(

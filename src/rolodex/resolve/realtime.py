@@ -19,7 +19,7 @@ from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 from sqlalchemy import Connection, text
 
 from rolodex.resolve.model import FEATURES, exact_match_u
-from rolodex.store.sealed import Sealer
+from rolodex.store.sealed import Sealer, sealer_of
 
 Row = Mapping[str, Any]
 Predicate = Callable[[Row, Row], bool]
@@ -292,8 +292,11 @@ class Scorer:
 def stored_term_frequencies(conn: Connection, rows: Sequence[Row]) -> dict[tuple[str, Any], float]:
     """Fetch the term frequencies the last full resolve kept for the values these rows hold."""
     out: dict[tuple[str, Any], float] = {}
+    sealer = sealer_of(conn)
     for column in TF_COLUMNS:
-        values = sorted({row[column] for row in rows if row[column]})
+        # The stored form of each value (a blind index for encrypted names) -> the value.
+        of_stored = {sealer.tf_value(column, v): v for v in {row[column] for row in rows} if v}
+        values = sorted(of_stored)
         for start in range(0, len(values), 500):
             part = values[start : start + 500]
             params = {f"v{i}": v for i, v in enumerate(part)}
@@ -302,7 +305,7 @@ def stored_term_frequencies(conn: Connection, rows: Sequence[Row]) -> dict[tuple
                 text(f'SELECT value, tf FROM match_tf WHERE "column" = :c AND value IN ({marks})'),
                 {"c": column, **params},
             ):
-                out[(column, value)] = float(tf)
+                out[(column, of_stored[value])] = float(tf)
     return out
 
 
@@ -316,8 +319,8 @@ def lookup_sql(row: Row, sealer: Sealer) -> list[tuple[str, dict[str, Any]]]:
     """Return the indexed lookups (SQL with named parameters) that find candidate records
     for one feature row.
 
-    Email and phone keys are sealed in the store: they are looked up by their blind indexes,
-    computed with the workspace's `sealer`.
+    Email and phone keys are sealed in the store (names when configured): they are looked up
+    by their blind indexes, computed with the workspace's `sealer`.
     """
     out: list[tuple[str, dict[str, Any]]] = []
     select = "SELECT source_record_id FROM contact_record WHERE "
@@ -327,7 +330,7 @@ def lookup_sql(row: Row, sealer: Sealer) -> list[tuple[str, dict[str, Any]]]:
     if row["phone"] is not None:
         out.append((select + "phone_index = :a", {"a": sealer.phone_index(row["phone"])}))
     if row["first"] is not None and row["last"] is not None:
-        by_name = select + "last_name_key = :a AND first_name_key = :b"
-        out.append((by_name, {"a": row["last"], "b": row["first"]}))
-        out.append((by_name, {"a": row["first"], "b": row["last"]}))  # swapped
+        for last, first in ((row["last"], row["first"]), (row["first"], row["last"])):  # swapped
+            condition, params = sealer.name_lookup(last, first)
+            out.append((select + condition, params))
     return out

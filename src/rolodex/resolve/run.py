@@ -1024,6 +1024,12 @@ def write_term_frequencies(db: ConnectionBulk, frequencies: Mapping[str, pl.Data
         frame = frequencies.get(column)
         if frame is not None and not frame.is_empty():
             frame = frame.select(pl.lit(column).alias("column"), "value", "tf")
+            if column == "name" and db.sealer.seals("name"):
+                stored = [
+                    None if v is None else db.sealer.tf_value(column, str(v))
+                    for v in frame["value"]
+                ]
+                frame = frame.with_columns(pl.Series("value", stored, pl.Utf8))
             db.ingest(table(MatchTermFrequency), frame.to_arrow())
 
 

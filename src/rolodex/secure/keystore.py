@@ -21,7 +21,7 @@ from sqlalchemy import Engine, text
 
 from rolodex.exceptions import ConfigError
 from rolodex.secure.crypto import ENV_KEY_FILE, ENV_KEYS, Cipher, Keyring, SubjectKeys
-from rolodex.store.sealed import INDEXES, POINT_GROUPS, SEALED, Sealer, is_token
+from rolodex.store.sealed import INDEXES, NAME_INDEX, POINT_GROUPS, SEALED, Sealer, is_token
 
 DEFAULT_KEY_FILE = Path("rolodex.key")
 
@@ -258,7 +258,13 @@ def reseal_store(
         indexes = INDEXES.get(name, {})
         sealed = list(columns)
         point = name == "contact_point"
-        wanted = [*sealed, *indexes, *(("kind", "value", "value_index") if point else ())]
+        named = name == "contact_record"
+        wanted = [
+            *sealed,
+            *indexes,
+            *(("kind", "value", "value_index") if point else ()),
+            *((NAME_INDEX,) if named else ()),
+        ]
         select = ", ".join(f'"{c}"' for c in dict.fromkeys(wanted))
         checked = rewritten = 0
         last = 0
@@ -288,6 +294,10 @@ def reseal_store(
                     for column, (source, _field) in indexes.items():
                         if row[column] is None and plain.get(source) is not None:
                             changes[column] = sealer.seal_row(name, {source: plain[source]})[column]
+                    if named:
+                        index = sealer.name_index(plain["last_name_key"], plain["first_name_key"])
+                        if index != row[NAME_INDEX]:
+                            changes[NAME_INDEX] = index
                     if point and (kind := POINT_GROUPS.get(row["kind"])) is not None:
                         new = settle(kind, row["value"])
                         if new != row["value"]:

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import Connection, text
 
 from rolodex.exceptions import InputError
-from rolodex.store.sealed import sealer_of
+from rolodex.store.sealed import SEALED, sealer_of
 
 _PARTITION = 10_000
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -73,7 +73,7 @@ _QUERIES: dict[ExportKind, str] = {
 
 # Columns of each export that are stored sealed: column -> kind of personal data.
 _SEALED: dict[ExportKind, dict[str, str]] = {
-    ExportKind.CONTACTS: {"email": "email", "phone": "phone", "birth_date": "birth_date"},
+    ExportKind.CONTACTS: SEALED["contact"],
     ExportKind.QUARANTINE: {"payload": "payload"},
     ExportKind.SOURCE_RECORDS: {"payload": "payload"},
 }

@@ -27,6 +27,7 @@ from sqlalchemy import Connection, Engine
 __all__ = [
     "DEFAULT_GROUPS",
     "GROUPS",
+    "NAME_INDEX",
     "SEALED",
     "Sealer",
     "factory_of",
@@ -35,11 +36,12 @@ __all__ = [
     "sealer_of",
 ]
 
-GROUPS = ("email", "phone", "street", "birth_date", "payload")
+GROUPS = ("email", "phone", "street", "birth_date", "payload", "name")
 """The kinds of personal data `security.encrypt` may name."""
 
-DEFAULT_GROUPS = GROUPS
-"""Encrypted unless configured otherwise: all of them."""
+DEFAULT_GROUPS = ("email", "phone", "street", "birth_date", "payload")
+"""Encrypted unless configured otherwise: all but names, which stay searchable (by prefix and
+ignoring case) in SQL; encrypted names are found by exact first and last name only."""
 
 SEALED: dict[str, dict[str, str]] = {
     "source_record": {"payload": "payload"},
@@ -56,8 +58,22 @@ SEALED: dict[str, dict[str, str]] = {
         "street2": "street",
         "street_key": "street",
         "birth_date": "birth_date",
+        "first_name": "name",
+        "middle_name": "name",
+        "last_name": "name",
+        "full_name": "name",
+        "first_name_key": "name",
+        "last_name_key": "name",
     },
-    "contact": {"email": "email", "phone": "phone", "birth_date": "birth_date"},
+    "contact": {
+        "email": "email",
+        "phone": "phone",
+        "birth_date": "birth_date",
+        "first_name": "name",
+        "middle_name": "name",
+        "last_name": "name",
+        "full_name": "name",
+    },
     "contact_point": {"street": "street", "street2": "street"},
 }
 """table -> column -> kind of personal data, for every column the setting can encrypt.
@@ -74,6 +90,10 @@ INDEXES: dict[str, dict[str, tuple[str, str]]] = {
     },
 }
 """table -> blind-index column -> (the plaintext column it indexes, index field)."""
+
+NAME_INDEX = "name_index"
+"""contact_record's blind index of its name keys (`Sealer.name_index`), filled only when names
+are encrypted."""
 
 
 class CipherLike(Protocol):
@@ -198,6 +218,34 @@ class Sealer:
             return self.phone_index(value)
         return None
 
+    def name_index(self, last_key: str | None, first_key: str | None) -> str | None:
+        """The blind index of a record's name keys (`contact_record.name_index`); None unless
+        names are encrypted and both keys are known."""
+        if last_key is None or first_key is None or not self.seals("name"):
+            return None
+        return self.index_one("name", f"{last_key}\x1f{first_key}")
+
+    def tf_value(self, column: str, value: str) -> str:
+        """How `match_tf` keeps a matching value: names by blind index when names are
+        encrypted (their frequencies would otherwise list every name), others as they are."""
+        if column == "name" and self.seals("name"):
+            return str(self.index_one("tf_name", value))
+        return value
+
+    def name_lookup(
+        self, last_key: str, first_key: str, *, alias: str = "", param: str = "n"
+    ) -> tuple[str, dict[str, str]]:
+        """The SQL condition (named parameters ``:<param>0``...) and its parameters that find
+        the contact_records with these name keys: by blind index when names are encrypted, by
+        the keys themselves when not."""
+        if self.seals("name"):
+            index = str(self.name_index(last_key, first_key))
+            return f"{alias}{NAME_INDEX} = :{param}0", {f"{param}0": index}
+        return (
+            f"{alias}last_name_key = :{param}0 AND {alias}first_name_key = :{param}1",
+            {f"{param}0": last_key, f"{param}1": first_key},
+        )
+
     # --- rows and tables -------------------------------------------------------------------
 
     def seal_row(self, table: str, row: Mapping[str, Any]) -> dict[str, Any]:
@@ -207,6 +255,9 @@ class Sealer:
             if source in out and column not in out:
                 value = out[source]
                 out[column] = None if value is None else self._index_value(field, str(value))
+        if table == "contact_record" and NAME_INDEX not in out and self.seals("name"):
+            if "last_name_key" in out and "first_name_key" in out:
+                out[NAME_INDEX] = self.name_index(out["last_name_key"], out["first_name_key"])
         if table == "contact_point" and "value" in out:
             kind = str(out.get("kind") or "")
             if "value_index" not in out:
@@ -261,6 +312,19 @@ class Sealer:
                     for v in data.column(source).to_pylist()
                 ]
                 data = data.append_column(column, pa.array(self.index(field, values), pa.string()))
+        if (
+            table == "contact_record"
+            and self.seals("name")
+            and NAME_INDEX not in names
+            and {"last_name_key", "first_name_key"} <= names
+        ):
+            pairs = zip(
+                data.column("last_name_key").to_pylist(),
+                data.column("first_name_key").to_pylist(),
+                strict=True,
+            )
+            joined = [None if a is None or b is None else f"{a}\x1f{b}" for a, b in pairs]
+            data = data.append_column(NAME_INDEX, pa.array(self.index("name", joined), pa.string()))
         if table == "contact_point" and "value" in names and "kind" in names:
             kinds = data.column("kind").to_pylist()
             values = data.column("value").to_pylist()

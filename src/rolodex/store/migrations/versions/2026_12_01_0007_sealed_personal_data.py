@@ -1,5 +1,6 @@
 """Encryption at rest: personal-data columns widened to hold tokens (dates of birth become
-ISO text), and keyed blind-index columns for the exact lookups of emails and phones.
+ISO text), and keyed blind-index columns for the exact lookups of emails, phones and (when
+names are encrypted) names.
 
 Stored values stay as they are (readers take plaintext and tokens alike);
 `rolodex keys seal` encrypts them.
@@ -32,8 +33,21 @@ _RECORD_TEXT = {
     "email_key": 320,
     "phone_key": 40,
     "street_key": 300,
+    "first_name": 200,
+    "middle_name": 200,
+    "last_name": 200,
+    "full_name": 400,
+    "first_name_key": 200,
+    "last_name_key": 200,
 }
-_CONTACT_TEXT = {"email": 320, "phone": 100}
+_CONTACT_TEXT = {
+    "email": 320,
+    "phone": 100,
+    "first_name": 200,
+    "middle_name": 200,
+    "last_name": 200,
+    "full_name": 400,
+}
 _POINT_TEXT = {"value": 500, "street": 300, "street2": 300}
 
 
@@ -63,6 +77,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("email_index", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("email_key_index", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("phone_index", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("name_index", sa.String(length=64), nullable=True))
+        batch_op.create_index(batch_op.f("ix_contact_record_name_index"), ["name_index"])
         batch_op.create_index(
             batch_op.f("ix_contact_record_email_key_index"), ["email_key_index"], unique=False
         )
@@ -105,6 +121,8 @@ def downgrade() -> None:
         _birth_date(batch_op, to_text=False)
         _widen(batch_op, _CONTACT_TEXT, to_text=False)
     with op.batch_alter_table("contact_record", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_contact_record_name_index"))
+        batch_op.drop_column("name_index")
         batch_op.drop_index(batch_op.f("ix_contact_record_phone_index"))
         batch_op.drop_index(batch_op.f("ix_contact_record_email_key_index"))
         batch_op.drop_column("phone_index")
