@@ -9,6 +9,10 @@ runs unless `--no-clean` is given: the store-and-collect figure is measured with
     python benchmarks/import_speed.py --rows 1000000 --runs 3
     python benchmarks/import_speed.py --rows 1000000 --db postgres --no-clean
     python benchmarks/import_speed.py --rows 5000000 --runs 1 --no-clean
+    python benchmarks/import_speed.py --rows 1000000 --runs 3 --no-clean --no-encrypt
+
+Personal data is encrypted as by default (throwaway keys unless ROLODEX_KEYS or
+ROLODEX_KEY_FILE is set); `--no-encrypt` stores it in the clear, for the cost of sealing.
 """
 
 from __future__ import annotations
@@ -81,6 +85,11 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-clean", action="store_true", help="import without the clean stage")
+    parser.add_argument(
+        "--no-encrypt",
+        action="store_true",
+        help="store personal data in the clear (security.encrypt = []) to see what sealing costs",
+    )
     opts = parser.parse_args()
 
     data = HERE / "out" / f"contacts_{opts.rows}_{opts.seed}.csv"
@@ -93,6 +102,14 @@ def main() -> None:
 
     rolodex = [sys.executable, "-m", "rolodex"]
     env = dict(os.environ, ROLODEX_CLEAN__ENABLED="false" if opts.no_clean else "true")
+    if "ROLODEX_KEYS" not in env and "ROLODEX_KEY_FILE" not in env:
+        # Throwaway keys for the run (encryption on, as by default), not a key file in the
+        # working directory.
+        from rolodex.secure.crypto import Keyring
+
+        env["ROLODEX_KEYS"] = Keyring.generate().to_env_value()
+    if opts.no_encrypt:
+        env["ROLODEX_SECURITY__ENCRYPT"] = "[]"
     steps: dict[str, list[float]] = {}
     rates: list[float] = []
     peaks: list[int] = []
@@ -150,6 +167,7 @@ def main() -> None:
     for step, shares in sorted(steps.items(), key=lambda kv: -statistics.median(kv[1])):
         print(f"  {step:<22} {100 * statistics.median(shares):5.1f}%")
     print("cleaning: " + ("off (--no-clean)" if opts.no_clean else "on"))
+    print("encryption at rest: " + ("off (--no-encrypt)" if opts.no_encrypt else "on"))
     print("command: python benchmarks/import_speed.py " + " ".join(sys.argv[1:]))
 
 

@@ -14,6 +14,8 @@ from sqlalchemy.engine import make_url
 from rolodex.exceptions import ConfigError
 
 PAGE_SIZE = 16384
+_POOL_SIZE = 40
+_POOL_OVERFLOW = 20
 
 
 def normalize_url(url: str) -> str:
@@ -33,6 +35,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """
     full = normalize_url(url)
     backend = make_url(full).get_backend_name()
+    # The API serves a request per thread (up to 40): with the default pool of 5 every other
+    # request opened a fresh connection, whose empty page cache reads the file again.
+    # Connections are made on demand, so a CLI run still opens one or two.
+    parsed = make_url(full)
+    if "poolclass" not in kwargs and parsed.database not in (None, "", ":memory:"):
+        kwargs.setdefault("pool_size", _POOL_SIZE)
+        kwargs.setdefault("max_overflow", _POOL_OVERFLOW)
     if backend == "sqlite":
         engine = create_engine(full, connect_args={"timeout": 60}, **kwargs)
         _configure_sqlite(engine)
