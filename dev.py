@@ -59,7 +59,8 @@ def main() -> None:
         run(BIN / "ruff", "format", "--check", ".")
         run(BIN / "ruff", "check", ".")
         run(BIN / "mypy")
-        run(BIN / "pytest", *rest)
+        # Both cores (or all): tests of one file share a worker and its module fixtures.
+        run(BIN / "pytest", "-n", "auto", "--dist", "loadfile", *rest)
     elif job == "fix":
         setup("requirements-dev.lock")
         run(BIN / "ruff", "format", ".")
