@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -181,6 +182,9 @@ class Workspace:
         self._scorer: tuple[int | None, Scorer | None] = (None, None)
         self._schema_checked = False
         self._keys: KeyStore | None = None
+        # Bumped whenever who may sign in changes; shared by every `acting_as` view, so a
+        # cache of credentials (the API's) notices changes made through this workspace.
+        self._credential_changes = [0]
 
     @property
     def engine(self) -> Engine:
@@ -665,6 +669,20 @@ class Workspace:
 
         return suppression_hasher(self.keys.cipher())
 
+    @property
+    def credential_changes(self) -> int:
+        """How many changes to users, API keys and sessions this process has made here."""
+        return self._credential_changes[0]
+
+    @contextmanager
+    def _changing_credentials(self) -> Iterator[Connection]:
+        """The transaction of a change to who may sign in; caches of credentials forget."""
+        try:
+            with self._ready().begin() as conn:
+                yield conn
+        finally:
+            self._credential_changes[0] += 1
+
     def _reading(self) -> Connection:
         """A connection for reads only: on SQLite it does not take the write lock, so API
         reads run side by side and beside a writer (WAL)."""
@@ -1045,7 +1063,7 @@ class Workspace:
         from rolodex.secure.users import disable_user
 
         self._allow("users", "update")
-        with self._ready().begin() as conn:
+        with self._changing_credentials() as conn:
             return disable_user(conn, username=username, actor=self.actor, origin=self.origin)
 
     def user_enable(self, username: str) -> UserInfo:
@@ -1053,7 +1071,7 @@ class Workspace:
         from rolodex.secure.users import enable_user
 
         self._allow("users", "update")
-        with self._ready().begin() as conn:
+        with self._changing_credentials() as conn:
             return enable_user(conn, username=username, actor=self.actor, origin=self.origin)
 
     def user_set_role(self, username: str, role: str) -> UserInfo:
@@ -1061,7 +1079,7 @@ class Workspace:
         from rolodex.secure.users import set_role
 
         self._allow("users", "update")
-        with self._ready().begin() as conn:
+        with self._changing_credentials() as conn:
             return set_role(
                 conn, username=username, role=role, actor=self.actor, origin=self.origin
             )
@@ -1071,7 +1089,7 @@ class Workspace:
         from rolodex.secure.users import set_password
 
         self._allow("users", "update")
-        with self._ready().begin() as conn:
+        with self._changing_credentials() as conn:
             return set_password(
                 conn,
                 username=username,
@@ -1134,7 +1152,7 @@ class Workspace:
 
         if not self._may("users", "update"):
             self._own_key(key)
-        with self._ready().begin() as conn:
+        with self._changing_credentials() as conn:
             return revoke_api_key(conn, key=key, actor=self.actor, origin=self.origin)
 
     def login(
@@ -1182,7 +1200,7 @@ class Workspace:
         """Revoke a session token until it would have expired."""
         from rolodex.secure.users import logout
 
-        with self._ready().begin() as conn:
+        with self._changing_credentials() as conn:
             logout(conn, token=token, secret=secret)
 
     # --- contacts ---
@@ -2045,7 +2063,7 @@ class Workspace:
         from rolodex.secure.users import disable_user, enable_user, get_user, set_role
 
         self._allow("users", "update")
-        with self._ready().begin() as conn:
+        with self._changing_credentials() as conn:
             current = get_user(conn, username=username)
             name = current.username
             if role is not None and role != current.role:

@@ -141,7 +141,13 @@ def test_login_issues_a_token_that_authenticates(ws: Workspace) -> None:
     assert token.expires_at == NOW + timedelta(minutes=15)
     found = who(ws, token.token, now=NOW + timedelta(minutes=5))
     assert found == Authenticated(
-        username="alice", role="sales", team="emea", scopes=None, via="token", key_id=None
+        username="alice",
+        role="sales",
+        team="emea",
+        scopes=None,
+        via="token",
+        key_id=None,
+        expires_at=token.expires_at,
     )
     with ws.engine.connect() as conn:
         assert list_users(conn)[0].last_login_at == NOW

@@ -7,10 +7,12 @@ permissions, masking and auditing happen in the library, so the CLI and exports 
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 from fastapi import FastAPI
 
@@ -19,6 +21,7 @@ from rolodex.api.auditlog import ReadLog
 from rolodex.api.limits import BodyLimit, RateLimiter
 from rolodex.api.v1 import router as v1_router
 from rolodex.secure.permissions import Role
+from rolodex.secure.users import Authenticated
 from rolodex.workspace import Workspace
 
 API_PREFIX = "/api/v1"
@@ -40,6 +43,52 @@ class RoleCache:
                 self._roles = ws.roles()
                 self._at = now
             return self._roles
+
+
+class CredentialCache:
+    """Who a credential belonged to, for `ttl` seconds: a busy client costs one sign-in
+    lookup a second instead of one per request.
+
+    Only credentials that let someone in are kept, so failures still count towards lockout.
+    A change to users, keys or sessions made through this process's workspace (the API's
+    own endpoints, or the library in-process) empties it at once; one made by another server
+    worker or the CLI takes effect within `ttl`.
+    """
+
+    def __init__(
+        self, ttl: float = 1.0, *, size: int = 10_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.ttl = ttl
+        self.size = size
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._known: dict[str, tuple[float, Authenticated]] = {}
+        self._changes = -1
+
+    def __call__(self, ws: Workspace, credential: str, *, secret: bytes) -> Authenticated:
+        """`ws.authenticate(credential)`, answered from memory when asked within `ttl`
+        (and before the credential expires)."""
+        now = self.clock()
+        digest = hashlib.sha256(credential.encode()).hexdigest()
+        with self._lock:
+            changes = ws.credential_changes
+            if changes != self._changes:
+                self._known.clear()
+                self._changes = changes
+            held = self._known.get(digest)
+        if held is not None and now - held[0] < self.ttl and _unexpired(held[1]):
+            return held[1]
+        who = ws.authenticate(credential, secret=secret)
+        with self._lock:
+            if ws.credential_changes == changes == self._changes:  # nothing changed meanwhile
+                if len(self._known) >= self.size:
+                    self._known.clear()
+                self._known[digest] = (now, who)
+        return who
+
+
+def _unexpired(who: Authenticated) -> bool:
+    return who.expires_at is None or datetime.now(UTC) < who.expires_at
 
 
 def create_app(workspace: Workspace | None = None) -> FastAPI:
@@ -69,6 +118,7 @@ def create_app(workspace: Workspace | None = None) -> FastAPI:
     app.state.workspace = ws
     app.state.token_secret = ws.keys.cipher().derived_secret("session-token")
     app.state.roles = RoleCache()
+    app.state.credentials = CredentialCache()
     app.state.form_limiter = RateLimiter(settings.form_rate_per_minute)
     app.state.login_limiter = RateLimiter(60)
     problems.install(app)

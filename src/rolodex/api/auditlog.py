@@ -52,8 +52,13 @@ class ReadLog:
                     break
             if not entries:
                 return written
-            with self.engine.begin() as conn:
-                append_audit_many(conn, entries)
+            try:
+                with self.engine.begin() as conn:
+                    append_audit_many(conn, entries)
+            except Exception:
+                for entry in entries:  # back in the queue for the next try, none lost
+                    self._queue.put(entry)
+                raise
             written += len(entries)
 
     def stop(self) -> None:

@@ -127,6 +127,8 @@ class Authenticated:
     key_id: int | None
     # The key's last use is older than LAST_USED_EVERY and was not written (note_use=False).
     use_unrecorded: bool = False
+    # When the credential stops letting anyone in (UTC; None: an API key without expiry).
+    expires_at: datetime | None = None
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -668,6 +670,7 @@ def authenticate(
         scopes=None,
         via="token",
         key_id=None,
+        expires_at=claims.expires_at,
     )
 
 
@@ -712,6 +715,7 @@ def _authenticate_key(
         via="api_key",
         key_id=row.id,
         use_unrecorded=stale and not note_use,
+        expires_at=expires_at,
     )
 
 

@@ -1,0 +1,37 @@
+"""The API's read log loses no entry when a write of a batch fails: the batch is retried."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from rolodex.api.auditlog import ReadLog
+from rolodex.store.audit import AuditEntry
+from rolodex.workspace import Workspace
+
+
+def _reads(ws: Workspace) -> int:
+    with ws.engine.connect() as conn:
+        return int(
+            conn.execute(
+                text("SELECT count(*) FROM audit_log WHERE action = 'bench.read'")
+            ).scalar()
+            or 0
+        )
+
+
+def test_a_failed_flush_keeps_its_entries_for_the_next_one(
+    ws: Workspace, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # A database without the audit table: the write fails as a locked or lost one would.
+    broken = create_engine(f"sqlite:///{tmp_path_factory.mktemp('broken') / 'empty.db'}")
+    log = ReadLog(broken, batch=2)
+    for n in range(5):
+        log.add(AuditEntry(actor="reader", action="bench.read", entity="contact", entity_id=n))
+    with pytest.raises(Exception, match="audit_log"):
+        log.flush()
+    broken.dispose()
+    log.engine = ws.engine
+    assert log.flush() == 5
+    assert _reads(ws) == 5
+    assert ws.audit_verify().ok
