@@ -171,3 +171,13 @@ def test_flags_json_is_exact_for_plain_and_escaped_notes() -> None:
             row["phone"] = {"notes": ["only plain"]}
         expected.append(json.dumps(row, ensure_ascii=False, separators=(",", ":")))
     assert encoded == expected
+
+
+def test_a_chunk_with_only_a_full_name_is_cleaned() -> None:
+    # No field whose rewrites are counted: the flags still encode (a 500 the API fuzzing found).
+    chunk = pl.DataFrame({"full_name": ["dr. JANE a. doe jr.", "{4µ"]})
+    cleaned = clean_contacts(chunk, config=CleanSettings())
+    v = cleaned.values.to_dicts()
+    assert (v[0]["first_name"], v[0]["last_name"]) == ("Jane", "Doe")
+    assert "_changed" not in _flags(cleaned, 0)
+    assert cleaned.values.height == 2

@@ -103,12 +103,14 @@ class Fields:
             [_fragment(name, *cols) for name, cols in self.parts.items()]
             + [series.fill_null(False).alias(f"{name}.changed") for name, series in changed.items()]
         )
-        rewritten = pl.concat_str(
-            [pl.when(pl.col(f"{name}.changed")).then(pl.lit(f'"{name}"')) for name in changed],
-            separator=",",
-            ignore_nulls=True,
-        )
-        listed = pl.when(rewritten != "").then(pl.lit('"_changed":[') + rewritten + pl.lit("]"))
+        listed = pl.lit(None, dtype=pl.Utf8)
+        if changed:  # none when the chunk has no field whose rewrites are counted
+            rewritten = pl.concat_str(
+                [pl.when(pl.col(f"{name}.changed")).then(pl.lit(f'"{name}"')) for name in changed],
+                separator=",",
+                ignore_nulls=True,
+            )
+            listed = pl.when(rewritten != "").then(pl.lit('"_changed":[') + rewritten + pl.lit("]"))
         row = pl.concat_str([listed, *map(pl.col, self.parts)], separator=",", ignore_nulls=True)
         return frame.select(
             pl.when(row != "").then(pl.lit("{") + row + pl.lit("}")).alias("flags")
