@@ -218,6 +218,17 @@ class Sealer:
             return self.phone_index(value)
         return None
 
+    def _point_indexes(self, kinds: Sequence[str | None], values: Sequence[Any]) -> list[Any]:
+        """`point_index` of many points, one batch per kind (what a bulk write needs)."""
+        out: list[Any] = [None] * len(values)
+        for field in ("email", "phone"):
+            at = [i for i, k in enumerate(kinds) if k == field and values[i] is not None]
+            if at:
+                found = self.index(field, [_normalized(field, str(values[i])) for i in at])
+                for i, index in zip(at, found, strict=True):
+                    out[i] = index
+        return out
+
     def name_index(self, last_key: str | None, first_key: str | None) -> str | None:
         """The blind index of a record's name keys (`contact_record.name_index`); None unless
         names are encrypted and both keys are known."""
@@ -329,8 +340,9 @@ class Sealer:
             kinds = data.column("kind").to_pylist()
             values = data.column("value").to_pylist()
             if "value_index" not in names:
-                indexes = [self.point_index(k or "", v) for k, v in zip(kinds, values, strict=True)]
-                data = data.append_column("value_index", pa.array(indexes, pa.string()))
+                data = data.append_column(
+                    "value_index", pa.array(self._point_indexes(kinds, values), pa.string())
+                )
             sealed = list(values)
             for group in set(POINT_GROUPS.values()):
                 at = [i for i, k in enumerate(kinds) if POINT_GROUPS.get(k or "") == group]
