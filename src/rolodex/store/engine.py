@@ -34,11 +34,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         ConfigError: the URL names a database kind Rolodex does not support.
     """
     full = normalize_url(url)
-    backend = make_url(full).get_backend_name()
+    parsed = make_url(full)
+    backend = parsed.get_backend_name()
     # The API serves a request per thread (up to 40): with the default pool of 5 every other
     # request opened a fresh connection, whose empty page cache reads the file again.
     # Connections are made on demand, so a CLI run still opens one or two.
-    parsed = make_url(full)
     if "poolclass" not in kwargs and parsed.database not in (None, "", ":memory:"):
         kwargs.setdefault("pool_size", _POOL_SIZE)
         kwargs.setdefault("max_overflow", _POOL_OVERFLOW)

@@ -212,15 +212,13 @@ class Sealer:
 
     def point_index(self, kind: str, value: str | None) -> str | None:
         """The blind index of a contact point's value (emails and phones only)."""
-        if kind == "email":
-            return self.email_index(value)
-        if kind == "phone":
-            return self.phone_index(value)
-        return None
+        return self._point_indexes([kind], [value])[0]
 
-    def _point_indexes(self, kinds: Sequence[str | None], values: Sequence[Any]) -> list[Any]:
-        """`point_index` of many points, one batch per kind (what a bulk write needs)."""
-        out: list[Any] = [None] * len(values)
+    def _point_indexes(
+        self, kinds: Sequence[str | None], values: Sequence[Any]
+    ) -> list[str | None]:
+        """`point_index` of many points, one batch per kind."""
+        out: list[str | None] = [None] * len(values)
         for field in ("email", "phone"):
             at = [i for i, k in enumerate(kinds) if k == field and values[i] is not None]
             if at:
@@ -232,9 +230,18 @@ class Sealer:
     def name_index(self, last_key: str | None, first_key: str | None) -> str | None:
         """The blind index of a record's name keys (`contact_record.name_index`); None unless
         names are encrypted and both keys are known."""
-        if last_key is None or first_key is None or not self.seals("name"):
-            return None
-        return self.index_one("name", f"{last_key}\x1f{first_key}")
+        return self._name_indexes([last_key], [first_key])[0]
+
+    def _name_indexes(
+        self, last_keys: Sequence[str | None], first_keys: Sequence[str | None]
+    ) -> list[str | None]:
+        """`name_index` of many records, in one batch."""
+        if not self.seals("name"):
+            return [None] * len(last_keys)
+        pairs = zip(last_keys, first_keys, strict=True)
+        return self.index(
+            "name", [None if a is None or b is None else f"{a}\x1f{b}" for a, b in pairs]
+        )
 
     def tf_value(self, column: str, value: str) -> str:
         """How `match_tf` keeps a matching value: names by blind index when names are
@@ -329,13 +336,10 @@ class Sealer:
             and NAME_INDEX not in names
             and {"last_name_key", "first_name_key"} <= names
         ):
-            pairs = zip(
-                data.column("last_name_key").to_pylist(),
-                data.column("first_name_key").to_pylist(),
-                strict=True,
+            found = self._name_indexes(
+                data.column("last_name_key").to_pylist(), data.column("first_name_key").to_pylist()
             )
-            joined = [None if a is None or b is None else f"{a}\x1f{b}" for a, b in pairs]
-            data = data.append_column(NAME_INDEX, pa.array(self.index("name", joined), pa.string()))
+            data = data.append_column(NAME_INDEX, pa.array(found, pa.string()))
         if table == "contact_point" and "value" in names and "kind" in names:
             kinds = data.column("kind").to_pylist()
             values = data.column("value").to_pylist()
