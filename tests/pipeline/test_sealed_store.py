@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,13 @@ import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import text
 
+from rolodex.config import Settings
 from rolodex.exceptions import NotFoundError
+from rolodex.model.base import utcnow
+from rolodex.pipeline import imports
 from rolodex.pipeline.privacy import find_subject
+from rolodex.resolve import singletons
+from rolodex.store.bulk import BulkSession
 from rolodex.workspace import Workspace
 from tests.conftest import DATA
 
@@ -241,3 +247,88 @@ def test_privacy_export_and_erase_on_the_sealed_store(crm: Workspace, tmp_path: 
     with crm.engine.connect() as conn:  # the others are still found by their sealed values
         assert find_subject(conn, "juergen@mueller.de")
         assert find_subject(conn, "other@example.org")
+
+
+_POINT = ", ".join(
+    "p." + c
+    for c in (
+        "kind label value value_index is_primary street street2 city region postcode country"
+    ).split()
+)
+
+
+def points_by_record(ws: Workspace) -> Counter[tuple[Any, ...]]:
+    """Every contact point, opened, with the external id of its record (not its own id)."""
+    found = rows(
+        ws,
+        f"SELECT s.external_id, {_POINT} FROM contact_point p"
+        " JOIN source_record s ON s.id = p.source_record_id",
+    )
+    opened = ws.sealer.open_rows("contact_point", [dict(r._mapping) for r in found])
+    return Counter(tuple(p.values()) for p in opened)
+
+
+def test_points_planned_ahead_are_the_points_made_from_the_store(crm: Workspace) -> None:
+    """The import plans contact points from the plaintext it seals; a refresh (and an undo)
+    reads the sealed records back and makes them again: the same points either way."""
+    planned = points_by_record(crm)
+    kinds = Counter(point[1] for point in planned.elements())
+    assert (kinds["email"], kinds["phone"], kinds["address"]) == (5, 4, 4), kinds
+    mobiles = {p[0]: p[5] for p in planned if p[2] == "mobile"}
+    assert mobiles == {"C002": False, "C003": True}  # primary where there is no phone
+    lines = {p[0]: p[3] for p in planned if p[1] == "address"}
+    assert lines["C002"] == "Hauptstraße 5, 10115 Berlin, DE"
+    for point in planned:
+        kind, value, index = point[1], point[3], point[4]
+        assert index == crm.sealer.point_index(kind, value), point
+    sealed = rows(crm, "SELECT value FROM contact_point WHERE kind IN ('email', 'phone')")
+    assert all(str(v).startswith("enc1:") for (v,) in sealed)
+    records = [int(r) for (r,) in rows(crm, "SELECT source_record_id FROM contact_record")]
+    session = BulkSession(crm.engine)
+    try:
+        with session.transaction() as db:
+            singletons.refresh_contacts(db, records, now=utcnow())
+    finally:
+        session.close()
+    assert points_by_record(crm) == planned
+
+
+def _opened_store(ws: Workspace) -> tuple[Any, ...]:
+    """What an import stored, opened and keyed by row number (ids left out)."""
+    payloads = {
+        int(n): ws.sealer.open_one("payload", p)
+        for n, p in rows(ws, "SELECT row_number, payload FROM source_record")
+    }
+    views = {}
+    for row in rows(
+        ws,
+        "SELECT s.row_number, v.* FROM contact_record v"
+        " JOIN source_record s ON s.id = v.source_record_id",
+    ):
+        view = ws.sealer.open_row("contact_record", dict(row._mapping))
+        views[view.pop("row_number")] = {
+            k: v for k, v in view.items() if k not in ("id", "source_record_id")
+        }
+    return payloads, views, points_by_record(ws)
+
+
+@pytest.mark.parametrize("ahead", [1, 2, 3])
+def test_the_store_is_the_same_whichever_side_seals(
+    ahead: int, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The preparing side seals as much as it has time for and the writer the rest: any
+    split stores what the writer alone would."""
+    stored = []
+    for name, first in (("writer", 0), ("split", ahead)):
+        monkeypatch.setattr(imports, "_FIRST_AHEAD", first)
+        ws = Workspace(f"sqlite:///{tmp_path / name}.db", settings=settings, actor="test")
+        try:
+            ws.init()
+            ws.import_file(CONTACTS, source="crm")
+            stored.append(_opened_store(ws))
+            assert "jane.doe@example.com" not in held(ws)
+        finally:
+            ws.close()
+    payloads, views, points = stored[0]
+    assert (len(payloads), len(views), sum(points.values())) == (7, 5, 13)
+    assert stored[1] == stored[0]

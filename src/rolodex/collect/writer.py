@@ -181,6 +181,8 @@ class ChunkResult:
     quarantined: int = 0
     stubs: int = 0
     new_records: list[int] = field(default_factory=list)  # contact/company records to link
+    # Contact points sealed ahead for the new and changed records, by record id (or None).
+    points: pa.Table | None = None
     changed_records: list[int] = field(default_factory=list)  # contact/company records updated
     activity_records: list[int] = field(default_factory=list)  # rows whose contact to attach
     linked: int = 0  # golden records the caller created for `new_records`
@@ -220,6 +222,8 @@ def write_chunk(db: Bulk, chunk: PreparedChunk, *, ctx: WriteContext) -> ChunkRe
     rows = [*fresh, *changed]
     if ctx.kind in (Kind.CONTACTS, Kind.COMPANIES):
         write_views(db, chunk, rows, ctx=ctx, replace=[rid for _, rid in changed])
+        if ctx.kind is Kind.CONTACTS:
+            result.points = planned_points(chunk, rows)
         result.new_records = [rid for _, rid in fresh]
         result.changed_records = [rid for _, rid in changed]
     else:
@@ -246,7 +250,9 @@ def _insert_source_records(
     if not rows:
         return
     n = len(rows)
-    picked = chunk.record_columns().take(pa.array(rows, pa.int64()))
+    at = pa.array(rows, pa.int64())
+    picked = chunk.record_columns().take(at).append_column("row", at)
+    tokens = None if chunk.sealed is None else chunk.sealed.payload
     data = pa.table(
         {
             "id": pa.array(ids, pa.int64()),
@@ -256,7 +262,7 @@ def _insert_source_records(
             "external_id": picked["external_id"],
             "version": pa.repeat(pa.scalar(1, pa.int64()), n),
             "content_hash": picked["hash"],
-            "payload": picked["payload"],
+            "payload": picked["payload"] if tokens is None else tokens.take(picked["row"]),
             "batch_id": pa.repeat(pa.scalar(ctx.batch_id, pa.int64()), n),
             "created_batch_id": pa.repeat(pa.scalar(ctx.batch_id, pa.int64()), n),
             "file": pa.repeat(pa.scalar(chunk.file), n),
@@ -266,7 +272,7 @@ def _insert_source_records(
             "is_stub": pa.repeat(pa.scalar(False), n),
         }
     )
-    db.ingest(table(SourceRecord), data)
+    db.ingest(table(SourceRecord), data, sealed=tokens is not None)
 
 
 def _new_versions(
@@ -278,8 +284,13 @@ def _new_versions(
     pairs = db.stage_pairs([(rid, ctx.batch_id) for rid in ids])
     history = table(SourceRecordHistory).name
     # The old version's payload moves to history as the token it is (same context); the new
-    # one is sealed here, as `ingest` would.
-    payloads = db.sealer.seal("payload", [chunk.payloads[i] for i, _ in changed])
+    # one is sealed here, as `ingest` would, unless it was sealed ahead.
+    tokens = None if chunk.sealed is None else chunk.sealed.payload
+    payloads = (
+        db.sealer.seal("payload", [chunk.payloads[i] for i, _ in changed])
+        if tokens is None
+        else tokens.take(pa.array([i for i, _ in changed], pa.int64())).to_pylist()
+    )
     db.execute(
         f"INSERT INTO {history} (source_record_id, version, content_hash, payload, batch_id,"
         " file, row_number, status, issues, is_stub, superseded_by_batch_id, superseded_at)"
@@ -320,23 +331,47 @@ def write_views(
 ) -> None:
     """Write the standardized view of accepted records (row index, record id).
 
-    Records in `replace` lose their previous view first (a new version, or an undo).
+    Records in `replace` lose their previous view first (a new version, or an undo). A
+    chunk sealed ahead (`PreparedChunk.sealed`) is stored as it was sealed.
     """
     model = ContactRecord if ctx.kind is Kind.CONTACTS else CompanyRecord
-    view = _CONTACT_VIEW if ctx.kind is Kind.CONTACTS else _COMPANY_VIEW
     _delete_where_in(db, table(model).name, "source_record_id", replace)
     if not rows:
         return
-    picked = chunk.values[[i for i, _ in rows]]
-    keep = {c: _RENAMES.get(c, c) for c in picked.columns if _RENAMES.get(c, c) in view}
-    frame = picked.select([pl.col(c).alias(name) for c, name in keep.items()]).with_columns(
-        pl.Series("source_record_id", [rid for _, rid in rows], dtype=pl.Int64),
+    at = pa.array([i for i, _ in rows], pa.int64())
+    ids = pa.array([rid for _, rid in rows], pa.int64())
+    if chunk.sealed is not None and chunk.sealed.view is not None:
+        data = chunk.sealed.view.take(at).append_column("source_record_id", ids)
+        db.ingest(table(model), data, sealed=True)
+        return
+    data = view_frame(chunk, ctx).to_arrow().take(at).append_column("source_record_id", ids)
+    db.ingest(table(model), data)
+
+
+def view_frame(chunk: PreparedChunk, ctx: WriteContext) -> pl.DataFrame:
+    """The standardized view of every row of a contacts or companies chunk, as the view
+    table's columns (all but `source_record_id`, which the writer assigns)."""
+    view = _CONTACT_VIEW if ctx.kind is Kind.CONTACTS else _COMPANY_VIEW
+    keep = {c: _RENAMES.get(c, c) for c in chunk.values.columns if _RENAMES.get(c, c) in view}
+    return chunk.values.select([pl.col(c).alias(name) for c, name in keep.items()]).with_columns(
         pl.lit(ctx.source_id, dtype=pl.Int64).alias("source_id"),
-        pl.Series(
-            "custom", chunk.fixed_columns()["custom"].take([i for i, _ in rows]), dtype=pl.Utf8
-        ),
+        pl.Series("custom", chunk.fixed_columns()["custom"], dtype=pl.Utf8),
     )
-    db.ingest(table(model), frame.to_arrow())
+
+
+def planned_points(chunk: PreparedChunk, rows: Sequence[tuple[int, int]]) -> pa.Table | None:
+    """The contact points sealed ahead for these rows (row index, record id), with their
+    record ids; None when the chunk was not sealed ahead."""
+    if chunk.sealed is None or chunk.sealed.points is None:
+        return None
+    record_of: list[int | None] = [None] * len(chunk)
+    for i, rid in rows:
+        record_of[i] = rid
+    points = chunk.sealed.points
+    records = pa.array(record_of, pa.int64()).take(points.column("row"))
+    keep = pc.is_valid(records)
+    points, records = points.filter(keep), records.filter(keep)
+    return points.drop_columns(["row"]).append_column("source_record_id", records)
 
 
 def _delete_where_in(db: Bulk, name: str, column: str, ids: Sequence[int]) -> None:

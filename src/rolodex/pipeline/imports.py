@@ -15,7 +15,7 @@ import json
 import os
 import resource
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,6 +24,7 @@ from pathlib import Path
 from time import perf_counter
 from typing import Any
 
+import pyarrow as pa
 from sqlalchemy import Connection, Engine, Index
 
 from rolodex.collect.fields import Kind
@@ -34,14 +35,14 @@ from rolodex.collect.mapping import (
     infer_mapping,
     load_mapping_file,
 )
-from rolodex.collect.prepare import AMBIGUOUS, ChunkPreparer, PreparedChunk
+from rolodex.collect.prepare import AMBIGUOUS, ChunkPreparer, PreparedChunk, SealedColumns
 from rolodex.collect.readers import open_table
 from rolodex.collect.rows import Problem, RawRow, Table
 from rolodex.collect.seen import SeenKeys
-from rolodex.collect.writer import ChunkResult, WriteContext, write_chunk
+from rolodex.collect.writer import ChunkResult, WriteContext, view_frame, write_chunk
 from rolodex.config import CleanSettings
 from rolodex.exceptions import InputError
-from rolodex.model import Company, ContactPoint, ContactRecord
+from rolodex.model import Company, CompanyRecord, ContactPoint, ContactRecord
 from rolodex.model.base import table as table_of
 from rolodex.model.base import utcnow
 from rolodex.pipeline.child import ChildProcessExecutor
@@ -52,7 +53,7 @@ from rolodex.store import repo
 from rolodex.store.audit import append_audit
 from rolodex.store.bulk import BulkSession, ConnectionBulk
 from rolodex.store.engine import make_engine
-from rolodex.store.sealed import SealerFactory, factory_of
+from rolodex.store.sealed import Sealer, SealerFactory, factory_of, sealer_of
 from rolodex.store.sealed import register as register_sealer
 
 Progress = Callable[[str, int], None]
@@ -530,6 +531,7 @@ def _run_chunks(
     """
     url = engine.url.render_as_string(hide_password=False)
     sealing = factory_of(engine)
+    sealer = sealer_of(engine)
     pool: Executor
     if separate_process:
         pool = ChildProcessExecutor(_open_writer, (url, os.getpid(), sealing))
@@ -544,6 +546,7 @@ def _run_chunks(
                 steps = summary.steps
                 chunks = _chunks(rows, chunk_size)
                 number = 0
+                ahead = _FIRST_AHEAD  # how many parts of the sealing are done here
                 while True:
                     started = perf_counter()
                     raw = next(chunks, None)
@@ -556,13 +559,22 @@ def _run_chunks(
                     cleaner(chunk)
                     if settle_keys_here:
                         seen.claim(chunk, grouped=ctx.has_lines)
+                    settled = perf_counter()
+                    seal_chunk(chunk, ctx, sealer, _AHEAD[:ahead])
                     steps["read"] = steps.get("read", 0.0) + read - started
                     steps["prepare"] = steps.get("prepare", 0.0) + prepared - read
+                    steps["seal"] = steps.get("seal", 0.0) + perf_counter() - settled
                     tally.add(chunk)
                     if pending is not None:
+                        writer_idle = pending.done()
                         waiting = perf_counter()
                         _add(summary, pending.result(), tally, progress)
                         waited = perf_counter() - waiting
+                        # Sealing goes to whichever side waited for the other.
+                        if waited > _IDLE:
+                            ahead = min(ahead + 1, len(_AHEAD))
+                        elif writer_idle:
+                            ahead = max(ahead - 1, 0)
                         steps["wait for writer"] = steps.get("wait for writer", 0.0) + waited
                         pending = None
                     # Statistics before chunks 1, 4, 16, 64, ...: plans follow the growth
@@ -591,6 +603,38 @@ def _run_chunks(
             pool.shutdown()
 
 
+# What the preparing side may seal ahead, in the order it takes them on as it has time: the
+# standardized view, then the contact points (made from the view), then the payloads. The
+# writer seals whatever is left.
+_AHEAD = ("view", "points", "payload")
+_FIRST_AHEAD = 2  # the first chunk's; then it follows which side waits for the other
+
+
+def seal_chunk(
+    chunk: PreparedChunk, ctx: WriteContext, sealer: Sealer, parts: Sequence[str] = _AHEAD
+) -> None:
+    """Seal these parts of the chunk's personal data (`SealedColumns`) unless already sealed.
+
+    Both sides of an import call it: the preparing side for the parts it has time for, the
+    writer for the rest, so the work goes where a core is free and the store gets the same.
+    """
+    sealed = chunk.sealed = chunk.sealed or SealedColumns()
+    person = ctx.kind in (Kind.CONTACTS, Kind.COMPANIES)
+    plain = None
+    if person and sealed.view is None and ("view" in parts or "points" in parts):
+        plain = view_frame(chunk, ctx)
+        model = ContactRecord if ctx.kind is Kind.CONTACTS else CompanyRecord
+        sealed.view = sealer.seal_arrow(table_of(model).name, plain.to_arrow())
+    if ctx.kind is Kind.CONTACTS and sealed.points is None and "points" in parts:
+        assert sealed.view is not None
+        plain = view_frame(chunk, ctx) if plain is None else plain
+        sealed.points = singletons.plan_points(plain, sealed.view, sealer)
+    if sealed.payload is None and "payload" in parts:
+        payloads = chunk.fixed_columns()["payload"].to_pylist()
+        sealed.payload = pa.array(sealer.seal("payload", payloads), pa.string())
+
+
+_IDLE = 0.005  # seconds of waiting that count as a side being idle
 _writer = threading.local()
 
 
@@ -719,6 +763,7 @@ def _store_chunk(
         )
         if analyze:
             db.analyze(_GROWING)
+        seal_chunk(chunk, ctx, db.sealer)
         result = write_chunk(db, chunk, ctx=ctx)
         # Golden records in the chunk's own transaction: the writer has time to spare while
         # the next chunk is prepared, which a pass after the last chunk would not use.
@@ -727,9 +772,12 @@ def _store_chunk(
             singletons.refresh_companies(db, result.changed_records, now=now)
             result.linked = singletons.link_new_companies(db, result.new_records, now=now)
         else:
-            singletons.refresh_contacts(db, result.changed_records, now=now)
-            result.linked = singletons.link_new_contacts(db, result.new_records, now=now)
+            singletons.refresh_contacts(db, result.changed_records, now=now, points=result.points)
+            result.linked = singletons.link_new_contacts(
+                db, result.new_records, now=now, points=result.points
+            )
         result.link_seconds = perf_counter() - linking
+        result.points = None  # not back to the importer
         db.execute(
             "UPDATE import_batch SET rows_accepted = rows_accepted + ?,"
             " rows_updated = rows_updated + ?, rows_unchanged = rows_unchanged + ?,"

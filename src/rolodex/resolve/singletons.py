@@ -4,8 +4,10 @@ Until matching runs, every contact source record is its own golden contact, with
 phones, address and social handles as contact points. The work is set-based SQL inside the
 caller's transaction: links first (with reserved ids), then contacts and points copied from
 the standardized view through a staged table of (record, golden id) pairs, so a million
-records cost seconds, not minutes. Sealed values are copied as their tokens; the points SQL
-cannot build over tokens (blind indexes of phones, the address line) are built in Python.
+records cost seconds, not minutes. Sealed values are copied as their tokens. Contact points
+are made by `plan_points`, which reuses the record's tokens and needs the plaintext only for
+blind indexes and the address line: an import plans them ahead, in the process that prepares
+its chunks; other callers read the records back and open them.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from rolodex.model import (
     CampaignMember,
@@ -31,7 +35,7 @@ from rolodex.model import (
 )
 from rolodex.model.base import table
 from rolodex.store.bulk import Bulk
-from rolodex.store.sealed import SEALED
+from rolodex.store.sealed import Sealer
 
 LINKED_BY = "import"
 
@@ -78,46 +82,20 @@ COMPANY_FIELDS = {
         "custom",
     )
 }
-_ADDRESS = (
-    "rtrim(coalesce(r.street || ', ', '') || coalesce(r.postcode || ' ', '')"
-    " || coalesce(r.city || ', ', '') || coalesce(r.country, ''), ', ')"
-)
-# (kind, label, value expression, primary expression, condition)
+# (kind, label, column): the contact points of a record, in the order they are written.
 _POINTS = (
-    ("email", None, "r.email", "1", "r.email IS NOT NULL"),
-    (
-        "email",
-        None,
-        "r.email2",
-        "CASE WHEN r.email IS NULL THEN 1 ELSE 0 END",
-        "r.email2 IS NOT NULL",
-    ),
-    ("phone", None, "r.phone", "1", "r.phone IS NOT NULL"),
-    (
-        "phone",
-        "mobile",
-        "r.mobile",
-        "CASE WHEN r.phone IS NULL THEN 1 ELSE 0 END",
-        "r.mobile IS NOT NULL",
-    ),
-    (
-        "phone",
-        "work",
-        "r.work_phone",
-        "CASE WHEN r.phone IS NULL AND r.mobile IS NULL THEN 1 ELSE 0 END",
-        "r.work_phone IS NOT NULL",
-    ),
-    ("social", "linkedin", "r.linkedin", "1", "r.linkedin IS NOT NULL"),
-    ("social", "twitter", "r.twitter", "1", "r.twitter IS NOT NULL"),
+    ("email", None, "email"),
+    ("email", None, "email2"),
+    ("phone", None, "phone"),
+    ("phone", "mobile", "mobile"),
+    ("phone", "work", "work_phone"),
+    ("social", "linkedin", "linkedin"),
+    ("social", "twitter", "twitter"),
 )
-_ADDRESS_POINT = (
-    "address",
-    None,
-    _ADDRESS,
-    "1",
-    "(r.street IS NOT NULL OR r.city IS NOT NULL OR r.postcode IS NOT NULL"
-    " OR r.country IS NOT NULL)",
-)
+# The record columns the points are made of; of them, the address columns.
+_POINT_SOURCES = (*(c for _, _, c in _POINTS), "street", "street2", "city", "region", "postcode",
+                  "country")  # fmt: skip
+_ADDRESS_PARTS = ("street", "street2", "city", "region", "postcode", "country")
 # Rows that belong to a customer and follow it to its golden contact: each has its own
 # `source_record_id`, the `customer_record_id` it names and the `contact_id` kept in step.
 ACTIVITY_TABLES = (
@@ -147,8 +125,9 @@ def _within(staged: str) -> str:
 
 def _create_golden(
     db: Bulk, record_ids: Sequence[int], *, company: bool, now: datetime
-) -> tuple[str, int]:
-    """Reserve golden ids, link the records to them and copy the fields; return the staging."""
+) -> tuple[str, list[tuple[int, int]]]:
+    """Reserve golden ids, link the records to them and copy the fields; return the staging
+    and its (record, golden id) pairs."""
     golden = table(Company) if company else table(Contact)
     view, link, key = (
         ("company_record", "company_link", "company_id")
@@ -174,152 +153,149 @@ def _create_golden(
         f" ON r.source_record_id = n.record_id{_within(staged)}",
         [stamp],
     )
-    return staged, len(pairs)
+    return staged, pairs
 
 
-def link_new_contacts(db: Bulk, record_ids: Sequence[int], *, now: datetime) -> int:
+def link_new_contacts(
+    db: Bulk, record_ids: Sequence[int], *, now: datetime, points: pa.Table | None = None
+) -> int:
     """Give each contact record in `record_ids` its own golden contact and contact points.
+
+    Args:
+        points: The records' contact points as `plan_points` made them (with their
+            `source_record_id`), when the import built them ahead; else they are made here
+            from the stored records.
 
     Returns:
         The number of golden contacts created.
     """
     if not record_ids:
         return 0
-    staged, created = _create_golden(db, record_ids, company=False, now=now)
-    _insert_points(db, staged)
-    return created
+    staged, pairs = _create_golden(db, record_ids, company=False, now=now)
+    _insert_points(db, staged, pairs, points)
+    return len(pairs)
 
 
 def link_new_companies(db: Bulk, record_ids: Sequence[int], *, now: datetime) -> int:
     """Give each company record in `record_ids` its own golden company."""
     if not record_ids:
         return 0
-    return _create_golden(db, record_ids, company=True, now=now)[1]
+    return len(_create_golden(db, record_ids, company=True, now=now)[1])
 
 
-def _insert_points(db: Bulk, staged: str) -> None:
-    """Copy emails, phones, address and handles of the staged records to contact points.
+def _insert_points(
+    db: Bulk, staged: str, pairs: Sequence[tuple[int, int]], planned: pa.Table | None
+) -> None:
+    """Write the contact points of the staged (record, golden contact) pairs.
 
-    The primary emails and the handles are copied in SQL, in one pass over the records:
-    each is joined once to the list of point kinds and unpivoted with CASE, rather than
-    read again for every kind; sealed emails are copied as their tokens, with the blind
-    index the record already has. The points whose blind index (other emails, phones) or
-    value (the address line, built from a sealed street) SQL cannot compute are built in
-    Python from the decrypted record (`_decrypted_points`).
+    Points planned ahead (sealed in the importing process) are only given their contact;
+    otherwise the records are read back, opened and planned here. Either way `plan_points`
+    makes them, so an import, an undo and a refresh write the same points.
     """
-    sealed_street = db.sealer.seals("street")
-    in_sql = [
-        (n, point)
-        for n, point in enumerate((*_POINTS, _ADDRESS_POINT), start=1)
-        if point[0] == "social" or (n == 1) or (point is _ADDRESS_POINT and not sealed_street)
-    ]
-    kinds = " UNION ALL ".join(
-        f"SELECT {n} AS n, '{kind}' AS kind, {'NULL' if label is None else repr(label)} AS label"
-        for n, (kind, label, _, _, _) in in_sql
+    if planned is None:
+        planned = _points_from_store(db, staged)
+    golden = dict(pairs)
+    contacts = pa.array(
+        [golden.get(r) for r in planned.column("source_record_id").to_pylist()], pa.int64()
     )
-    # An email without its blind index (a record stored before there was one) is left to
-    # Python, which computes it.
-    value = " ".join(
-        f"WHEN {n} THEN CASE WHEN {cond}{' AND r.email_index IS NOT NULL' if n == 1 else ''}"
-        f" THEN {expr} END"
-        for n, (_, _, expr, _, cond) in in_sql
-    )
-    primary = " ".join(f"WHEN {n} THEN {prim}" for n, (_, _, _, prim, _) in in_sql)
-    address = len(_POINTS) + 1
-    parts = ", ".join(
-        f"CASE WHEN k.n = {address} THEN r.{c} END AS {c}"
-        for c in ("street", "street2", "city", "region", "postcode", "country")
-    )
-    db.execute(
-        "INSERT INTO contact_point (contact_id, kind, label, value, value_index, is_primary,"
-        " street, street2, city, region, postcode, country, source_record_id)"
-        " SELECT contact_id, kind, label, value, value_index, is_primary = 1, street, street2,"
-        " city, region, postcode, country, source_record_id FROM (SELECT n.golden_id AS"
-        f" contact_id, k.kind, k.label, CASE k.n {value} END AS value,"
-        " CASE WHEN k.n = 1 THEN r.email_index END AS value_index,"
-        f" CASE k.n {primary} END AS is_primary, {parts}, r.source_record_id FROM {staged} n"
-        f" JOIN contact_record r ON r.source_record_id = n.record_id{_within(staged)}"
-        f" CROSS JOIN ({kinds}) k) p WHERE value IS NOT NULL"
-        # No ORDER BY: sorting the wide rows first cost more than twice the insert itself.
-    )
-    _decrypted_points(db, staged, address=sealed_street)
+    keep = pc.is_valid(contacts)
+    data = planned.filter(keep).append_column("contact_id", contacts.filter(keep))
+    db.ingest(table(ContactPoint), data, sealed=True)
 
 
-_DECRYPTED = ("email", "email2", "phone", "mobile", "work_phone", "street", "street2")
-
-
-def _decrypted_points(db: Bulk, staged: str, *, address: bool) -> None:
-    """Insert the points of the staged records that SQL cannot build over sealed values:
-    emails without a blind index on the record, second emails and phones (whose blind
-    indexes need the plaintext), and, when streets are sealed, the address (its one-line
-    value joins the street to the rest). `ingest` seals them and adds their indexes."""
-    wanted = [
-        "r.email IS NOT NULL AND r.email_index IS NULL",
-        "r.email2 IS NOT NULL",
-        "r.phone IS NOT NULL",
-        "r.mobile IS NOT NULL",
-        "r.work_phone IS NOT NULL",
-    ]
-    if address:
-        wanted.append(str(_ADDRESS_POINT[4]))
+def _points_from_store(db: Bulk, staged: str) -> pa.Table:
+    """`plan_points` of the staged records as the store holds them."""
     found = db.query(
-        "SELECT n.golden_id, r.source_record_id, r.email_index,"
-        f" {', '.join('r.' + c for c in _DECRYPTED)}, r.city, r.region, r.postcode, r.country"
+        f"SELECT r.source_record_id, r.email_index, {', '.join('r.' + c for c in _POINT_SOURCES)}"
         f" FROM {staged} n JOIN contact_record r ON r.source_record_id = n.record_id"
-        f"{_within(staged)} WHERE {' OR '.join(f'({w})' for w in wanted)}"
-        " ORDER BY r.source_record_id"
+        f"{_within(staged)} ORDER BY r.source_record_id"
     )
-    if not found:
-        return
-    raw = list(zip(*found, strict=True))
-    # Only what these points show is decrypted: the email only where it has no blind index
-    # (elsewhere SQL copied it), the streets only for the address.
-    raw[3] = tuple(e if ix is None else None for e, ix in zip(raw[3], raw[2], strict=True))
-    opened = {
-        name: db.sealer.open(SEALED["contact_record"][name], raw[3 + i])
-        for i, name in enumerate(_DECRYPTED)
-        if address or name not in ("street", "street2")
+    names = ("source_record_id", "email_index", *_POINT_SOURCES)
+    stored = pl.DataFrame(
+        {n: list(v) for n, v in zip(names, zip(*found, strict=True), strict=True)}
+        if found
+        else {n: [] for n in names},
+        schema={n: pl.Int64 if n == "source_record_id" else pl.Utf8 for n in names},
+    )
+    plain = db.sealer.open_frame("contact_record", stored)
+    points = plan_points(plain, stored.to_arrow(), db.sealer)
+    records = stored.to_arrow().column("source_record_id").take(points.column("row"))
+    return points.drop_columns(["row"]).append_column("source_record_id", records)
+
+
+def plan_points(plain: pl.DataFrame, stored: pa.Table, sealer: Sealer) -> pa.Table:
+    """The contact points of contact records: emails, phones, social handles, the address.
+
+    Args:
+        plain: The records' standardized view in plaintext (missing columns are empty).
+        stored: The same rows as stored: sealed values, which the points reuse as they
+            are (a value's encryption context is its kind, so the token of the record's
+            phone is the token of its phone point), and the `email_index` when present.
+        sealer: Computes the blind indexes, and seals the one value no record holds (the
+            address on one line).
+
+    Returns:
+        One row per point, ordered by record: `row` (the record's position in `plain`),
+        kind, label, value, value_index, is_primary and the address columns.
+    """
+    n = plain.height
+    text = {c: plain[c].to_list() if c in plain.columns else [None] * n for c in _POINT_SOURCES}
+    names = set(stored.column_names)
+    kept = {
+        c: stored.column(c).to_pylist() if c in names else [None] * n
+        for c in (*_POINT_SOURCES, "email_index")
     }
-    has_email = [ix is not None or e is not None for e, ix in zip(raw[3], raw[2], strict=True)]
-    out: dict[str, list[Any]] = {c: [] for c in POINT_COLUMNS}
+    out: dict[str, list[Any]] = {c: [] for c in ("row", *POINT_COLUMNS[1:-1], "value_index")}
+    opened: list[str] = []  # each point's plaintext value (the address: its line)
+    known: list[str | None] = []  # each point's blind index where the record has it
 
-    def add(i: int, kind: str, label: str | None, value: str, primary: bool) -> None:
-        for column, item in (
-            ("contact_id", int(raw[0][i])),
-            ("kind", kind),
-            ("label", label),
-            ("value", value),
-            ("is_primary", primary),
-            ("source_record_id", int(raw[1][i])),
-        ):
-            out[column].append(item)
-        for n, column in enumerate(("street", "street2", "city", "region", "postcode", "country")):
-            out[column].append(
-                (opened[column][i] if n < 2 else raw[8 + n][i]) if kind == "address" else None
-            )
+    def add(i: int, kind: str, label: str | None, value: Any, primary: bool) -> None:
+        out["row"].append(i)
+        out["kind"].append(kind)
+        out["label"].append(label)
+        out["value"].append(value)
+        out["is_primary"].append(primary)
 
-    for i in range(len(found)):
-        email, email2 = opened["email"][i], opened["email2"][i]
-        if email is not None:
-            add(i, "email", None, email, True)
-        if email2 is not None:
-            add(i, "email", None, email2, not has_email[i])
-        phone, mobile, work = opened["phone"][i], opened["mobile"][i], opened["work_phone"][i]
-        if phone is not None:
-            add(i, "phone", None, phone, True)
-        if mobile is not None:
-            add(i, "phone", "mobile", mobile, phone is None)
-        if work is not None:
-            add(i, "phone", "work", work, phone is None and mobile is None)
-        if address:
-            parts = (opened["street"][i], raw[12][i], raw[10][i], raw[13][i])
-            if any(p is not None for p in parts):
-                add(i, "address", None, address_line(*parts), True)
-    types = {"contact_id": pa.int64(), "source_record_id": pa.int64(), "is_primary": pa.bool_()}
-    db.ingest(
-        table(ContactPoint),
-        pa.table({c: pa.array(v, types.get(c, pa.string())) for c, v in out.items()}),
-    )
+    for i in range(n):
+        email, phone, mobile = text["email"][i], text["phone"][i], text["mobile"][i]
+        primaries = (
+            True,
+            email is None,
+            True,
+            phone is None,
+            phone is None and mobile is None,
+            True,
+            True,
+        )
+        for (kind, label, name), primary in zip(_POINTS, primaries, strict=True):
+            if (value := text[name][i]) is not None:
+                add(i, kind, label, kept[name][i], primary)
+                opened.append(value)
+                known.append(kept["email_index"][i] if name == "email" else None)
+                for part in _ADDRESS_PARTS:
+                    out[part].append(None)
+        street, city, postcode, country = (
+            text["street"][i],
+            text["city"][i],
+            text["postcode"][i],
+            text["country"][i],
+        )
+        if street is not None or city is not None or postcode is not None or country is not None:
+            add(i, "address", None, None, True)
+            opened.append(address_line(street, postcode, city, country))
+            known.append(None)
+            for part in _ADDRESS_PARTS:
+                out[part].append(kept[part][i] if part in ("street", "street2") else text[part][i])
+    # The record's email index serves its first email; other emails and phones get theirs
+    # here, one batch per kind, and the address line is sealed here, in one batch.
+    wanted = [None if k is not None else kind for kind, k in zip(out["kind"], known, strict=True)]
+    computed = sealer.point_indexes(wanted, opened)
+    out["value_index"] = [c if k is None else k for k, c in zip(known, computed, strict=True)]
+    lines = [at for at, kind in enumerate(out["kind"]) if kind == "address"]
+    for at, token in zip(lines, sealer.seal("street", [opened[at] for at in lines]), strict=True):
+        out["value"][at] = token
+    types = {"row": pa.int64(), "is_primary": pa.bool_()}
+    return pa.table({c: pa.array(v, types.get(c, pa.string())) for c, v in out.items()})
 
 
 # The contact_point columns a golden record's points are written with.
@@ -353,8 +329,11 @@ def address_line(
     return line.rstrip(", ")
 
 
-def _refresh(db: Bulk, record_ids: Sequence[int], *, company: bool, now: datetime) -> str | None:
-    """Rewrite golden records backed by exactly one of `record_ids`; return the staging."""
+def _refresh(
+    db: Bulk, record_ids: Sequence[int], *, company: bool, now: datetime
+) -> tuple[str, list[tuple[int, int]]] | None:
+    """Rewrite golden records backed by exactly one of `record_ids`; return the staging and
+    its (record, golden id) pairs."""
     if not record_ids:
         return None
     golden, view, link, key = (
@@ -370,7 +349,8 @@ def _refresh(db: Bulk, record_ids: Sequence[int], *, company: bool, now: datetim
     )
     if not links:
         return None
-    staged = db.stage_pairs([(int(r), int(g)) for r, g in links])
+    pairs = [(int(r), int(g)) for r, g in links]
+    staged = db.stage_pairs(pairs)
     db.execute(
         f"UPDATE {golden} SET ({', '.join(fields)}, updated_at) = (SELECT"
         f" {', '.join(fields.values())}, ? FROM {staged} n JOIN {view} r"
@@ -378,21 +358,25 @@ def _refresh(db: Bulk, record_ids: Sequence[int], *, company: bool, now: datetim
         f" WHERE id IN (SELECT golden_id FROM {staged})",
         [db.stamp(now)],
     )
-    return staged
+    return staged, pairs
 
 
-def refresh_contacts(db: Bulk, record_ids: Sequence[int], *, now: datetime) -> None:
+def refresh_contacts(
+    db: Bulk, record_ids: Sequence[int], *, now: datetime, points: pa.Table | None = None
+) -> None:
     """Bring the golden contacts of changed single-record contacts up to date.
 
-    A contact backed by one record simply mirrors it, points included; contacts with
-    several records are left to survivorship (the resolve stage proper).
+    A contact backed by one record simply mirrors it, points included (`points` as for
+    `link_new_contacts`); contacts with several records are left to survivorship (the
+    resolve stage proper).
     """
-    staged = _refresh(db, record_ids, company=False, now=now)
-    if staged is not None:
+    refreshed = _refresh(db, record_ids, company=False, now=now)
+    if refreshed is not None:
+        staged, pairs = refreshed
         db.execute(
             f"DELETE FROM contact_point WHERE contact_id IN (SELECT golden_id FROM {staged})"
         )
-        _insert_points(db, staged)
+        _insert_points(db, staged, pairs, points)
 
 
 def refresh_companies(db: Bulk, record_ids: Sequence[int], *, now: datetime) -> None:

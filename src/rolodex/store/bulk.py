@@ -167,8 +167,12 @@ class Bulk:
         """Run a query and return all its rows."""
         raise NotImplementedError
 
-    def ingest(self, table: Table, data: pa.Table) -> None:
-        """Append an Arrow table whose column names are columns of `table`."""
+    def ingest(self, table: Table, data: pa.Table, *, sealed: bool = False) -> None:
+        """Append an Arrow table whose column names are columns of `table`.
+
+        Personal data is sealed on the way (`Sealer.seal_arrow`) unless the data says it
+        already is (`sealed`: sealed ahead by the same workspace's sealer).
+        """
         raise NotImplementedError
 
     @property
@@ -365,10 +369,11 @@ class ConnectionBulk(Bulk):
         self.execute(f"ANALYZE {name}")
         return name
 
-    def ingest(self, table: Table, data: pa.Table) -> None:
+    def ingest(self, table: Table, data: pa.Table, *, sealed: bool = False) -> None:
         if data.num_rows == 0:
             return
-        data = self.sealer.seal_arrow(table.name, data)
+        if not sealed:
+            data = self.sealer.seal_arrow(table.name, data)
         names = ", ".join(f'"{c}"' for c in data.column_names)
         if self.is_postgres:
             self._copy_csv(table.name, data)
@@ -440,9 +445,10 @@ class AdbcSqliteBulk(Bulk):
         result = self._cursor.fetch_arrow_table()
         return list(zip(*(c.to_pylist() for c in result.columns), strict=True))
 
-    def ingest(self, table: Table, data: pa.Table) -> None:
+    def ingest(self, table: Table, data: pa.Table, *, sealed: bool = False) -> None:
         if data.num_rows:
-            data = self.sealer.seal_arrow(table.name, data)
+            if not sealed:
+                data = self.sealer.seal_arrow(table.name, data)
             self._cursor.adbc_ingest(table.name, _to_sqlite(data), mode="append")
 
     def create_indexes(self, indexes: Sequence[Index]) -> None:
