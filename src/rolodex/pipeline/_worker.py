@@ -40,6 +40,8 @@ def main() -> None:
             return
         except BaseException as exc:
             send(stdout, (False, _portable(exc)))
+        # Let the call's arguments (a chunk: megabytes) go before the next one is read.
+        del fn, args, kwargs
 
 
 if __name__ == "__main__":

@@ -147,6 +147,8 @@ class ChildProcessExecutor(Executor):
                 with self._lock:
                     self._broken = TransientError(f"the writer process stopped: {exc}")
                 self._fail(future, self._broken)
+            # Sent: the call's arguments (a chunk) need not live until the next call comes.
+            del item, future, call
 
     def _read_results(self) -> None:
         while True:

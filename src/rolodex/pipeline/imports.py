@@ -356,7 +356,7 @@ def import_file(
     mapping_file: Path | None = None,
     sheet: str | None = None,
     actor: str = "cli",
-    chunk_size: int = 25_000,
+    chunk_size: int = 10_000,
     sample_rows: int = 200,
     progress: Progress | None = None,
     separate_process_bytes: int = 8 << 20,
@@ -581,6 +581,8 @@ def _run_chunks(
                     # (on PostgreSQL each ANALYZE of the growing tables costs about a second).
                     analyze = number & (number - 1) == 0 and number.bit_length() % 2 == 1
                     pending = pool.submit(_store_chunk, chunk, ctx, analyze, settle_keys_here)
+                    # Once sent, the chunk may go while the next one is prepared.
+                    del chunk
                     if number % 8 == 0:
                         gc.collect(0)
             finally:
