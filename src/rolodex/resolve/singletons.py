@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 import polars as pl
 import pyarrow as pa
@@ -239,63 +238,97 @@ def plan_points(plain: pl.DataFrame, stored: pa.Table, sealer: Sealer) -> pa.Tab
         kind, label, value, value_index, is_primary and the address columns.
     """
     n = plain.height
-    text = {c: plain[c].to_list() if c in plain.columns else [None] * n for c in _POINT_SOURCES}
     names = set(stored.column_names)
-    kept = {
-        c: stored.column(c).to_pylist() if c in names else [None] * n
-        for c in (*_POINT_SOURCES, "email_index")
-    }
-    out: dict[str, list[Any]] = {c: [] for c in ("row", *POINT_COLUMNS[1:-1], "value_index")}
-    opened: list[str] = []  # each point's plaintext value (the address: its line)
-    known: list[str | None] = []  # each point's blind index where the record has it
-
-    def add(i: int, kind: str, label: str | None, value: Any, primary: bool) -> None:
-        out["row"].append(i)
-        out["kind"].append(kind)
-        out["label"].append(label)
-        out["value"].append(value)
-        out["is_primary"].append(primary)
-
-    for i in range(n):
-        email, phone, mobile = text["email"][i], text["phone"][i], text["mobile"][i]
-        primaries = (
-            True,
-            email is None,
-            True,
-            phone is None,
-            phone is None and mobile is None,
-            True,
-            True,
+    none = pl.lit(None, pl.Utf8)
+    frame = pl.DataFrame(
+        {
+            "row": pl.int_range(n, eager=True, dtype=pl.Int64),
+            **{
+                f"text_{c}": plain[c].cast(pl.Utf8)
+                if c in plain.columns
+                else pl.repeat(None, n, dtype=pl.Utf8, eager=True)
+                for c in _POINT_SOURCES
+            },
+            **{
+                f"kept_{c}": pl.Series(stored.column(c)).cast(pl.Utf8)
+                if c in names
+                else pl.repeat(None, n, dtype=pl.Utf8, eager=True)
+                for c in (*_POINT_SOURCES, "email_index")
+            },
+        }
+    )
+    t = {c: pl.col(f"text_{c}") for c in _POINT_SOURCES}
+    primaries = (
+        pl.lit(True),
+        t["email"].is_null(),
+        pl.lit(True),
+        t["phone"].is_null(),
+        t["phone"].is_null() & t["mobile"].is_null(),
+        pl.lit(True),
+        pl.lit(True),
+    )
+    parts = [
+        frame.filter(t[name].is_not_null()).select(
+            "row",
+            pl.lit(order, pl.Int64).alias("order"),
+            pl.lit(kind, pl.Utf8).alias("kind"),
+            pl.lit(label, pl.Utf8).alias("label"),
+            pl.col(f"kept_{name}").alias("value"),
+            t[name].alias("opened"),
+            (pl.col("kept_email_index") if name == "email" else none).alias("known"),
+            primary.alias("is_primary"),
+            *(none.alias(part) for part in _ADDRESS_PARTS),
         )
-        for (kind, label, name), primary in zip(_POINTS, primaries, strict=True):
-            if (value := text[name][i]) is not None:
-                add(i, kind, label, kept[name][i], primary)
-                opened.append(value)
-                known.append(kept["email_index"][i] if name == "email" else None)
-                for part in _ADDRESS_PARTS:
-                    out[part].append(None)
-        street, city, postcode, country = (
-            text["street"][i],
-            text["city"][i],
-            text["postcode"][i],
-            text["country"][i],
+        for order, ((kind, label, name), primary) in enumerate(zip(_POINTS, primaries, strict=True))
+    ]
+    # The address on one line: "street, postcode city, country", without missing parts.
+    line = pl.concat_str(
+        [t["street"] + ", ", t["postcode"] + " ", t["city"] + ", ", t["country"]],
+        ignore_nulls=True,
+    ).str.strip_chars_end(", ")
+    parts.append(
+        frame.filter(
+            pl.any_horizontal(t[c].is_not_null() for c in ("street", "city", "postcode", "country"))
+        ).select(
+            "row",
+            pl.lit(len(_POINTS), pl.Int64).alias("order"),
+            pl.lit("address", pl.Utf8).alias("kind"),
+            none.alias("label"),
+            none.alias("value"),
+            line.alias("opened"),
+            none.alias("known"),
+            pl.lit(True).alias("is_primary"),
+            *(
+                (pl.col(f"kept_{p}") if p in ("street", "street2") else t[p]).alias(p)
+                for p in _ADDRESS_PARTS
+            ),
         )
-        if street is not None or city is not None or postcode is not None or country is not None:
-            add(i, "address", None, None, True)
-            opened.append(address_line(street, postcode, city, country))
-            known.append(None)
-            for part in _ADDRESS_PARTS:
-                out[part].append(kept[part][i] if part in ("street", "street2") else text[part][i])
+    )
+    points = pl.concat(parts).sort("row", "order")
+    kinds = points["kind"].to_list()
+    opened = points["opened"].to_list()
+    known = points["known"].to_list()
     # The record's email index serves its first email; other emails and phones get theirs
     # here, one batch per kind, and the address line is sealed here, in one batch.
-    wanted = [None if k is not None else kind for kind, k in zip(out["kind"], known, strict=True)]
+    wanted = [None if k is not None else kind for kind, k in zip(kinds, known, strict=True)]
     computed = sealer.point_indexes(wanted, opened)
-    out["value_index"] = [c if k is None else k for k, c in zip(known, computed, strict=True)]
-    lines = [at for at, kind in enumerate(out["kind"]) if kind == "address"]
+    values = points["value"].to_list()
+    lines = [at for at, kind in enumerate(kinds) if kind == "address"]
     for at, token in zip(lines, sealer.seal("street", [opened[at] for at in lines]), strict=True):
-        out["value"][at] = token
-    types = {"row": pa.int64(), "is_primary": pa.bool_()}
-    return pa.table({c: pa.array(v, types.get(c, pa.string())) for c, v in out.items()})
+        values[at] = token
+    return points.select(
+        "row",
+        "kind",
+        "label",
+        pl.Series("value", values, pl.Utf8),
+        pl.Series(
+            "value_index",
+            [c if k is None else k for k, c in zip(known, computed, strict=True)],
+            pl.Utf8,
+        ),
+        "is_primary",
+        *_ADDRESS_PARTS,
+    ).to_arrow()
 
 
 # The contact_point columns a golden record's points are written with.
@@ -313,20 +346,6 @@ POINT_COLUMNS = (
     "country",
     "source_record_id",
 )
-
-
-def address_line(
-    street: str | None, postcode: str | None, city: str | None, country: str | None
-) -> str:
-    """The address on one line, "street, postcode city, country", as the SQL of
-    `_ADDRESS` renders it for unsealed streets."""
-    line = (
-        (street + ", " if street is not None else "")
-        + (postcode + " " if postcode is not None else "")
-        + (city + ", " if city is not None else "")
-        + (country or "")
-    )
-    return line.rstrip(", ")
 
 
 def _refresh(
