@@ -8,10 +8,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
+import pytest
 from sqlalchemy import Engine, inspect, text
 
 from rolodex.collect.fields import Kind
+from rolodex.config import ImportSettings, Settings
+from rolodex.pipeline import imports
 from rolodex.pipeline.imports import lookup_indexes
 from rolodex.store.engine import make_engine
 from rolodex.workspace import Workspace
@@ -89,3 +93,41 @@ def test_kill_mid_import_then_rerun_completes_without_duplicates(
     assert batches[1].rows_unchanged == stored
     assert batches[1].rows_accepted == ROWS - stored
     ws.close()
+
+
+def test_a_failed_chunk_stops_the_import_and_the_chunks_queued_behind_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer holds more than one chunk in hand: when one fails, the ones behind it are
+    refused, so the store keeps the chunks before the failure only, and the error raised is
+    the failure itself."""
+    source = tmp_path / "people.csv"
+    source.write_text(
+        "Customer ID,First Name,Email\n"
+        + "".join(f"K{i},First{i},p{i}@example.com\n" for i in range(10)),
+        encoding="utf-8",
+    )
+    real = imports._write_chunk
+    calls: list[int] = []
+
+    def failing_second(*args: Any) -> Any:
+        calls.append(len(calls) + 1)
+        if len(calls) == 2:
+            raise RuntimeError("disk full")
+        return real(*args)
+
+    monkeypatch.setattr(imports, "_write_chunk", failing_second)
+    settings = Settings(db="sqlite:///unused.db", import_=ImportSettings(chunk_size=2))
+    ws = Workspace(f"sqlite:///{tmp_path / 'ws.db'}", settings=settings, actor="test")
+    try:
+        ws.init()
+        with pytest.raises(RuntimeError, match="disk full"):
+            ws.import_file(source, source="crm")
+        with ws.engine.connect() as conn:
+            keys = conn.execute(text("SELECT record_key FROM source_record")).scalars().all()
+            read = conn.execute(text("SELECT rows_read FROM import_batch")).scalar_one()
+    finally:
+        ws.close()
+    assert calls == [1, 2]  # the chunks queued behind the failure never reached the store
+    assert sorted(keys) == ["K0", "K1"]
+    assert read == 2

@@ -189,6 +189,7 @@ class ChunkResult:
     link_seconds: float = 0.0  # of `seconds`, creating those golden records
     problems: list[tuple[int, Problem]] = field(default_factory=list)  # (row, problem) added
     seconds: float = 0.0  # time the writer spent on the chunk
+    idle_seconds: float = 0.0  # time the writer waited for the chunk, since the one before
 
 
 def write_chunk(db: Bulk, chunk: PreparedChunk, *, ctx: WriteContext) -> ChunkResult:

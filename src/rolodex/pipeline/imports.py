@@ -14,7 +14,9 @@ import gc
 import json
 import os
 import resource
+import sys
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -41,7 +43,7 @@ from rolodex.collect.rows import Problem, RawRow, Table
 from rolodex.collect.seen import SeenKeys
 from rolodex.collect.writer import ChunkResult, WriteContext, view_frame, write_chunk
 from rolodex.config import CleanSettings
-from rolodex.exceptions import InputError
+from rolodex.exceptions import InputError, TransientError
 from rolodex.model import Company, CompanyRecord, ContactPoint, ContactRecord
 from rolodex.model.base import table as table_of
 from rolodex.model.base import utcnow
@@ -541,7 +543,7 @@ def _run_chunks(
         )
     try:
         with _indexes_deferred(pool, ctx, summary), _young_gc_only(), SeenKeys() as seen:
-            pending: Future[ChunkResult] | None = None
+            pending: deque[Future[ChunkResult]] = deque()
             try:
                 steps = summary.steps
                 chunks = _chunks(rows, chunk_size)
@@ -565,30 +567,36 @@ def _run_chunks(
                     steps["prepare"] = steps.get("prepare", 0.0) + prepared - read
                     steps["seal"] = steps.get("seal", 0.0) + perf_counter() - settled
                     tally.add(chunk)
-                    if pending is not None:
-                        writer_idle = pending.done()
+                    while len(pending) >= _IN_FLIGHT:
                         waiting = perf_counter()
-                        _add(summary, pending.result(), tally, progress)
+                        result = pending.popleft().result()
                         waited = perf_counter() - waiting
+                        _add(summary, result, tally, progress)
                         # Sealing goes to whichever side waited for the other.
                         if waited > _IDLE:
                             ahead = min(ahead + 1, len(_AHEAD))
-                        elif writer_idle:
+                        elif result.idle_seconds > _IDLE:
                             ahead = max(ahead - 1, 0)
                         steps["wait for writer"] = steps.get("wait for writer", 0.0) + waited
-                        pending = None
                     # Statistics before chunks 1, 4, 16, 64, ...: plans follow the growth
                     # (on PostgreSQL each ANALYZE of the growing tables costs about a second).
                     analyze = number & (number - 1) == 0 and number.bit_length() % 2 == 1
-                    pending = pool.submit(_store_chunk, chunk, ctx, analyze, settle_keys_here)
+                    pending.append(pool.submit(_store_chunk, chunk, ctx, analyze, settle_keys_here))
                     # Once sent, the chunk may go while the next one is prepared.
                     del chunk
                     if number % 8 == 0:
                         gc.collect(0)
             finally:
-                # Whatever stops the loop, the chunk being written is finished and counted.
-                if pending is not None:
-                    _add(summary, pending.result(), tally, progress)
+                # Whatever stops the loop, the chunks handed over are finished and counted;
+                # of several errors, the first is the one raised.
+                errors: list[BaseException] = []
+                while pending:
+                    try:
+                        _add(summary, pending.popleft().result(), tally, progress)
+                    except BaseException as exc:
+                        errors.append(exc)
+                if errors and sys.exc_info()[1] is None:
+                    raise errors[0]
         linking = perf_counter()
         created = pool.submit(_link_new, ctx).result()
         summary.link_seconds = perf_counter() - linking
@@ -637,6 +645,10 @@ def seal_chunk(
 
 
 _IDLE = 0.005  # seconds of waiting that count as a side being idle
+# Chunks handed to the writer and not yet answered: with one more than the chunk it writes,
+# it finds the next waiting when it is done, and neither side waits on the other's
+# fluctuations.
+_IN_FLIGHT = 2
 _writer = threading.local()
 
 
@@ -648,6 +660,8 @@ def _open_writer(url: str, parent: int | None, sealing: SealerFactory | None) ->
         register_sealer(engine, sealing)
     _writer.session = BulkSession(engine, adbc=parent is not None, unchecked=True)
     _writer.seen = None  # made on first use: keys may be settled on the preparing side
+    _writer.idle_since = perf_counter()  # when the writer last finished (or began) waiting
+    _writer.failed = None  # the error of a chunk that failed: the next ones are refused
     _writer.parent = parent
     if parent is not None:
         # A child process lives for one import: what it holds now (modules, the models'
@@ -718,6 +732,7 @@ def _add(
     steps["golden records (writer)"] = (
         steps.get("golden records (writer)", 0.0) + result.link_seconds
     )
+    steps["writer waits"] = steps.get("writer waits", 0.0) + result.idle_seconds
     summary.read += result.read
     summary.accepted += result.accepted
     summary.updated += result.updated
@@ -749,8 +764,25 @@ def _store_chunk(
     chunk: PreparedChunk, ctx: WriteContext, analyze: bool = False, settled: bool = False
 ) -> ChunkResult:
     """Settle the chunk's keys unless already `settled`, then write it and its counts in a
-    single transaction."""
+    single transaction.
+
+    Once a chunk failed, the chunks queued behind it are refused, not written: the import
+    stops at the failure, as if it had handed them over one at a time.
+    """
+    if _writer.failed is not None:
+        raise TransientError(f"not written: an earlier chunk failed ({_writer.failed})")
+    try:
+        return _write_chunk(chunk, ctx, analyze, settled)
+    except BaseException as exc:
+        _writer.failed = exc
+        raise
+
+
+def _write_chunk(
+    chunk: PreparedChunk, ctx: WriteContext, analyze: bool, settled: bool
+) -> ChunkResult:
     started = perf_counter()
+    idle = started - _writer.idle_since
     added: list[tuple[int, Problem]] = []
     if not settled:
         if _writer.seen is None:
@@ -787,7 +819,9 @@ def _store_chunk(
             [result.accepted, result.updated, result.unchanged, result.quarantined, ctx.batch_id],
         )
     result.problems = added + result.problems
-    result.seconds = perf_counter() - started
+    result.idle_seconds = idle
+    _writer.idle_since = perf_counter()
+    result.seconds = _writer.idle_since - started
     return result
 
 
