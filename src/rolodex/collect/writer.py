@@ -181,9 +181,9 @@ class ChunkResult:
     quarantined: int = 0
     stubs: int = 0
     new_records: list[int] = field(default_factory=list)  # contact/company records to link
+    changed_records: list[int] = field(default_factory=list)  # contact/company records updated
     # Contact points sealed ahead for the new and changed records, by record id (or None).
     points: pa.Table | None = None
-    changed_records: list[int] = field(default_factory=list)  # contact/company records updated
     activity_records: list[int] = field(default_factory=list)  # rows whose contact to attach
     linked: int = 0  # golden records the caller created for `new_records`
     link_seconds: float = 0.0  # of `seconds`, creating those golden records
@@ -252,7 +252,7 @@ def _insert_source_records(
         return
     n = len(rows)
     at = pa.array(rows, pa.int64())
-    picked = chunk.record_columns().take(at).append_column("row", at)
+    picked = chunk.record_columns().take(at)
     tokens = None if chunk.sealed is None else chunk.sealed.payload
     data = pa.table(
         {
@@ -263,7 +263,7 @@ def _insert_source_records(
             "external_id": picked["external_id"],
             "version": pa.repeat(pa.scalar(1, pa.int64()), n),
             "content_hash": picked["hash"],
-            "payload": picked["payload"] if tokens is None else tokens.take(picked["row"]),
+            "payload": picked["payload"] if tokens is None else tokens.take(at),
             "batch_id": pa.repeat(pa.scalar(ctx.batch_id, pa.int64()), n),
             "created_batch_id": pa.repeat(pa.scalar(ctx.batch_id, pa.int64()), n),
             "file": pa.repeat(pa.scalar(chunk.file), n),

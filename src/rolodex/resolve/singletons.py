@@ -91,10 +91,10 @@ _POINTS = (
     ("social", "linkedin", "linkedin"),
     ("social", "twitter", "twitter"),
 )
-# The record columns the points are made of; of them, the address columns.
-_POINT_SOURCES = (*(c for _, _, c in _POINTS), "street", "street2", "city", "region", "postcode",
-                  "country")  # fmt: skip
+# The address columns of a record and of its address point; with the columns of `_POINTS`,
+# every record column the points are made of.
 _ADDRESS_PARTS = ("street", "street2", "city", "region", "postcode", "country")
+_POINT_SOURCES = (*(c for _, _, c in _POINTS), *_ADDRESS_PARTS)
 # Rows that belong to a customer and follow it to its golden contact: each has its own
 # `source_record_id`, the `customer_record_id` it names and the `contact_id` kept in step.
 ACTIVITY_TABLES = (

@@ -530,8 +530,7 @@ class Cipher:
             value: The value after the caller's normalization (lowercased email, E.164 phone).
             field: What the value is, e.g. ``contact.email``.
         """
-        key = self._index_key("blind-index", field)
-        return hmac.digest(key, value.encode(), "sha256")[:_BLIND_INDEX_BYTES].hex()
+        return self.blind_index_many([value], field=field)[0]
 
     @overload
     def blind_index_many(self, values: Sequence[str], *, field: str) -> list[str]: ...
