@@ -59,6 +59,7 @@ def _keys_env(db_url: str) -> dict[str, str]:
     if not key_file.exists():
         key_file.write_text(Keyring.generate().to_env_value())
     env = dict(os.environ, ROLODEX_KEYS=key_file.read_text().strip())
+    env.setdefault("ROLODEX_VAULT", str(OUT / (_slug(db_url) + ".vault")))
     env.pop("ROLODEX_KEY_FILE", None)
     return env
 
@@ -133,6 +134,7 @@ def fill(db_url: str, contacts: int, *, seed: int, env: dict[str, str]) -> float
 def credentials(db_url: str, *, env: dict[str, str]) -> str:
     """An admin user (made once) and a fresh API key for it."""
     os.environ["ROLODEX_KEYS"] = env["ROLODEX_KEYS"]
+    os.environ["ROLODEX_VAULT"] = env["ROLODEX_VAULT"]
     from rolodex.workspace import Workspace
 
     with Workspace(db_url, actor="benchmark") as ws:

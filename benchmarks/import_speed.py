@@ -116,6 +116,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(dir=HERE / "out") as tmp:
         for run in range(opts.runs):
             url, drop = _fresh_db(opts.db, Path(tmp))
+            if "ROLODEX_VAULT" not in os.environ:  # a fresh key vault per run, beside the run
+                env["ROLODEX_VAULT"] = str(Path(tmp) / f"run{run}.vault")
             try:
                 _run([*rolodex, "--db", url, "init"])
                 seconds, peak, stdout = _run(

@@ -7,7 +7,10 @@ are skipped, with the reason shown, when no server answers.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,11 +31,23 @@ DATA = Path(__file__).parent / "data"
 TEST_KEYS = Keyring.generate().to_env_value()
 
 
+# One key vault per test process, set before any fixture runs: workspaces made by module
+# fixtures outlive single tests, and every process that touches them (import writers
+# included) must find the same vault. PostgreSQL workspaces would otherwise use the working
+# directory's `rolodex.vault`.
+_VAULT_DIR = Path(tempfile.mkdtemp(prefix="rolodex-test-vault-"))
+atexit.register(shutil.rmtree, _VAULT_DIR, True)
+TEST_VAULT = _VAULT_DIR / "test.vault"
+os.environ["ROLODEX_VAULT"] = str(TEST_VAULT)
+
+
 @pytest.fixture(autouse=True)
 def _keys(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Give every test encryption keys through the environment, as a deployment would."""
+    """Give every test encryption keys through the environment, as a deployment would, and
+    the run's key vault."""
     monkeypatch.setenv("ROLODEX_KEYS", TEST_KEYS)
     monkeypatch.delenv("ROLODEX_KEY_FILE", raising=False)
+    monkeypatch.setenv("ROLODEX_VAULT", str(TEST_VAULT))
 
 
 def _pg_available() -> str | None:

@@ -170,6 +170,12 @@ class SecuritySettings(BaseModel):
     """The key file (mode 600) when neither ROLODEX_KEYS nor ROLODEX_KEY_FILE is set;
     `rolodex.key` in the working directory when that exists."""
 
+    vault: str | None = None
+    """The key vault that keeps one data key per person (crypto-shredding), apart from the
+    database and its backups: a path or a SQLAlchemy URL (``ROLODEX_VAULT`` overrides it).
+    By default beside the SQLite database (``rolodex.db`` -> ``rolodex.vault``), else beside
+    the key file. Back it up with the key file, not with the database."""
+
     token_minutes: int = Field(default=15, ge=1, le=24 * 60)
     """How long a sign-in token stays valid."""
 

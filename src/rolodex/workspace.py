@@ -59,8 +59,8 @@ from rolodex.secure.keystore import (
     KeyStore,
     Reencryption,
     SealerRecipe,
+    configured_key_file,
     init_key_file,
-    reencrypt_store,
     reseal_store,
     rotate_key_file,
     shared_keystore,
@@ -81,6 +81,7 @@ from rolodex.secure.permissions import (
     shape_row,
     shape_rows,
 )
+from rolodex.secure.vault import KeyVault, shared_vault, vault_url
 from rolodex.share.export import ExportFormat, ExportKind, export
 from rolodex.store import migrate, repo
 from rolodex.store.audit import (
@@ -198,7 +199,20 @@ class Workspace:
     def sealer_recipe(self) -> SealerRecipe:
         """How this workspace's stores encrypt personal data (keys and `security.encrypt`)."""
         security = self.settings.security
-        return SealerRecipe(security.key_file, tuple(security.encrypt))
+        return SealerRecipe(security.key_file, tuple(security.encrypt), self.vault_url)
+
+    @property
+    def vault_url(self) -> str:
+        """Where the subject keys of crypto-shredding are kept (`rolodex.secure.vault`)."""
+        security = self.settings.security
+        return vault_url(
+            security.vault, database_url=self.url, key_file=configured_key_file(security.key_file)
+        )
+
+    @property
+    def vault(self) -> KeyVault:
+        """The key vault: one data key per subject, apart from the database and its backups."""
+        return shared_vault(self.vault_url, self.keys.keyring)
 
     @property
     def sealer(self) -> Sealer:
@@ -746,10 +760,12 @@ class Workspace:
         rotated = rotate_key_file(store.path)
         store.reload()
         cipher = Cipher(rotated)
-        done = reencrypt_store(self._ready(), cipher)
-        sealed = reseal_store(self._ready(), cipher, tuple(self.settings.security.encrypt))
-        done.checked.update(sealed.checked)
-        done.rewritten.update(sealed.rewritten)
+        checked, rewrapped = self.vault.rewrap()
+        done = reseal_store(
+            self._ready(), cipher, tuple(self.settings.security.encrypt), vault=self.vault
+        )
+        done.checked["vault.subject_key"] = checked
+        done.rewritten["vault.subject_key"] = rewrapped
         with self._ready().begin() as conn:
             append_audit(
                 conn,
@@ -768,7 +784,9 @@ class Workspace:
 
         self._allow("keys", "admin")
         cipher = self.keys.cipher()
-        done = reseal_store(self._ready(), cipher, tuple(self.settings.security.encrypt))
+        done = reseal_store(
+            self._ready(), cipher, tuple(self.settings.security.encrypt), vault=self.vault
+        )
         if any(done.rewritten.values()):
             # The plaintext just replaced must not stay behind in free pages or the WAL.
             scrub_deleted(self._ready(), tables=tuple(SEALED))

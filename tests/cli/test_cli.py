@@ -28,7 +28,7 @@ def test_init_creates_rolodex_db_in_the_current_directory(cli: CliRunner, tmp_pa
     result = cli.invoke(app, ["init"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "rolodex.db").exists()
-    assert "schema 0007" in result.output
+    assert "schema 0008" in result.output
 
 
 def test_db_option_and_environment_select_the_database(

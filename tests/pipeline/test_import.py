@@ -53,7 +53,7 @@ def test_contacts_import_keeps_every_row_with_lineage(ws: Workspace) -> None:
     stored = rows(ws, "SELECT row_number, payload, status FROM source_record ORDER BY row_number")
     assert [r.row_number for r in stored] == [2, 3, 4, 5, 6, 7, 8]
     # The payload is the row exactly as read, header -> value, nothing dropped.
-    assert all(r.payload.startswith("enc1:") for r in stored)  # sealed at rest
+    assert all(r.payload.startswith("sub1:") for r in stored)  # sealed at rest
     payloads = ws.sealer.open("payload", [r.payload for r in stored])
     assert [json.loads(p) for p in payloads] == original
     assert [r.status for r in stored] == ["accepted"] * 4 + ["quarantined"] * 2 + ["accepted"]
@@ -141,7 +141,7 @@ def test_changed_row_becomes_a_new_version(ws: Workspace, tmp_path: Path) -> Non
         "SELECT version, payload FROM source_record_history WHERE source_record_id = :i",
         i=record[0].id,
     )
-    assert all(h.payload.startswith("enc1:") for h in history)  # still sealed
+    assert all(h.payload.startswith("sub1:") for h in history)  # still sealed
     assert [
         (h.version, json.loads(ws.sealer.open_one("payload", h.payload))["City"]) for h in history
     ] == [(1, "Springfield")]
@@ -260,7 +260,7 @@ def test_undo_removes_exactly_what_the_batch_added(ws: Workspace, tmp_path: Path
     }
     assert city_of(ws, "jane.doe@example.com") == "Springfield"
     restored = scalar(ws, "SELECT payload FROM source_record WHERE external_id = 'C001'")
-    assert restored.startswith("enc1:")
+    assert restored.startswith("sub1:")
     assert json.loads(ws.sealer.open_one("payload", restored))["City"] == "Springfield"
     assert scalar(ws, "SELECT version FROM source_record WHERE external_id = 'C001'") == 1
     assert scalar(ws, "SELECT count(*) FROM source_record_history") == 0

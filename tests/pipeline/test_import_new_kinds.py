@@ -99,7 +99,7 @@ def test_hillstrom_members_land_with_flags_and_arms(
 
     # The raw row is kept verbatim; the columns no field takes stay there.
     sealed = scalar(ws, "SELECT payload FROM source_record WHERE kind = 'campaign_members' LIMIT 1")
-    assert sealed.startswith("enc1:")  # encrypted at rest
+    assert sealed.startswith("sub1:")  # encrypted at rest
     payload = json.loads(ws.sealer.open_one("payload", sealed))
     assert set(payload) == set(frame.columns)
 
@@ -335,7 +335,7 @@ def test_hubspot_deals_outcome_from_stage_and_fraction_probability(
         "SELECT d.name, d.is_won, d.probability, d.pipeline, p.email FROM deal d"
         " JOIN contact p ON p.id = d.contact_id ORDER BY d.name",
     )
-    assert all(r[4].startswith("enc1:") for r in stored)  # the stubs' emails are sealed
+    assert all(r[4].startswith("sub1:") for r in stored)  # the stubs' emails are sealed
     stored = [(*r[:4], ws.sealer.open_one("email", r[4])) for r in stored]
     assert [tuple(r) for r in stored] == [
         ("Big one", True, 1.0, "Sales Pipeline", "ann@example.com"),

@@ -83,13 +83,13 @@ def crm(ws: Workspace) -> Workspace:
 def test_the_import_stores_tokens_and_no_plaintext(crm: Workspace) -> None:
     payloads = [str(p) for (p,) in rows(crm, "SELECT payload FROM source_record")]
     assert len(payloads) == 7
-    assert all(p.startswith("enc1:") for p in payloads)
+    assert all(p.startswith("sub1:") for p in payloads)
     sealed = rows(
         crm,
         "SELECT email, phone, mobile, birth_date FROM contact_record"
         " WHERE source_record_id IN (SELECT id FROM source_record WHERE external_id = 'C002')",
     )
-    assert all(str(v).startswith("enc1:") for v in sealed[0])
+    assert all(str(v).startswith("sub1:") for v in sealed[0])
     text_held = held(crm)
     for plain in (JANE, "juergen@mueller.de", "+49301234567", "1970-03-14", "hauptstraße 5"):
         assert plain not in text_held, plain
@@ -111,7 +111,7 @@ def test_clean_again_reads_the_sealed_payloads(crm: Workspace) -> None:
     assert summary.records == 5
     jane = record_of(crm, "C001")
     assert (jane["city"], jane["email"]) == ("Springfield", JANE)
-    assert str(rows(crm, "SELECT email FROM contact_record")[0][0]).startswith("enc1:")
+    assert str(rows(crm, "SELECT email FROM contact_record")[0][0]).startswith("sub1:")
     # Raw payloads are never rewritten.
     assert {str(p) for (p,) in rows(crm, "SELECT payload FROM source_record")} == before
     assert JANE not in held(crm)
@@ -127,8 +127,8 @@ def test_a_new_version_and_its_undo_stay_sealed(crm: Workspace, tmp_path: Path) 
     assert second.updated == 1
     current = str(scalar(crm, "SELECT payload FROM source_record WHERE external_id = 'C001'"))
     old = str(scalar(crm, "SELECT payload FROM source_record_history"))
-    assert current.startswith("enc1:")
-    assert old.startswith("enc1:")
+    assert current.startswith("sub1:")
+    assert old.startswith("sub1:")
     assert json.loads(crm.sealer.open_one("payload", current))["City"] == "Shelbyville"
     assert json.loads(crm.sealer.open_one("payload", old))["City"] == "Springfield"
     assert record_of(crm, "C001")["city"] == "Shelbyville"
@@ -204,7 +204,7 @@ def test_privacy_export_and_erase_on_the_sealed_store(crm: Workspace, tmp_path: 
     crm.merge(jane, jose)
     details = rows(crm, "SELECT CAST(details AS TEXT) FROM merge_event")[0][0]
     assert "jose@nunez.es" not in str(details)
-    assert json.loads(details)["golden_before"]["email"].startswith("enc1:")
+    assert json.loads(details)["golden_before"]["email"].startswith("sub1:")
 
     with crm.engine.connect() as conn:
         assert find_subject(conn, "Jane.Doe@example.com") == [jane]
@@ -282,7 +282,7 @@ def test_points_planned_ahead_are_the_points_made_from_the_store(crm: Workspace)
         kind, value, index = point[1], point[3], point[4]
         assert index == crm.sealer.point_index(kind, value), point
     sealed = rows(crm, "SELECT value FROM contact_point WHERE kind IN ('email', 'phone')")
-    assert all(str(v).startswith("enc1:") for (v,) in sealed)
+    assert all(str(v).startswith("sub1:") for (v,) in sealed)
     records = [int(r) for (r,) in rows(crm, "SELECT source_record_id FROM contact_record")]
     session = BulkSession(crm.engine)
     try:

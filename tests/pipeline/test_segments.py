@@ -196,7 +196,7 @@ def test_segments_filter_on_encrypted_fields(ws: Workspace, tmp_path: Path) -> N
     with ws.engine.connect() as conn:
         emails = conn.execute(text("SELECT email FROM contact WHERE email IS NOT NULL")).all()
     assert emails
-    assert all(str(e).startswith("enc1:") for (e,) in emails)
+    assert all(str(e).startswith("sub1:") for (e,) in emails)
 
     made: list[str] = []
 

@@ -556,7 +556,7 @@ def test_resolve_keeps_personal_data_sealed_and_golden_records_whole(
             sql += " WHERE kind <> 'social'" if point else ""
             stored = [{"kind": k, column: v} for k, v in _query(ws, sql) if v is not None]
             assert stored, (name, column)
-            assert all(str(r[column]).startswith("enc1:") for r in stored), (name, column)
+            assert all(str(r[column]).startswith("sub1:") for r in stored), (name, column)
             # They are the data, sealed: they open to what was imported.
             opened = {r[column] for r in ws.sealer.open_rows(name, stored)}
             assert opened & (plain | set(_ADDRESSES)), (name, column)

@@ -190,6 +190,7 @@ def test_rotation_and_sealing_keep_everything_readable(
 ) -> None:
     monkeypatch.delenv(ENV_KEYS)
     monkeypatch.setenv(ENV_KEY_FILE, str(tmp_path / "rolodex.key"))
+    monkeypatch.setenv("ROLODEX_VAULT", str(tmp_path / "rolodex.vault"))  # a vault per keyring
     # First without encryption: the store holds plaintext ...
     with Workspace(db_url, settings=_settings(encrypt=[]), actor="test") as ws:
         ws.init()
@@ -197,19 +198,28 @@ def test_rotation_and_sealing_keep_everything_readable(
         _load(ws, tmp_path)
         assert "Skippergata" in _raw(ws)
         assert _contact_by_email(ws, "ottilie.brandvold@fjordmail.no")["birth_date"] == "1988-11-02"
-    # ... then encryption turned on: `keys seal` encrypts what is there, rotation re-encrypts.
+    # ... then encryption turned on: `keys seal` encrypts what is there, rotation rewraps keys.
     with Workspace(db_url, settings=_settings(), actor="test") as ws:
         sealed = ws.keys_seal()
         assert sealed.rewritten["contact_record"] >= 5
         held = _raw(ws)
         assert "Skippergata" not in held
         assert "ottilie.brandvold@fjordmail.no" not in held
+        with ws.engine.connect() as conn:
+            before = [e for (e,) in conn.execute(text("SELECT email FROM contact_record"))]
+        assert all(e.startswith("sub1:") for e in before if e is not None)  # shreddable
         current, done = ws.keys_rotate()
         assert current == "k2"
-        assert done.rewritten["contact_record"] >= 5
+        # The data stays as it is; the subject keys that seal it are wrapped again.
+        assert done.rewritten["contact_record"] == 0
+        assert done.rewritten["vault.subject_key"] >= 5
         with ws.engine.connect() as conn:
             emails = [e for (e,) in conn.execute(text("SELECT email FROM contact_record"))]
-        assert all(e.startswith("enc1:k2:") for e in emails if e is not None)
+        assert emails == before
+        with ws.vault.engine.connect() as conn:
+            wrapped = [w for (w,) in conn.execute(text("SELECT wrapped FROM subject_key"))]
+        assert wrapped
+        assert all(w.startswith("wk1:k2:") for w in wrapped if w is not None)
         ottilie = _contact_by_email(ws, "ottilie.brandvold@fjordmail.no")
         assert ottilie["birth_date"] == "1988-11-02"
         assert ottilie["email"] == "ottilie.brandvold@fjordmail.no"

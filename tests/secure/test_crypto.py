@@ -166,7 +166,10 @@ def test_is_encrypted() -> None:
     subject_key = SubjectKeys.new_subject_key()
     assert is_encrypted(cipher.encrypt("", context=EMAIL))
     assert is_encrypted(SubjectKeys(cipher.keyring).wrap(subject_key, subject="c1"))
-    token = SubjectKeys.encrypt_for_subject("x", subject_key=subject_key, context=EMAIL)
+    subject = SubjectKeys.new_subject_ids(1)[0]
+    token = SubjectKeys.encrypt_for_subject(
+        "x", subject=subject, subject_key=subject_key, context=EMAIL
+    )
     assert is_encrypted(token)
     for value in [
         None,
@@ -513,13 +516,21 @@ def test_subject_key_rotation() -> None:
 
 def test_subject_encryption_round_trip_and_context() -> None:
     subject_key = SubjectKeys.new_subject_key()
+    subject, other = SubjectKeys.new_subject_ids(2)
+    assert subject != other
+    assert len(subject) == 24
     for text in TEXTS:
-        token = SubjectKeys.encrypt_for_subject(text, subject_key=subject_key, context=EMAIL)
-        assert token.startswith("sub1:")
+        token = SubjectKeys.encrypt_for_subject(
+            text, subject=subject, subject_key=subject_key, context=EMAIL
+        )
+        assert token.startswith(f"sub1:{subject}:")
+        assert SubjectKeys.subject_of(token) == subject
         assert SubjectKeys.decrypt_for_subject(token, subject_key=subject_key, context=EMAIL) == (
             text
         )
-    token = SubjectKeys.encrypt_for_subject("ada", subject_key=subject_key, context=EMAIL)
+    token = SubjectKeys.encrypt_for_subject(
+        "ada", subject=subject, subject_key=subject_key, context=EMAIL
+    )
     with pytest.raises(DecryptionError):
         SubjectKeys.decrypt_for_subject(token, subject_key=subject_key, context="contact.phone")
     with pytest.raises(DecryptionError):
@@ -528,16 +539,41 @@ def test_subject_encryption_round_trip_and_context() -> None:
         SubjectKeys.decrypt_for_subject(
             token, subject_key=SubjectKeys.new_subject_key(), context=EMAIL
         )
+    # The subject is bound: the same blob filed under another subject does not open.
+    moved = token.replace(subject, other)
+    with pytest.raises(DecryptionError):
+        SubjectKeys.decrypt_for_subject(moved, subject_key=subject_key, context=EMAIL)
+
+
+def test_subject_batches_open_shredded_values_as_none() -> None:
+    ids = SubjectKeys.new_subject_ids(3)
+    keys = {s: AESGCM(SubjectKeys.new_subject_key()) for s in ids}
+    values = ["ada@example.org", None, "bob@example.org", "cy@example.org"]
+    subjects = [ids[0], None, ids[1], ids[2]]
+    tokens = SubjectKeys.seal_many(values, subjects=subjects, aeads=keys, context=EMAIL)
+    assert SubjectKeys.open_many(tokens, aeads=keys, context=EMAIL) == values
+    shredded = {**keys, ids[1]: None}
+    assert SubjectKeys.open_many(tokens, aeads=shredded, context=EMAIL) == [
+        "ada@example.org",
+        None,
+        None,
+        "cy@example.org",
+    ]
+    with pytest.raises(DecryptionError, match="value 2 of the batch"):
+        SubjectKeys.open_many(tokens, aeads={ids[0]: keys[ids[0]]}, context=EMAIL)
+    with pytest.raises(InputError):
+        SubjectKeys.seal_many(["x"], subjects=[None], aeads=keys, context=EMAIL)
 
 
 def test_shredding_the_subject_key_leaves_unreadable_data() -> None:
     keyring = Keyring.generate().rotated()
     subjects = SubjectKeys(keyring)
     cipher = Cipher(keyring)
-    stored = {"wrapped": subjects.wrap(subjects.new_subject_key(), subject="c1")}
-    subject_key = subjects.unwrap(stored["wrapped"], subject="c1")
+    subject = SubjectKeys.new_subject_ids(1)[0]
+    stored = {"wrapped": subjects.wrap(subjects.new_subject_key(), subject=subject)}
+    subject_key = subjects.unwrap(stored["wrapped"], subject=subject)
     token = SubjectKeys.encrypt_for_subject(
-        "ada@example.org", subject_key=subject_key, context=EMAIL
+        "ada@example.org", subject=subject, subject_key=subject_key, context=EMAIL
     )
     assert SubjectKeys.decrypt_for_subject(token, subject_key=subject_key, context=EMAIL) == (
         "ada@example.org"
@@ -545,7 +581,8 @@ def test_shredding_the_subject_key_leaves_unreadable_data() -> None:
 
     del stored["wrapped"], subject_key  # erasure: the only copy of the subject key is gone
 
-    raw = base64.urlsafe_b64decode(token[5:] + "=" * (-len(token[5:]) % 4))
+    encoded = token.rsplit(":", 1)[1]
+    raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
     nonce, body = raw[:12], raw[12:]
     candidates: list[bytes] = []
     for key_id in keyring.key_ids:
@@ -558,9 +595,9 @@ def test_shredding_the_subject_key_leaves_unreadable_data() -> None:
     for candidate in candidates:
         with pytest.raises(DecryptionError):
             SubjectKeys.decrypt_for_subject(token, subject_key=candidate, context=EMAIL)
-        for aad in (b"sub1\x00" + EMAIL.encode(), None):
+        for aad in (f"sub1\x00{subject}\x00{EMAIL}".encode(), None):
             with pytest.raises(InvalidTag):
                 AESGCM(candidate).decrypt(nonce, body, aad)
-    for context in (EMAIL, "subject\x00c1"):
+    for context in (EMAIL, f"subject\x00{subject}"):
         with pytest.raises(DecryptionError):
             cipher.decrypt(token, context=context)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import time
@@ -14,8 +15,8 @@ from typer.testing import CliRunner
 from rolodex import Workspace
 from rolodex.cli.main import app
 from rolodex.exceptions import ConfigError
-from rolodex.secure.crypto import SubjectKeys
 from rolodex.secure.keystore import KeyStore, configured_key_file, init_key_file, rotate_key_file
+from rolodex.secure.vault import KeyVault
 
 
 @pytest.fixture
@@ -25,6 +26,7 @@ def key_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "keys.txt"
     init_key_file(path)
     monkeypatch.setenv("ROLODEX_KEY_FILE", str(path))
+    monkeypatch.setenv("ROLODEX_VAULT", str(tmp_path / "keys.vault"))  # a vault per keyring
     return path
 
 
@@ -62,29 +64,22 @@ def test_rotation_is_atomic_keeps_old_keys_and_reaches_a_running_store(key_file:
 def test_keys_rotate_rewraps_subject_keys_and_is_audited(key_file: Path, sqlite_url: str) -> None:
     ws = Workspace(sqlite_url, actor="test")
     ws.init()
-    subjects = SubjectKeys(ws.keys.keyring())
-    secret = subjects.new_subject_key()
-    with ws.engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO subject_key (subject, wrapped_key, created_at)"
-                " VALUES ('contact:1', :w, CURRENT_TIMESTAMP)"
-            ),
-            {"w": subjects.wrap(secret, subject="contact:1")},
-        )
+    sealer = ws.sealer
+    token = sealer.seal_one("email", "ada@example.org")
+    assert str(token).startswith("sub1:")
     current, done = ws.keys_rotate()
     assert current == "k2"
-    assert done.rewritten["subject_key.wrapped_key"] == 1
-    assert sum(done.rewritten.values()) == 1
-    with ws.engine.connect() as conn:
-        wrapped = conn.execute(text("SELECT wrapped_key FROM subject_key")).scalar_one()
+    assert done.rewritten["vault.subject_key"] == done.checked["vault.subject_key"] == 1
+    with ws.vault.engine.connect() as conn:
+        wrapped = conn.execute(text("SELECT wrapped FROM subject_key")).scalar_one()
     assert wrapped.startswith("wk1:k2:")
-    rotated = SubjectKeys(ws.keys.keyring())
-    assert rotated.unwrap(wrapped, subject="contact:1") == secret
+    fresh = KeyVault(ws.vault_url, ws.keys.keyring)  # nothing cached: the key is unwrapped
+    assert fresh.open_many([token], context="pii.email") == ["ada@example.org"]
     _, again = ws.keys_rotate()
-    assert again.rewritten["subject_key.wrapped_key"] == 1
+    assert again.rewritten["vault.subject_key"] == 1
     assert [e["action"] for e in ws.audit_entries(action="keys.")] == ["keys.rotate"] * 2
     assert ws.audit_verify().ok
+    fresh.close()
     ws.close()
 
 
@@ -92,6 +87,7 @@ def test_cli_init_makes_a_private_key_file_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("ROLODEX_KEYS")
+    monkeypatch.delenv("ROLODEX_VAULT")  # the default: beside the database
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
     made = runner.invoke(app, ["init"])
@@ -106,6 +102,8 @@ def test_cli_init_makes_a_private_key_file_once(
     assert key.read_text() == first
     status = runner.invoke(app, ["keys", "status", "--json"])
     assert '"current": "k1"' in status.stdout
+    assert json.loads(status.stdout)["subject_keys"] == {"live": 0, "destroyed": 0}
+    assert json.loads(status.stdout)["vault"] == str(tmp_path / "rolodex.vault")
     assert first.split("k1:")[1][:20] not in status.stdout  # never the key itself
     rotated = runner.invoke(app, ["keys", "rotate"])
     assert rotated.exit_code == 0, rotated.output

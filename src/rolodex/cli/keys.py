@@ -66,15 +66,22 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
     """Which keys are configured, and where they come from (never the keys themselves)."""
     with handled(), workspace() as ws:
         keyring = ws.keys.keyring()
+        counts = ws.vault.counts()
         info = {
             "source": str(ws.keys.path) if ws.keys.path else "ROLODEX_KEYS",
             "current": keyring.current_id,
             "keys": list(keyring.key_ids),
             "dedicated_index_key": keyring.has_index_key,
+            "vault": ws.vault.where,
+            "subject_keys": counts,
         }
     if as_json:
         typer.echo(json.dumps(info, indent=2))
         return
     out.print(
         f"Keys from {info['source']}: current {info['current']}, all {', '.join(keyring.key_ids)}"
+    )
+    out.print(
+        f"Subject keys in {info['vault']}: {counts['live']:,} live,"
+        f" {counts['destroyed']:,} destroyed (erased people)"
     )

@@ -84,6 +84,8 @@ class SealedColumns:
     payload: pa.Array | None = None  # the payload's token, one per row of the chunk
     view: pa.Table | None = None  # the standardized view of every row, sealed and indexed
     points: pa.Table | None = None  # the contact points of every row ("row": its index)
+    # Each row's subject: its key in the vault seals all of the row's parts (None: no vault).
+    subjects: list[str | None] | None = None
 
 
 @dataclass

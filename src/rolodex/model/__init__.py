@@ -9,7 +9,6 @@ from rolodex.model.access import (
     LoginAttempt,
     RevokedToken,
     Role,
-    SubjectKey,
     Suppression,
     User,
 )
@@ -89,7 +88,6 @@ __all__ = [
     "Source",
     "SourceRecord",
     "SourceRecordHistory",
-    "SubjectKey",
     "Subscription",
     "Suppression",
     "Ticket",

@@ -1,8 +1,9 @@
 """Who may reach the data: users, custom roles, API keys, sign-in attempts, revoked tokens,
-idempotent API writes, and the privacy side: the hashed suppression list and per-subject keys.
+idempotent API writes, and the privacy side: the hashed suppression list.
 
 Secrets are never stored as given: passwords as argon2 hashes, API keys and tokens as hashes,
-suppressed emails and phones as keyed hashes, subject keys wrapped by the master key.
+suppressed emails and phones as keyed hashes (subject keys live in the key vault, outside
+the database: `rolodex.secure.vault`).
 """
 
 from __future__ import annotations
@@ -126,16 +127,3 @@ class Suppression(Base):
     value_hash: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-
-class SubjectKey(Base):
-    """A per-person data key, wrapped by the master key; destroying it shreds that person's
-    encrypted values everywhere they were copied (backups included)."""
-
-    __tablename__ = "subject_key"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    subject: Mapped[str] = mapped_column(String(100), unique=True)
-    wrapped_key: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    destroyed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

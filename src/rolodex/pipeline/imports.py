@@ -630,18 +630,21 @@ def seal_chunk(
     """
     sealed = chunk.sealed = chunk.sealed or SealedColumns()
     person = ctx.kind in (Kind.CONTACTS, Kind.COMPANIES)
+    if sealed.subjects is None and parts:  # one key per row, whichever side seals which part
+        sealed.subjects = sealer.new_subjects(len(chunk.payloads))
+    subjects = sealed.subjects
     plain = None
     if person and sealed.view is None and ("view" in parts or "points" in parts):
         plain = view_frame(chunk, ctx)
         model = ContactRecord if ctx.kind is Kind.CONTACTS else CompanyRecord
-        sealed.view = sealer.seal_arrow(table_of(model).name, plain.to_arrow())
+        sealed.view = sealer.seal_arrow(table_of(model).name, plain.to_arrow(), subjects=subjects)
     if ctx.kind is Kind.CONTACTS and sealed.points is None and "points" in parts:
         assert sealed.view is not None
         plain = view_frame(chunk, ctx) if plain is None else plain
         sealed.points = singletons.plan_points(plain, sealed.view, sealer)
     if sealed.payload is None and "payload" in parts:
         payloads = chunk.fixed_columns()["payload"].to_pylist()
-        sealed.payload = pa.array(sealer.seal("payload", payloads), pa.string())
+        sealed.payload = pa.array(sealer.seal("payload", payloads, subjects=subjects), pa.string())
 
 
 _IDLE = 0.005  # seconds of waiting that count as a side being idle

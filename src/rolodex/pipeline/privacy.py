@@ -643,11 +643,6 @@ class ErasureSummary:
     scrubbed: bool = False
 
 
-def subject_key_name(contact_id: int) -> str:
-    """The subject a contact's data key is filed under (`subject_key.subject`)."""
-    return f"contact:{contact_id}"
-
-
 def _count(summary: dict[str, int], name: str, n: int) -> None:
     if n:
         summary[name] = summary.get(name, 0) + n
@@ -748,6 +743,10 @@ def _erase_people(
         ),
         ("source_record", f"DELETE FROM source_record WHERE id IN ({r})"),
     ]
+    # The keys of every sealed value about to go (crypto-shredding): found before the rows are.
+    shredded = _subjects_in(conn, [sql for _, sql in delete])
+    if keep_contacts:
+        shredded |= _subjects_in(conn, [f"DELETE FROM contact WHERE id IN ({c})"])
     for name, sql in anonymize:
         _count(summary.anonymized, name, _exec(conn, sql))
     for name, sql in delete:
@@ -766,41 +765,34 @@ def _erase_people(
                 **params,
             ),
         )
-    summary.keys_destroyed += _destroy_keys(conn, person.contacts)
+    summary.keys_destroyed += _destroy_keys(conn, shredded)
     return values
 
 
-def _destroy_keys(conn: Connection, contacts: Iterable[int]) -> int:
-    """Shred each contact's data key (create the row, already destroyed, when absent)."""
-    now = utcnow()
-    subjects = [subject_key_name(c) for c in sorted(set(contacts))]
-    if not subjects:
+_SUBJECT_TOKEN = re.compile(r"sub1:([A-Za-z0-9_-]{8,40}):")
+
+
+def _subjects_in(conn: Connection, deletes: Iterable[str]) -> set[str]:
+    """The subjects of the sealed values in the rows these DELETE statements remove (every
+    text column is looked at: snapshots and histories hold tokens inside JSON too)."""
+    found: set[str] = set()
+    for sql in deletes:
+        select = sql.replace("DELETE FROM", "SELECT * FROM", 1)
+        for row in conn.execute(text(select)):
+            for value in row:
+                if isinstance(value, str) and "sub1:" in value:
+                    found.update(_SUBJECT_TOKEN.findall(value))
+    return found
+
+
+def _destroy_keys(conn: Connection, subjects: set[str]) -> int:
+    """Destroy the subject keys of what was erased, in the key vault (outside the database
+    and its backups). Runs before the erase commits: should the commit fail, the data left
+    is unreadable already and erasing again finishes the job."""
+    vault = sealer_of(conn).vault
+    if vault is None or not subjects:
         return 0
-    marks = ", ".join(f":s{i}" for i in range(len(subjects)))
-    params = {f"s{i}": s for i, s in enumerate(subjects)}
-    held = {
-        str(s)
-        for (s,) in conn.execute(
-            text(f"SELECT subject FROM subject_key WHERE subject IN ({marks})"), params
-        )
-    }
-    conn.execute(
-        text(
-            "UPDATE subject_key SET wrapped_key = NULL, destroyed_at = :now"
-            f" WHERE subject IN ({marks})"
-        ),
-        {**params, "now": now},
-    )
-    missing = [s for s in subjects if s not in held]
-    if missing:
-        conn.execute(
-            text(
-                "INSERT INTO subject_key (subject, wrapped_key, created_at, destroyed_at)"
-                " VALUES (:subject, NULL, :now, :now)"
-            ),
-            [{"subject": s, "now": now} for s in missing],
-        )
-    return len(subjects)
+    return vault.destroy(subjects)
 
 
 def _suppress(
@@ -1105,16 +1097,16 @@ def _expire_rows(
             ),
         )
     r = _in(raw)
-    _count(
-        summary.deleted,
-        "source_record_history",
-        _exec(conn, f"DELETE FROM source_record_history WHERE source_record_id IN ({r})"),
-    )
-    _count(
-        summary.deleted,
-        "source_record",
-        _exec(conn, f"DELETE FROM source_record WHERE id IN ({r})"),
-    )
+    deletes = {
+        "source_record_history": (
+            f"DELETE FROM source_record_history WHERE source_record_id IN ({r})"
+        ),
+        "source_record": f"DELETE FROM source_record WHERE id IN ({r})",
+    }
+    shredded = _subjects_in(conn, deletes.values())
+    for table_name, sql in deletes.items():
+        _count(summary.deleted, table_name, _exec(conn, sql))
+    _destroy_keys(conn, shredded)
     return len(ids)
 
 

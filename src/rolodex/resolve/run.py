@@ -39,7 +39,7 @@ from rolodex.resolve.realtime import TF_COLUMNS, Scorer, feature_rows
 from rolodex.resolve.singletons import ACTIVITY_TABLES, POINT_COLUMNS
 from rolodex.resolve.survivorship import GOLDEN_FIELDS, Strategy, contact_points, golden_values
 from rolodex.store.bulk import ConnectionBulk, read_frame
-from rolodex.store.sealed import SEALED, sealer_of
+from rolodex.store.sealed import SEALED, SUBJECT_COLUMN, sealer_of
 
 RESOLVED_BY = "resolve"
 
@@ -122,6 +122,12 @@ _MATCHED = (
 )
 
 
+# The subject whose key seals a record's data (its payload's; `store.sealed.subject_of`):
+# golden values and contact points made from the record are sealed under it too, so that
+# erasing the record's person shreds every version of them, old backups included.
+_SUBJECT_SQL = "CASE WHEN s.payload LIKE 'sub1:%' THEN substr(s.payload, 6, 24) END"
+
+
 def read_records(
     conn: Connection,
     record_ids: Sequence[int] | None = None,
@@ -151,7 +157,8 @@ def read_records(
         extra = (
             "CAST(r.flags AS TEXT) AS flags,"
             " CAST(coalesce(r.source_updated_at, s.updated_at, s.created_at) AS TEXT)"
-            " AS updated_at, src.trust_rank, src.name AS source, s.external_id"
+            " AS updated_at, src.trust_rank, src.name AS source, s.external_id,"
+            f" {_SUBJECT_SQL} AS subject"
         )
         joins = " JOIN source src ON src.id = s.source_id"
     elif conn.dialect.name == "postgresql":
@@ -181,6 +188,7 @@ def read_records(
                 "trust_rank": pl.Int64,
                 "source": pl.Utf8,
                 "external_id": pl.Utf8,
+                "subject": pl.Utf8,
             }
         ),
         **({"contact_id": pl.Int64} if linked else {}),
@@ -934,23 +942,45 @@ def write_golden(
         frame = records.rename({"contact_id": "cluster"})
         golden = golden_values(frame, rules)
         points = contact_points(frame)
-        _update_contacts(db, golden, now=now)
+        subjects = dict(zip(frame["source_record_id"], frame["subject"], strict=True))
+        _update_contacts(db, golden, now=now, subjects=subjects)
         conn.execute(text(f"DELETE FROM contact_point WHERE contact_id IN ({ids})"))
         if not points.is_empty():
             db.ingest(
                 table(ContactPoint),
-                points.rename({"cluster": "contact_id"}).select(POINT_COLUMNS).to_arrow(),
+                points.rename({"cluster": "contact_id"})
+                .select(
+                    *POINT_COLUMNS,
+                    pl.col("source_record_id")
+                    .replace_strict(subjects, default=None, return_dtype=pl.Utf8)
+                    .alias(SUBJECT_COLUMN),
+                )
+                .to_arrow(),
             )
         # Contacts left without records (all moved away) are handled by the caller.
         done += golden.height
     return done
 
 
-def _update_contacts(db: ConnectionBulk, golden: pl.DataFrame, *, now: datetime) -> None:
+def _update_contacts(
+    db: ConnectionBulk,
+    golden: pl.DataFrame,
+    *,
+    now: datetime,
+    subjects: Mapping[int, str | None] | None = None,
+) -> None:
     """Write golden values and lineage onto existing contact rows, personal data sealed
-    (the statement bypasses `ingest`, which would seal it)."""
+    (the statement bypasses `ingest`, which would seal it), each value under the subject of
+    the record it came from (`subjects`: record id -> subject)."""
     stamp = db.stamp(now)
     lineage_cols = [f"{f}__from" for f in GOLDEN_FIELDS if f"{f}__from" in golden.columns]
+    held = subjects or {}
+
+    def origin(name: str) -> list[str | None]:
+        if f"{name}__from" not in golden.columns:
+            return [None] * golden.height
+        return [None if r is None else held.get(r) for r in golden[f"{name}__from"].to_list()]
+
     sealed = {
         name: db.sealer.seal(
             group,
@@ -958,6 +988,7 @@ def _update_contacts(db: ConnectionBulk, golden: pl.DataFrame, *, now: datetime)
                 None if v is None else (v.isoformat() if hasattr(v, "isoformat") else str(v))
                 for v in golden.get_column(name).to_list()
             ],
+            subjects=origin(name),
         )
         for name, group in SEALED["contact"].items()
         if name in golden.columns

@@ -222,6 +222,10 @@ def _points_from_store(db: Bulk, staged: str) -> pa.Table:
     return points.drop_columns(["row"]).append_column("source_record_id", records)
 
 
+_SUBJECT = r"^sub1:([A-Za-z0-9_-]+):"
+"""The subject named by a value sealed under a subject key."""
+
+
 def plan_points(plain: pl.DataFrame, stored: pa.Table, sealer: Sealer) -> pa.Table:
     """The contact points of contact records: emails, phones, social handles, the address.
 
@@ -314,7 +318,15 @@ def plan_points(plain: pl.DataFrame, stored: pa.Table, sealer: Sealer) -> pa.Tab
     computed = sealer.point_indexes(wanted, opened)
     values = points["value"].to_list()
     lines = [at for at, kind in enumerate(kinds) if kind == "address"]
-    for at, token in zip(lines, sealer.seal("street", [opened[at] for at in lines]), strict=True):
+    # Sealed under the record's own subject (that of its sealed values), so erasing the
+    # record's person shreds the line too; a record with none gets a subject for it.
+    anchors = frame.select(
+        pl.coalesce(pl.col(f"kept_{c}") for c in _POINT_SOURCES).str.extract(_SUBJECT, 1)
+    ).to_series()
+    rows = points["row"].to_list()
+    subjects = [anchors[rows[at]] for at in lines]
+    sealed = sealer.seal("street", [opened[at] for at in lines], subjects=subjects)
+    for at, token in zip(lines, sealed, strict=True):
         values[at] = token
     return points.select(
         "row",

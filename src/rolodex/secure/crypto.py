@@ -20,7 +20,7 @@ Tokens are ASCII text that fits a VARCHAR or TEXT column:
 
     enc1:<kid>:<b64url(nonce || ciphertext || tag)>   a field under master key <kid>
     wk1:<kid>:<b64url(...)>                           a subject key wrapped under <kid>
-    sub1:<b64url(...)>                                a field under a subject's own key
+    sub1:<subject>:<b64url(...)>                      a field under a subject's own key
 
 AES-256-GCM with 96-bit random nonces (about 2**32 encryptions per key are safe: rotate well
 before). The associated data binds the format, the key id and the context ("contact.email",
@@ -39,6 +39,7 @@ import os
 import re
 import secrets
 import stat
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import overload
@@ -80,10 +81,12 @@ _TAG_BYTES = 16
 _FIELD = "enc1"
 _WRAPPED = "wk1"
 _SUBJECT = "sub1"
+_SUBJECT_HEAD = _SUBJECT + ":"
+_SUBJECT_AAD = f"{_SUBJECT}\x00".encode()
 _KEY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")
 _MIN_BLOB_CHARS = -(-(_NONCE_BYTES + _TAG_BYTES) * 4 // 3)
 _TOKEN = re.compile(
-    rf"(?:(?:{_FIELD}|{_WRAPPED}):{_KEY_ID.pattern}|{_SUBJECT}):[A-Za-z0-9_-]{{{_MIN_BLOB_CHARS},}}"
+    rf"(?:{_FIELD}|{_WRAPPED}|{_SUBJECT}):{_KEY_ID.pattern}:[A-Za-z0-9_-]{{{_MIN_BLOB_CHARS},}}"
 )
 _TO_STANDARD_B64 = str.maketrans("-_", "+/")
 _URLSAFE_BYTES = bytes.maketrans(b"-_", b"+/")
@@ -595,8 +598,12 @@ class SubjectKeys:
     """Per-subject data keys for crypto-shredding: delete the wrapped key, and the data is gone.
 
     A subject's personal data is encrypted under its own random key; only the key, wrapped
-    by the current master key and bound to the subject id, is stored. Deleting the wrapped key
-    (GDPR erasure) leaves ciphertext that no master key can open, in backups too.
+    by the current master key and bound to the subject id, is kept, in a key vault apart from
+    the database (`rolodex.secure.vault`). Deleting the wrapped key (GDPR erasure) leaves
+    ciphertext that no master key can open, in database backups too. Subject ids are random
+    (a 6-byte millisecond clock, then 10 random bytes, so ids made together sort together) and
+    say nothing about the person; a token names its subject, so whoever reads it knows which
+    key to fetch.
     """
 
     __slots__ = ("_keyring", "_sealer")
@@ -610,10 +617,40 @@ class SubjectKeys:
         """Make a fresh random 256-bit subject key."""
         return _fresh_key()
 
+    @staticmethod
+    def new_subject_ids(count: int) -> list[str]:
+        """Make `count` fresh subject ids (24 URL-safe characters: a millisecond clock and a
+        counter, so ids made together sort together, then 72 random bits)."""
+        head = (time.time_ns() // 1_000_000).to_bytes(6, "big")
+        noise = os.urandom(9 * count)
+        raw = b"".join(head + i.to_bytes(3, "big") + noise[9 * i : 9 * i + 9] for i in range(count))
+        encoded = _b64url(raw)  # 18 bytes encode to 24 characters, with no padding between
+        return [encoded[24 * i : 24 * i + 24] for i in range(count)]
+
     def wrap(self, subject_key: bytes, *, subject: str) -> str:
         """Encrypt a subject key under the current master key, bound to `subject`."""
         _check_subject_key(subject_key)
         return self._sealer.seal_one(subject_key, context=_subject_context(subject))
+
+    def wrap_many(self, subject_keys: Sequence[bytes], *, subjects: Sequence[str]) -> list[str]:
+        """`wrap` of many keys, each bound to its subject (one AES-GCM object, one call for
+        the nonces: this runs once per stored row)."""
+        key_id = self._keyring.current_id
+        encrypt = self._sealer.aead(key_id).encrypt
+        head = f"{_WRAPPED}:{key_id}:"
+        aad_head = self._sealer.associated_data(key_id, _subject_context(" "))[:-1]
+        nonces = os.urandom(_NONCE_BYTES * len(subject_keys))
+        out = []
+        for i, (key, subject) in enumerate(zip(subject_keys, subjects, strict=True)):
+            _check_subject_key(key)
+            nonce = nonces[i * _NONCE_BYTES : (i + 1) * _NONCE_BYTES]
+            aad = aad_head + subject.encode()
+            out.append(head + _b64url(nonce + encrypt(nonce, key, aad)))
+        return out
+
+    def unwrap_many(self, wrapped: Sequence[str], *, subjects: Sequence[str]) -> list[bytes]:
+        """`unwrap` of many keys, each bound to its subject."""
+        return [self.unwrap(w, subject=s) for w, s in zip(wrapped, subjects, strict=True)]
 
     def unwrap(self, wrapped: str, *, subject: str) -> bytes:
         """Decrypt a wrapped subject key; fails for another subject's key.
@@ -639,39 +676,113 @@ class SubjectKeys:
         return self.wrap(self.unwrap(wrapped, subject=subject), subject=subject)
 
     @staticmethod
-    def encrypt_for_subject(value: str, *, subject_key: bytes, context: str) -> str:
-        """Encrypt text under a subject's own key (token ``sub1:...``)."""
+    def encrypt_for_subject(value: str, *, subject: str, subject_key: bytes, context: str) -> str:
+        """Encrypt text under a subject's own key (token ``sub1:<subject>:...``)."""
         _check_subject_key(subject_key)
-        nonce = os.urandom(_NONCE_BYTES)
-        aad = _subject_associated_data(_checked_context(context))
         return (
-            f"{_SUBJECT}:{_b64url(nonce + AESGCM(subject_key).encrypt(nonce, value.encode(), aad))}"
+            SubjectKeys.seal_many(
+                [value], subjects=[subject], aeads={subject: AESGCM(subject_key)}, context=context
+            )[0]
+            or ""
         )
 
     @staticmethod
     def decrypt_for_subject(token: str, *, subject_key: bytes, context: str) -> str:
-        """Decrypt a ``sub1`` token with the subject's key and the same context.
+        """Decrypt a ``sub1`` token with its subject's key and the same context.
 
         Raises:
             DecryptionError: Wrong key (for instance after shredding), context, or an altered
                 or malformed token.
         """
         _check_subject_key(subject_key)
-        kind, _, encoded = token.partition(":")
-        if kind != _SUBJECT or not encoded:
-            raise DecryptionError(f"not a {_SUBJECT!r} token: expected {_SUBJECT}:...")
-        context = _checked_context(context)
-        data = _open(
-            AESGCM(subject_key),
-            _unb64url(encoded),
-            _subject_associated_data(context),
-            key_id="subject",
-            context=context,
+        subject = SubjectKeys.subject_of(token)
+        if subject is None:
+            raise DecryptionError(f"not a {_SUBJECT!r} token: expected {_SUBJECT}:subject:...")
+        opened = SubjectKeys.open_many(
+            [token], aeads={subject: AESGCM(subject_key)}, context=context
         )
-        return _text(data, context=context)
+        return str(opened[0])
+
+    @staticmethod
+    def seal_many(
+        values: Sequence[str | None],
+        *,
+        subjects: Sequence[str | None],
+        aeads: Mapping[str, AESGCM],
+        context: str,
+    ) -> list[str | None]:
+        """Encrypt each value under the key of its subject (`aeads`: subject -> AES-GCM);
+        None passes through."""
+        context = _checked_context(context)
+        nonces = os.urandom(_NONCE_BYTES * len(values))
+        tail = f"\x00{context}".encode()
+        out: list[str | None] = []
+        append = out.append
+        for position, (value, subject) in enumerate(zip(values, subjects, strict=True)):
+            if value is None:
+                append(None)
+                continue
+            if subject is None:
+                raise InputError(f"value {position} of the batch has no subject to seal it for")
+            nonce = nonces[position * _NONCE_BYTES : (position + 1) * _NONCE_BYTES]
+            aad = _SUBJECT_AAD + subject.encode() + tail
+            sealed = aeads[subject].encrypt(nonce, value.encode(), aad)
+            append(f"{_SUBJECT}:{subject}:{_b64url(nonce + sealed)}")
+        return out
+
+    @staticmethod
+    def open_many(
+        tokens: Sequence[str | None], *, aeads: Mapping[str, AESGCM | None], context: str
+    ) -> list[str | None]:
+        """Decrypt each ``sub1`` token with its subject's key; None passes through, and so
+        does (as None) a token whose subject's key was destroyed (`aeads` maps it to None).
+
+        Raises:
+            DecryptionError: A subject missing from `aeads`, or an altered, malformed or
+                misplaced token (the batch position is in the message).
+        """
+        context = _checked_context(context)
+        tail = f"\x00{context}".encode()
+        out: list[str | None] = []
+        append = out.append
+        for position, token in enumerate(tokens):
+            if token is None:
+                append(None)
+                continue
+            try:
+                subject, blob = _split_subject_token(token)
+                if subject not in aeads:
+                    raise DecryptionError(f"no key of subject {subject!r} was given")
+                aead = aeads[subject]
+                if aead is None:
+                    append(None)  # shredded
+                    continue
+                aad = _SUBJECT_AAD + subject.encode() + tail
+                data = _open(aead, blob, aad, key_id=f"subject {subject}", context=context)
+                append(_text(data, context=context))
+            except DecryptionError as exc:
+                raise _at_position(exc, position) from None
+        return out
+
+    @staticmethod
+    def subject_of(token: object) -> str | None:
+        """The subject a ``sub1`` token was sealed for; None for anything else."""
+        if not isinstance(token, str) or not token.startswith(_SUBJECT_HEAD):
+            return None
+        subject, sep, _ = token[len(_SUBJECT_HEAD) :].partition(":")
+        return subject if sep and subject else None
 
     def __repr__(self) -> str:
         return f"SubjectKeys({self._keyring!r})"
+
+
+def _split_subject_token(token: str) -> tuple[str, bytes]:
+    """Return the subject and the raw blob of a ``sub1`` token."""
+    kind, _, rest = token.partition(":")
+    subject, _, encoded = rest.partition(":")
+    if kind != _SUBJECT or not subject or not encoded:
+        raise DecryptionError(f"not a {_SUBJECT!r} token: expected {_SUBJECT}:subject:...")
+    return subject, _unb64url(encoded)
 
 
 def _derive(master: bytes, *, purpose: str) -> bytes:
@@ -721,11 +832,6 @@ def _subject_context(subject: str) -> str:
     if not subject:
         raise InputError("a subject key needs the subject id it belongs to")
     return f"subject\x00{subject}"
-
-
-def _subject_associated_data(context: str) -> bytes:
-    """Bind the token format and the context of a subject token."""
-    return f"{_SUBJECT}\x00{context}".encode()
 
 
 def _check_subject_key(subject_key: bytes) -> None:

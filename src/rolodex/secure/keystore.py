@@ -16,12 +16,22 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from rolodex.exceptions import ConfigError
-from rolodex.secure.crypto import ENV_KEY_FILE, ENV_KEYS, Cipher, Keyring, SubjectKeys
-from rolodex.store.sealed import INDEXES, NAME_INDEX, POINT_GROUPS, SEALED, Sealer, is_token
+from rolodex.secure.crypto import ENV_KEY_FILE, ENV_KEYS, Cipher, Keyring
+from rolodex.secure.vault import KeyVault, shared_vault
+from rolodex.store.sealed import (
+    INDEXES,
+    NAME_INDEX,
+    POINT_GROUPS,
+    SEALED,
+    Sealer,
+    is_token,
+    subject_of,
+)
 
 DEFAULT_KEY_FILE = Path("rolodex.key")
 
@@ -135,9 +145,15 @@ class SealerRecipe:
 
     key_file: Path | None
     groups: tuple[str, ...]
+    vault: str | None = None
+    """The key vault's URL (`rolodex.secure.vault.vault_url`); None seals under the master key
+    only (no crypto-shredding)."""
 
     def __call__(self) -> Sealer:
-        return Sealer(shared_keystore(self.key_file).cipher(), self.groups)
+        keys = shared_keystore(self.key_file)
+        cipher = keys.cipher()
+        vault = None if self.vault is None else shared_vault(self.vault, keys.keyring)
+        return Sealer(cipher, self.groups, vault)
 
 
 def shared_keystore(key_file: Path | None) -> KeyStore:
@@ -164,57 +180,39 @@ class Reencryption:
         return {"checked": self.checked, "rewritten": self.rewritten}
 
 
-# table.column -> (id column, how to re-encrypt one stored value given its row's key column)
-Rewrap = Callable[[Cipher, str, str], str]
+class _RowSubject:
+    """The subject a row's values are sealed under: the one the row already uses, else that
+    of the source record they come from (golden values, points and views follow their
+    record, so erasing the record's person shreds them), else a new one; found on first
+    need."""
 
+    def __init__(self, conn: Connection, sealer: Sealer, name: str, row: Mapping[str, Any]):
+        self._conn = conn
+        self._sealer = sealer
+        self._name = name
+        self._row = row
+        held = sealer.subjects(name, [row])
+        self._subject = min(held) if held else None
 
-def _rewrap_subject_key(cipher: Cipher, value: str, subject: str) -> str:
-    return SubjectKeys(cipher.keyring).rewrap(value, subject=subject)
+    def __call__(self) -> str | None:
+        if self._subject is None:
+            self._subject = self._origin() or self._sealer.new_subjects(1)[0]
+        return self._subject
 
-
-ENCRYPTED_COLUMNS: dict[tuple[str, str], tuple[str, Rewrap]] = {
-    ("subject_key", "wrapped_key"): ("subject", _rewrap_subject_key),
-}
-"""Every stored encrypted column, with the column its encryption context is bound to."""
-
-
-def reencrypt_store(engine: Engine, cipher: Cipher, *, batch: int = 5_000) -> Reencryption:
-    """Re-encrypt every stored value that uses an old key, in short transactions.
-
-    Readers keep working meanwhile: a value is readable under its old key until its batch
-    commits and under the new one after, since the keyring holds both.
-    """
-    result = Reencryption()
-    current = cipher.keyring.current_id
-    for (name, column), (bound, rewrap) in ENCRYPTED_COLUMNS.items():
-        label = f"{name}.{column}"
-        checked = rewritten = 0
-        last = ""
-        while True:
-            with engine.begin() as conn:
-                rows = conn.execute(
-                    text(
-                        f'SELECT "{bound}", "{column}" FROM "{name}" WHERE "{bound}" > :last'
-                        f' AND "{column}" IS NOT NULL ORDER BY "{bound}" LIMIT :n'
-                    ),
-                    {"last": last, "n": batch},
-                ).all()
-                if not rows:
-                    break
-                for key, value in rows:
-                    checked += 1
-                    parts = value.split(":", 2)
-                    if len(parts) == 3 and parts[1] == current:
-                        continue
-                    conn.execute(
-                        text(f'UPDATE "{name}" SET "{column}" = :v WHERE "{bound}" = :k'),
-                        {"v": rewrap(cipher, value, str(key)), "k": key},
-                    )
-                    rewritten += 1
-                last = str(rows[-1][0])
-        result.checked[label] = checked
-        result.rewritten[label] = rewritten
-    return result
+    def _origin(self) -> str | None:
+        if self._name in ("contact_record", "contact_point"):
+            record = self._row.get("source_record_id")
+            sql, params = "SELECT payload FROM source_record WHERE id = :r", {"r": record}
+        elif self._name == "contact":
+            sql = (
+                "SELECT s.payload FROM contact_link l JOIN source_record s"
+                " ON s.id = l.source_record_id WHERE l.contact_id = :c ORDER BY s.id LIMIT 1"
+            )
+            params = {"c": self._row.get("id")}
+        else:
+            return None
+        found = self._conn.execute(text(sql), params).first()
+        return None if found is None else subject_of(found[0])
 
 
 _KEY_COLUMN = {
@@ -227,31 +225,45 @@ _KEY_COLUMN = {
 
 
 def reseal_store(
-    engine: Engine, cipher: Cipher, groups: tuple[str, ...], *, batch: int = 5_000
+    engine: Engine,
+    cipher: Cipher,
+    groups: tuple[str, ...],
+    *,
+    vault: KeyVault | None = None,
+    batch: int = 5_000,
 ) -> Reencryption:
     """Bring every personal-data column in line with the keys and `security.encrypt`, in
     short transactions: plaintext of an encrypted kind is encrypted, tokens under an old key
     are re-encrypted under the current one, tokens of a kind no longer encrypted are
-    decrypted, and missing blind indexes are filled.
+    decrypted, and missing blind indexes are filled. With a key vault, values are sealed
+    under their row's subject key (the one the row already uses, else a new one), values
+    sealed under the master key move to it, and values already under a subject key stay as
+    they are (`KeyVault.rewrap` rotates their keys).
 
     What `rolodex keys rotate` runs after adding a key, and `rolodex keys seal` runs alone
     (after turning encryption on for a workspace that holds plaintext). Readers keep working
     throughout: they accept plaintext and tokens under any key of the keyring.
     """
-    sealer = Sealer(cipher, groups)
+    sealer = Sealer(cipher, groups, vault)
     current = cipher.keyring.current_id
     result = Reencryption()
 
-    def settle(kind: str, value: str | None) -> str | None:
+    def settle(kind: str, value: str | None, subject: Callable[[], str | None]) -> str | None:
         if value is None:
             return None
         if is_token(value):
             if not sealer.seals(kind):
-                return str(sealer.open_one(kind, value))
+                opened = sealer.open_one(kind, value)
+                return None if opened is None else str(opened)
+            if subject_of(value) is not None:
+                return value
+            if vault is not None:
+                opened = sealer.open_one(kind, value)
+                return None if opened is None else sealer.seal_one(kind, opened, subject=subject())
             if value.split(":", 2)[1] == current:
                 return value
             return cipher.reencrypt(value, context=f"pii.{kind}")
-        return sealer.seal_one(kind, value)
+        return sealer.seal_one(kind, value, subject=subject())
 
     for name, columns in SEALED.items():
         key = _KEY_COLUMN[name]
@@ -262,7 +274,7 @@ def reseal_store(
         wanted = [
             *sealed,
             *indexes,
-            *(("kind", "value", "value_index") if point else ()),
+            *(("kind", "value", "value_index", "source_record_id") if point else ()),
             *((NAME_INDEX,) if named else ()),
         ]
         select = ", ".join(f'"{c}"' for c in dict.fromkeys(wanted))
@@ -287,19 +299,20 @@ def reseal_store(
                     checked += 1
                     plain = sealer.open_row(name, dict(row))
                     changes: dict[str, object] = {}
+                    subject = _RowSubject(conn, sealer, name, dict(row))
                     for column in sealed:
-                        new = settle(columns[column], row[column])
+                        new = settle(columns[column], row[column], subject)
                         if new != row[column]:
                             changes[column] = new
                     for column, (source, _field) in indexes.items():
                         if row[column] is None and plain.get(source) is not None:
-                            changes[column] = sealer.seal_row(name, {source: plain[source]})[column]
+                            changes[column] = sealer.index_value(_field, str(plain[source]))
                     if named:
                         index = sealer.name_index(plain["last_name_key"], plain["first_name_key"])
                         if index != row[NAME_INDEX]:
                             changes[NAME_INDEX] = index
                     if point and (kind := POINT_GROUPS.get(row["kind"])) is not None:
-                        new = settle(kind, row["value"])
+                        new = settle(kind, row["value"], subject)
                         if new != row["value"]:
                             changes["value"] = new
                         if row["value_index"] is None and row["kind"] in ("email", "phone"):

@@ -25,16 +25,20 @@ import polars as pl
 import pyarrow as pa
 from sqlalchemy import Connection, Engine
 
+from rolodex.exceptions import ConfigError
+
 __all__ = [
     "DEFAULT_GROUPS",
     "GROUPS",
     "NAME_INDEX",
     "SEALED",
+    "SUBJECT_COLUMN",
     "Sealer",
     "factory_of",
     "is_token",
     "register",
     "sealer_of",
+    "subject_of",
 ]
 
 GROUPS = ("email", "phone", "street", "birth_date", "payload", "name")
@@ -92,9 +96,36 @@ INDEXES: dict[str, dict[str, tuple[str, str]]] = {
 }
 """table -> blind-index column -> (the plaintext column it indexes, index field)."""
 
+SUBJECT_COLUMN = "_subject"
+"""A column of an Arrow batch for `Sealer.seal_arrow` (and so `Bulk.ingest`) that names
+each row's subject; it is not stored."""
+
 NAME_INDEX = "name_index"
 """contact_record's blind index of its name keys (`Sealer.name_index`), filled only when names
 are encrypted."""
+
+
+class VaultLike(Protocol):
+    """What sealing needs from `rolodex.secure.vault.KeyVault`: subject keys kept apart from
+    the database, so erasing a person destroys their key and every copy of their data."""
+
+    def create(self, count: int) -> list[str]:
+        """Make `count` subjects with fresh keys; return their ids."""
+        ...
+
+    def seal_many(
+        self, values: Sequence[str | None], *, subjects: Sequence[str | None], context: str
+    ) -> list[str | None]:
+        """Encrypt each value under its subject's key; None stays None."""
+        ...
+
+    def open_many(self, tokens: Sequence[str | None], *, context: str) -> list[str | None]:
+        """Decrypt subject tokens; a destroyed subject's values come back as None."""
+        ...
+
+    def destroy(self, subjects: Iterable[str]) -> int:
+        """Destroy these subjects' keys; return how many were live."""
+        ...
 
 
 class CipherLike(Protocol):
@@ -114,12 +145,23 @@ class CipherLike(Protocol):
 
 
 _TOKEN_PREFIX = "enc1:"
+_SUBJECT_PREFIX = "sub1:"
+_PREFIXES = (_TOKEN_PREFIX, _SUBJECT_PREFIX)
 _NOT_DIGIT = re.compile(r"[^0-9]")
 
 
 def is_token(value: object) -> bool:
     """Whether a stored value is an encrypted field token (else plaintext)."""
-    return isinstance(value, str) and value.startswith(_TOKEN_PREFIX)
+    return isinstance(value, str) and value.startswith(_PREFIXES)
+
+
+def subject_of(value: object) -> str | None:
+    """The subject a sealed value belongs to (its key is in the vault); None for a value
+    sealed under the master key, or plaintext."""
+    if not isinstance(value, str) or not value.startswith(_SUBJECT_PREFIX):
+        return None
+    subject, sep, _ = value[len(_SUBJECT_PREFIX) :].partition(":")
+    return subject if sep and subject else None
 
 
 def _context(group: str) -> str:
@@ -149,11 +191,25 @@ class Sealer:
         cipher: The workspace's cipher; None seals nothing and indexes plaintext (a store
             without keys, which only tests and throwaway workspaces use).
         groups: The kinds of personal data to encrypt (`security.encrypt`).
+        vault: The workspace's key vault: each row is then sealed under a key of its own (its
+            subject), which erasure destroys; None seals under the master key only.
+
+    Subjects. With a vault, `seal_arrow` and `seal_row` make one subject per row, shared by
+    the row's columns; callers that seal a record in parts (payload, view, points) pass the
+    same `subjects` to each. `seal` without subjects makes one per value. A value copied as a
+    token (a golden field from its source record) keeps its record's subject, so erasing the
+    record's person shreds the copy too.
     """
 
-    def __init__(self, cipher: CipherLike | None, groups: Iterable[str] = DEFAULT_GROUPS) -> None:
+    def __init__(
+        self,
+        cipher: CipherLike | None,
+        groups: Iterable[str] = DEFAULT_GROUPS,
+        vault: VaultLike | None = None,
+    ) -> None:
         self.cipher = cipher
         self.groups = frozenset(groups) if cipher is not None else frozenset()
+        self.vault = vault if cipher is not None else None
 
     @classmethod
     def plain(cls) -> Sealer:
@@ -166,32 +222,72 @@ class Sealer:
         """Whether values of this kind are encrypted."""
         return group in self.groups
 
-    def seal(self, group: str, values: Sequence[str | None]) -> list[str | None]:
-        """Encrypt values of one kind when the setting says so; None stays None."""
+    def new_subjects(self, count: int) -> list[str | None]:
+        """Make `count` subjects (fresh keys in the vault); Nones without a vault."""
+        if self.vault is None or not self.groups:
+            return [None] * count
+        return list(self.vault.create(count))
+
+    def seal(
+        self,
+        group: str,
+        values: Sequence[str | None],
+        *,
+        subjects: Sequence[str | None] | None = None,
+    ) -> list[str | None]:
+        """Encrypt values of one kind when the setting says so; None stays None.
+
+        With a vault, value i is sealed under subject `subjects[i]` (a fresh subject of its own
+        when `subjects` is None or names none for it)."""
         if self.cipher is None or group not in self.groups:
             return list(values)
-        return self.cipher.encrypt_many(values, context=_context(group))
+        if self.vault is None:
+            return self.cipher.encrypt_many(values, context=_context(group))
+        given: list[str | None] = [None] * len(values) if subjects is None else list(subjects)
+        at = [i for i, v in enumerate(values) if v is not None and given[i] is None]
+        if at:  # values without a subject get one each
+            for i, subject in zip(at, self.vault.create(len(at)), strict=True):
+                given[i] = subject
+        return self.vault.seal_many(values, subjects=given, context=_context(group))
 
-    def seal_one(self, group: str, value: str | None) -> str | None:
-        """`seal` of one value."""
-        return self.seal(group, [value])[0]
+    def seal_one(self, group: str, value: str | None, *, subject: str | None = None) -> str | None:
+        """`seal` of one value (under `subject`, else a fresh one)."""
+        return self.seal(group, [value], subjects=None if subject is None else [subject])[0]
 
     def open(self, group: str, values: Sequence[Any]) -> list[Any]:
-        """Decrypt tokens of one kind; plaintext and None pass through as they are."""
+        """Decrypt tokens of one kind; plaintext and None pass through as they are, and a
+        value whose subject key was destroyed (an erased person) comes back as None."""
         if self.cipher is None:
             return list(values)
-        at = [i for i, v in enumerate(values) if isinstance(v, str) and v.startswith(_TOKEN_PREFIX)]
+        at = [i for i, v in enumerate(values) if isinstance(v, str) and v.startswith(_PREFIXES)]
         if not at:
             return list(values)
         out = list(values)
-        opened = self.cipher.decrypt_many([values[i] for i in at], context=_context(group))
-        for i, value in zip(at, opened, strict=True):
-            out[i] = value
+        master = [i for i in at if values[i].startswith(_TOKEN_PREFIX)]
+        if master:
+            opened = self.cipher.decrypt_many([values[i] for i in master], context=_context(group))
+            for i, value in zip(master, opened, strict=True):
+                out[i] = value
+        if len(master) < len(at):
+            own = [i for i in at if values[i].startswith(_SUBJECT_PREFIX)]
+            if self.vault is None:
+                raise ConfigError(
+                    "the store holds values sealed under subject keys, and no key vault is set"
+                )
+            opened = self.vault.open_many([values[i] for i in own], context=_context(group))
+            for i, value in zip(own, opened, strict=True):
+                out[i] = value
         return out
 
     def open_one(self, group: str, value: Any) -> Any:
         """`open` of one value."""
         return self.open(group, [value])[0]
+
+    def subjects(self, table: str, rows: Sequence[Mapping[str, Any]]) -> set[str]:
+        """The subjects whose keys seal any personal data in these stored rows of `table`."""
+        columns = [*SEALED.get(table, {}), *(("value",) if table == "contact_point" else ())]
+        found = (subject_of(r.get(c)) for r in rows for c in columns)
+        return {s for s in found if s is not None}
 
     def index(self, field: str, values: Sequence[str | None]) -> list[str | None]:
         """Blind indexes of already normalized values (`normalize_email`, E.164 phones).
@@ -270,13 +366,18 @@ class Sealer:
 
     # --- rows and tables -------------------------------------------------------------------
 
-    def seal_row(self, table: str, row: Mapping[str, Any]) -> dict[str, Any]:
-        """A row of `table` as stored: blind indexes added, personal data encrypted."""
+    def seal_row(
+        self, table: str, row: Mapping[str, Any], *, subject: str | None = None
+    ) -> dict[str, Any]:
+        """A row of `table` as stored: blind indexes added, personal data encrypted (under
+        `subject`, else a fresh subject for the row)."""
         out = dict(row)
+        if subject is None and self._needs_subject(table, out):
+            subject = self.new_subjects(1)[0]
         for column, (source, field) in INDEXES.get(table, {}).items():
             if source in out and column not in out:
                 value = out[source]
-                out[column] = None if value is None else self._index_value(field, str(value))
+                out[column] = None if value is None else self.index_value(field, str(value))
         if table == "contact_record" and NAME_INDEX not in out and self.seals("name"):
             if "last_name_key" in out and "first_name_key" in out:
                 out[NAME_INDEX] = self.name_index(out["last_name_key"], out["first_name_key"])
@@ -285,11 +386,21 @@ class Sealer:
             if "value_index" not in out:
                 out["value_index"] = self.point_index(kind, out["value"])
             if (group := POINT_GROUPS.get(kind)) is not None and out["value"] is not None:
-                out["value"] = self.seal_one(group, str(out["value"]))
+                out["value"] = self.seal_one(group, str(out["value"]), subject=subject)
         for column, group in SEALED.get(table, {}).items():
             if column in out and out[column] is not None:
-                out[column] = self.seal_one(group, _text(out[column]))
+                out[column] = self.seal_one(group, _text(out[column]), subject=subject)
         return out
+
+    def _needs_subject(self, table: str, row: Mapping[str, Any]) -> bool:
+        """Whether sealing this row encrypts anything under a subject key."""
+        if self.vault is None:
+            return False
+        sealed = SEALED.get(table, {})
+        if any(row.get(c) is not None and self.seals(g) for c, g in sealed.items()):
+            return True
+        group = POINT_GROUPS.get(str(row.get("kind") or "")) if table == "contact_point" else None
+        return group is not None and row.get("value") is not None and self.seals(group)
 
     def open_row(self, table: str, row: Mapping[str, Any]) -> dict[str, Any]:
         """A stored row of `table` with its personal data decrypted."""
@@ -323,10 +434,22 @@ class Sealer:
                     out[i]["value"] = value
         return out
 
-    def seal_arrow(self, table: str, data: pa.Table) -> pa.Table:
+    def seal_arrow(
+        self, table: str, data: pa.Table, *, subjects: Sequence[str | None] | None = None
+    ) -> pa.Table:
         """An Arrow batch for `table` as stored: blind indexes added, personal data
-        encrypted. What `Bulk.ingest` does to every batch."""
+        encrypted, each row under its subject (`subjects`, or a `SUBJECT_COLUMN` of the
+        batch, which is dropped; a fresh one for each row that names none). What
+        `Bulk.ingest` does to every batch."""
+        if SUBJECT_COLUMN in data.column_names:  # subjects given as a column: not stored
+            given = data.column(SUBJECT_COLUMN).to_pylist()
+            data = data.drop_columns([SUBJECT_COLUMN])
+            subjects = given if subjects is None else subjects
         names = set(data.column_names)
+        if subjects is None and self.vault is not None and data.num_rows:
+            touched = [*SEALED.get(table, {}), *(("value",) if table == "contact_point" else ())]
+            if any(c in names and (c == "value" or self.seals(SEALED[table][c])) for c in touched):
+                subjects = self.new_subjects(data.num_rows)
         for column, (source, field) in INDEXES.get(table, {}).items():
             if source in names and column not in names:
                 values = [
@@ -355,7 +478,11 @@ class Sealer:
             for group in set(POINT_GROUPS.values()):
                 at = [i for i, k in enumerate(kinds) if POINT_GROUPS.get(k or "") == group]
                 if at and self.seals(group):
-                    done = self.seal(group, [values[i] for i in at])
+                    done = self.seal(
+                        group,
+                        [values[i] for i in at],
+                        subjects=None if subjects is None else [subjects[i] for i in at],
+                    )
                     for i, value in zip(at, done, strict=True):
                         sealed[i] = value
             data = data.set_column(
@@ -367,7 +494,7 @@ class Sealer:
                 data = data.set_column(
                     data.column_names.index(column),
                     column,
-                    pa.array(self.seal(group, raw), pa.string()),
+                    pa.array(self.seal(group, raw, subjects=subjects), pa.string()),
                 )
         return data
 
@@ -393,7 +520,8 @@ class Sealer:
             updates.append(pl.Series("value", [r["value"] for r in rows], pl.Utf8))
         return frame.with_columns(updates) if updates else frame
 
-    def _index_value(self, field: str, value: str) -> str | None:
+    def index_value(self, field: str, value: str) -> str | None:
+        """The blind index of a raw value of an `INDEXES` field (normalized first)."""
         return self.index_one(field, _normalized(field, value))
 
 
