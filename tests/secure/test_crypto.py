@@ -539,10 +539,12 @@ def test_subject_encryption_round_trip_and_context() -> None:
         SubjectKeys.decrypt_for_subject(
             token, subject_key=SubjectKeys.new_subject_key(), context=EMAIL
         )
-    # The subject is bound: the same blob filed under another subject does not open.
+    # Filed under another subject, the blob meets that subject's key, and does not open.
     moved = token.replace(subject, other)
     with pytest.raises(DecryptionError):
-        SubjectKeys.decrypt_for_subject(moved, subject_key=subject_key, context=EMAIL)
+        SubjectKeys.open_many(
+            [moved], aeads={other: AESGCM(SubjectKeys.new_subject_key())}, context=EMAIL
+        )
 
 
 def test_subject_batches_open_shredded_values_as_none() -> None:
@@ -595,7 +597,7 @@ def test_shredding_the_subject_key_leaves_unreadable_data() -> None:
     for candidate in candidates:
         with pytest.raises(DecryptionError):
             SubjectKeys.decrypt_for_subject(token, subject_key=candidate, context=EMAIL)
-        for aad in (f"sub1\x00{subject}\x00{EMAIL}".encode(), None):
+        for aad in (f"sub1\x00{EMAIL}".encode(), f"sub1\x00{subject}\x00{EMAIL}".encode(), None):
             with pytest.raises(InvalidTag):
                 AESGCM(candidate).decrypt(nonce, body, aad)
     for context in (EMAIL, f"subject\x00{subject}"):

@@ -86,6 +86,8 @@ class SealedColumns:
     points: pa.Table | None = None  # the contact points of every row ("row": its index)
     # Each row's subject: its key in the vault seals all of the row's parts (None: no vault).
     subjects: list[str | None] | None = None
+    # Their keys, while the writer may still seal a part (`KeyVault.export`); then dropped.
+    subject_keys: bytes | None = None
 
 
 @dataclass

@@ -630,21 +630,39 @@ def seal_chunk(
     """
     sealed = chunk.sealed = chunk.sealed or SealedColumns()
     person = ctx.kind in (Kind.CONTACTS, Kind.COMPANIES)
+    vault = sealer.vault
     if sealed.subjects is None and parts:  # one key per row, whichever side seals which part
         sealed.subjects = sealer.new_subjects(len(chunk.payloads))
+        if vault is not None:
+            sealed.subject_keys = vault.export([s for s in sealed.subjects if s is not None])
+    elif sealed.subject_keys is not None and vault is not None and sealed.subjects is not None:
+        vault.prime([s for s in sealed.subjects if s is not None], sealed.subject_keys)
     subjects = sealed.subjects
+    todo = (sealed.view is None and ("view" in parts or "points" in parts)) or any(
+        getattr(sealed, part) is None and part in parts for part in ("points", "payload")
+    )
+    keys = None
+    if todo and vault is not None and subjects is not None:  # opened once for all parts
+        keys = vault.aeads({s for s in subjects if s is not None})
     plain = None
     if person and sealed.view is None and ("view" in parts or "points" in parts):
         plain = view_frame(chunk, ctx)
         model = ContactRecord if ctx.kind is Kind.CONTACTS else CompanyRecord
-        sealed.view = sealer.seal_arrow(table_of(model).name, plain.to_arrow(), subjects=subjects)
+        sealed.view = sealer.seal_arrow(
+            table_of(model).name, plain.to_arrow(), subjects=subjects, keys=keys
+        )
     if ctx.kind is Kind.CONTACTS and sealed.points is None and "points" in parts:
         assert sealed.view is not None
         plain = view_frame(chunk, ctx) if plain is None else plain
-        sealed.points = singletons.plan_points(plain, sealed.view, sealer)
+        sealed.points = singletons.plan_points(plain, sealed.view, sealer, keys=keys)
     if sealed.payload is None and "payload" in parts:
         payloads = chunk.fixed_columns()["payload"].to_pylist()
-        sealed.payload = pa.array(sealer.seal("payload", payloads, subjects=subjects), pa.string())
+        sealed.payload = pa.array(
+            sealer.seal("payload", payloads, subjects=subjects, keys=keys), pa.string()
+        )
+    if sealed.payload is not None and (sealed.view is not None or not person):
+        if sealed.points is not None or ctx.kind is not Kind.CONTACTS:
+            sealed.subject_keys = None  # all sealed: the keys need not travel
 
 
 _IDLE = 0.005  # seconds of waiting that count as a side being idle

@@ -12,8 +12,9 @@ its chunks; other callers read the records back and open them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 import polars as pl
 import pyarrow as pa
@@ -226,7 +227,13 @@ _SUBJECT = r"^sub1:([A-Za-z0-9_-]+):"
 """The subject named by a value sealed under a subject key."""
 
 
-def plan_points(plain: pl.DataFrame, stored: pa.Table, sealer: Sealer) -> pa.Table:
+def plan_points(
+    plain: pl.DataFrame,
+    stored: pa.Table,
+    sealer: Sealer,
+    *,
+    keys: Mapping[str, Any] | None = None,
+) -> pa.Table:
     """The contact points of contact records: emails, phones, social handles, the address.
 
     Args:
@@ -235,7 +242,8 @@ def plan_points(plain: pl.DataFrame, stored: pa.Table, sealer: Sealer) -> pa.Tab
             are (a value's encryption context is its kind, so the token of the record's
             phone is the token of its phone point), and the `email_index` when present.
         sealer: Computes the blind indexes, and seals the one value no record holds (the
-            address on one line).
+            address on one line), under the record's subject.
+        keys: The records' subjects' opened keys, when the caller has them at hand.
 
     Returns:
         One row per point, ordered by record: `row` (the record's position in `plain`),
@@ -325,7 +333,7 @@ def plan_points(plain: pl.DataFrame, stored: pa.Table, sealer: Sealer) -> pa.Tab
     ).to_series()
     rows = points["row"].to_list()
     subjects = [anchors[rows[at]] for at in lines]
-    sealed = sealer.seal("street", [opened[at] for at in lines], subjects=subjects)
+    sealed = sealer.seal("street", [opened[at] for at in lines], subjects=subjects, keys=keys)
     for at, token in zip(lines, sealed, strict=True):
         values[at] = token
     return points.select(

@@ -712,22 +712,24 @@ class SubjectKeys:
         context: str,
     ) -> list[str | None]:
         """Encrypt each value under the key of its subject (`aeads`: subject -> AES-GCM);
-        None passes through."""
-        context = _checked_context(context)
+        None passes through. The associated data binds the format and the context; the
+        subject needs no binding, as each has a key of its own."""
+        aad = _SUBJECT_AAD + _checked_context(context).encode()
         nonces = os.urandom(_NONCE_BYTES * len(values))
-        tail = f"\x00{context}".encode()
         out: list[str | None] = []
         append = out.append
-        for position, (value, subject) in enumerate(zip(values, subjects, strict=True)):
+        position = 0
+        for value, subject in zip(values, subjects, strict=True):
             if value is None:
                 append(None)
-                continue
-            if subject is None:
-                raise InputError(f"value {position} of the batch has no subject to seal it for")
-            nonce = nonces[position * _NONCE_BYTES : (position + 1) * _NONCE_BYTES]
-            aad = _SUBJECT_AAD + subject.encode() + tail
-            sealed = aeads[subject].encrypt(nonce, value.encode(), aad)
-            append(f"{_SUBJECT}:{subject}:{_b64url(nonce + sealed)}")
+            elif subject is None:
+                at = position // _NONCE_BYTES
+                raise InputError(f"value {at} of the batch has no subject to seal it for")
+            else:
+                nonce = nonces[position : position + _NONCE_BYTES]
+                sealed = aeads[subject].encrypt(nonce, value.encode(), aad)
+                append(f"{_SUBJECT_HEAD}{subject}:{_b64url(nonce + sealed)}")
+            position += _NONCE_BYTES
         return out
 
     @staticmethod
@@ -742,7 +744,7 @@ class SubjectKeys:
                 misplaced token (the batch position is in the message).
         """
         context = _checked_context(context)
-        tail = f"\x00{context}".encode()
+        aad = _SUBJECT_AAD + context.encode()
         out: list[str | None] = []
         append = out.append
         for position, token in enumerate(tokens):
@@ -757,7 +759,6 @@ class SubjectKeys:
                 if aead is None:
                     append(None)  # shredded
                     continue
-                aad = _SUBJECT_AAD + subject.encode() + tail
                 data = _open(aead, blob, aad, key_id=f"subject {subject}", context=context)
                 append(_text(data, context=context))
             except DecryptionError as exc:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,9 +34,13 @@ __all__ = ["ENV_VAULT", "KeyVault", "shared_vault", "vault_url"]
 ENV_VAULT = "ROLODEX_VAULT"
 """The vault's location (a path or a SQLAlchemy URL), overriding the setting and the default."""
 
-_CACHE = 200_000
-"""Subject keys kept opened in memory; past that the cache starts over (a full resolve reads
-every subject once)."""
+_KEYS = 50_000
+"""Subject keys kept in memory (about 150 bytes each); past that the cache starts over (a full
+resolve reads every subject once, a slice at a time)."""
+
+_SLICE = 4_096
+"""Tokens opened or sealed per batch of AES-GCM objects (2.5 KB each, built per call: a
+million at once would take gigabytes)."""
 
 _IN = 500
 """Subjects per lookup statement (SQLite's default limit of bound parameters is far higher)."""
@@ -75,7 +79,7 @@ class KeyVault:
         self._keyring = keyring
         self._lock = threading.Lock()
         self._engine: Engine | None = None
-        self._aeads: dict[str, AESGCM | None] = {}
+        self._keys: dict[str, bytes | None] = {}
 
     # --- storage -----------------------------------------------------------------------------
 
@@ -134,7 +138,7 @@ class KeyVault:
                 f" {mark})",
                 [(s, w, now) for s, w in zip(subjects, wrapped, strict=True)],
             )
-        self._remember(zip(subjects, map(AESGCM, keys), strict=True))
+        self._remember(zip(subjects, keys, strict=True))
         return subjects
 
     def aeads(self, subjects: Iterable[str]) -> dict[str, AESGCM | None]:
@@ -144,16 +148,26 @@ class KeyVault:
             DecryptionError: A subject this vault never held (a wrong `ROLODEX_VAULT`?).
         """
         wanted = set(subjects)
-        cache = self._aeads
-        out = {s: cache[s] for s in wanted if s in cache}
-        missing = sorted(wanted - out.keys())
-        if not missing:
-            return out
+        cached = self._keys
+        keys = {s: cached[s] for s in wanted if s in cached}
+        if len(keys) < len(wanted):
+            keys.update(self._fetch(sorted(wanted - keys.keys())))
+        absent = [s for s in wanted if s not in keys]
+        if absent:
+            raise DecryptionError(
+                f"the key vault {self.where} does not hold the key of subject {min(absent)!r}"
+                f" ({len(absent)} missing): is {ENV_VAULT} (or security.vault) the vault this"
+                " data was written with?"
+            )
+        return {s: None if (k := keys[s]) is None else AESGCM(k) for s in wanted}
+
+    def _fetch(self, subjects: Sequence[str]) -> dict[str, bytes | None]:
+        """Read and unwrap these subjects' keys (None: destroyed), remembering them."""
         live: list[tuple[str, str]] = []
-        gone: list[str] = []
+        found: list[tuple[str, bytes | None]] = []
         with self.engine.connect() as conn:
-            for start in range(0, len(missing), _IN):
-                part = missing[start : start + _IN]
+            for start in range(0, len(subjects), _IN):
+                part = subjects[start : start + _IN]
                 marks = ", ".join([self._mark] * len(part))
                 rows = conn.exec_driver_sql(
                     f"SELECT subject, wrapped FROM subject_key WHERE subject IN ({marks})",
@@ -161,26 +175,15 @@ class KeyVault:
                 ).all()
                 for subject, wrapped in rows:
                     if wrapped is None:
-                        gone.append(subject)
+                        found.append((subject, None))
                     else:
                         live.append((subject, wrapped))
         keys = SubjectKeys(self._keyring()).unwrap_many(
             [w for _, w in live], subjects=[s for s, _ in live]
         )
-        found: list[tuple[str, AESGCM | None]] = [
-            *zip((s for s, _ in live), map(AESGCM, keys), strict=True),
-            *((s, None) for s in gone),
-        ]
-        out.update(found)
+        found.extend(zip((s for s, _ in live), keys, strict=True))
         self._remember(found)
-        if len(out) < len(wanted):
-            absent = sorted(wanted - out.keys())
-            raise DecryptionError(
-                f"the key vault {self.where} does not hold the key of subject {absent[0]!r}"
-                f" ({len(absent)} missing): is {ENV_VAULT} (or security.vault) the vault this"
-                " data was written with?"
-            )
-        return out
+        return dict(found)
 
     @property
     def _mark(self) -> str:
@@ -188,20 +191,62 @@ class KeyVault:
         return "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
 
     def seal_many(
-        self, values: Sequence[str | None], *, subjects: Sequence[str | None], context: str
+        self,
+        values: Sequence[str | None],
+        *,
+        subjects: Sequence[str | None],
+        context: str,
+        keys: Mapping[str, AESGCM | None] | None = None,
     ) -> list[str | None]:
-        """Encrypt each value under its subject's key (subjects made by `create`)."""
-        held = self.aeads(
-            s for s, v in zip(subjects, values, strict=True) if v is not None and s is not None
-        )
-        live = {s: a for s, a in held.items() if a is not None}
-        if len(live) < len(held):
-            raise DecryptionError("cannot seal data for a subject whose key was destroyed")
-        return SubjectKeys.seal_many(values, subjects=subjects, aeads=live, context=context)
+        """Encrypt each value under its subject's key (subjects made by `create`); `keys`,
+        from `aeads`, saves looking the subjects up again for each column of a batch."""
+        if keys is not None:  # the batch's keys: no per-column lookups (the common case)
+            try:
+                return SubjectKeys.seal_many(values, subjects=subjects, aeads=keys, context=context)  # type: ignore[arg-type]
+            except (KeyError, AttributeError):  # a subject outside the batch, or destroyed
+                pass
+        out: list[str | None] = []
+        for start in range(0, len(values), _SLICE):
+            part, named = values[start : start + _SLICE], subjects[start : start + _SLICE]
+            need = {s for s, v in zip(named, part, strict=True) if v is not None and s is not None}
+            held = self.aeads(need)
+            live = {s: a for s in need if (a := held[s]) is not None}
+            if len(live) < len(need):
+                raise DecryptionError("cannot seal data for a subject whose key was destroyed")
+            out += SubjectKeys.seal_many(part, subjects=named, aeads=live, context=context)
+        return out
 
-    def open_many(self, tokens: Sequence[str | None], *, context: str) -> list[str | None]:
-        """Decrypt ``sub1`` tokens; a shredded subject's values come back as None."""
-        return SubjectKeys.open_many(tokens, aeads=self.aeads(subjects_in(tokens)), context=context)
+    def export(self, subjects: Sequence[str]) -> bytes:
+        """The raw keys of subjects made here (just `create`d: in the cache), concatenated: how
+        the import hands a chunk's keys to its writer process along with the chunk, so the
+        writer need not read and unwrap them again."""
+        keys = self._keys
+        return b"".join(keys[s] or b"" for s in subjects)
+
+    def prime(self, subjects: Sequence[str], blob: bytes) -> None:
+        """Take keys `export`ed by another process of the same import into the cache."""
+        if len(blob) != KEY_BYTES * len(subjects):
+            raise DecryptionError("the subject keys handed over do not match their subjects")
+        self._remember(
+            (s, blob[i * KEY_BYTES : (i + 1) * KEY_BYTES]) for i, s in enumerate(subjects)
+        )
+
+    def open_many(
+        self,
+        tokens: Sequence[str | None],
+        *,
+        context: str,
+        keys: Mapping[str, AESGCM | None] | None = None,
+    ) -> list[str | None]:
+        """Decrypt ``sub1`` tokens; a shredded subject's values come back as None. `keys`,
+        from `aeads`, serves several columns of one batch."""
+        if keys is not None:
+            return SubjectKeys.open_many(tokens, aeads=keys, context=context)
+        out: list[str | None] = []
+        for start in range(0, len(tokens), _SLICE):
+            part = tokens[start : start + _SLICE]
+            out += SubjectKeys.open_many(part, aeads=self.aeads(subjects_in(part)), context=context)
+        return out
 
     def destroy(self, subjects: Iterable[str]) -> int:
         """Destroy the keys of these subjects (crypto-shredding) and return how many were
@@ -225,7 +270,7 @@ class KeyVault:
                 ).rowcount
         with self._lock:
             for subject in wanted:
-                self._aeads[subject] = None
+                self._keys[subject] = None
         self.scrub()
         return destroyed
 
@@ -290,11 +335,11 @@ class KeyVault:
             self._engine.dispose()
             self._engine = None
 
-    def _remember(self, pairs: Iterable[tuple[str, AESGCM | None]]) -> None:
+    def _remember(self, pairs: Iterable[tuple[str, bytes | None]]) -> None:
         with self._lock:
-            if len(self._aeads) > _CACHE:
-                self._aeads = {}
-            self._aeads.update(pairs)
+            if len(self._keys) > _KEYS:
+                self._keys = {}
+            self._keys.update(pairs)
 
     def __repr__(self) -> str:
         return f"KeyVault({self.where!r})"

@@ -100,6 +100,9 @@ SUBJECT_COLUMN = "_subject"
 """A column of an Arrow batch for `Sealer.seal_arrow` (and so `Bulk.ingest`) that names
 each row's subject; it is not stored."""
 
+_FRAME_SLICE = 4_096
+"""Rows `open_frame` decrypts together (their AES-GCM objects take 2.5 KB each)."""
+
 NAME_INDEX = "name_index"
 """contact_record's blind index of its name keys (`Sealer.name_index`), filled only when names
 are encrypted."""
@@ -113,18 +116,41 @@ class VaultLike(Protocol):
         """Make `count` subjects with fresh keys; return their ids."""
         ...
 
+    def aeads(self, subjects: Iterable[str]) -> Mapping[str, Any]:
+        """The opened keys of these subjects, for `seal_many` over several columns."""
+        ...
+
     def seal_many(
-        self, values: Sequence[str | None], *, subjects: Sequence[str | None], context: str
+        self,
+        values: Sequence[str | None],
+        *,
+        subjects: Sequence[str | None],
+        context: str,
+        keys: Mapping[str, Any] | None = None,
     ) -> list[str | None]:
         """Encrypt each value under its subject's key; None stays None."""
         ...
 
-    def open_many(self, tokens: Sequence[str | None], *, context: str) -> list[str | None]:
+    def open_many(
+        self,
+        tokens: Sequence[str | None],
+        *,
+        context: str,
+        keys: Mapping[str, Any] | None = None,
+    ) -> list[str | None]:
         """Decrypt subject tokens; a destroyed subject's values come back as None."""
         ...
 
     def destroy(self, subjects: Iterable[str]) -> int:
         """Destroy these subjects' keys; return how many were live."""
+        ...
+
+    def export(self, subjects: Sequence[str]) -> bytes:
+        """The raw keys of subjects just made, for the other process of an import."""
+        ...
+
+    def prime(self, subjects: Sequence[str], blob: bytes) -> None:
+        """Take keys another process `export`ed."""
         ...
 
 
@@ -234,11 +260,13 @@ class Sealer:
         values: Sequence[str | None],
         *,
         subjects: Sequence[str | None] | None = None,
+        keys: Mapping[str, Any] | None = None,
     ) -> list[str | None]:
         """Encrypt values of one kind when the setting says so; None stays None.
 
         With a vault, value i is sealed under subject `subjects[i]` (a fresh subject of its own
-        when `subjects` is None or names none for it)."""
+        when `subjects` is None or names none for it); `keys` are the subjects' opened keys
+        when the caller seals several columns of one batch."""
         if self.cipher is None or group not in self.groups:
             return list(values)
         if self.vault is None:
@@ -248,15 +276,18 @@ class Sealer:
         if at:  # values without a subject get one each
             for i, subject in zip(at, self.vault.create(len(at)), strict=True):
                 given[i] = subject
-        return self.vault.seal_many(values, subjects=given, context=_context(group))
+        return self.vault.seal_many(values, subjects=given, context=_context(group), keys=keys)
 
     def seal_one(self, group: str, value: str | None, *, subject: str | None = None) -> str | None:
         """`seal` of one value (under `subject`, else a fresh one)."""
         return self.seal(group, [value], subjects=None if subject is None else [subject])[0]
 
-    def open(self, group: str, values: Sequence[Any]) -> list[Any]:
+    def open(
+        self, group: str, values: Sequence[Any], *, keys: Mapping[str, Any] | None = None
+    ) -> list[Any]:
         """Decrypt tokens of one kind; plaintext and None pass through as they are, and a
-        value whose subject key was destroyed (an erased person) comes back as None."""
+        value whose subject key was destroyed (an erased person) comes back as None. `keys`:
+        the opened keys of every subject among `values` (`open_frame` shares them)."""
         if self.cipher is None:
             return list(values)
         at = [i for i, v in enumerate(values) if isinstance(v, str) and v.startswith(_PREFIXES)]
@@ -274,7 +305,9 @@ class Sealer:
                 raise ConfigError(
                     "the store holds values sealed under subject keys, and no key vault is set"
                 )
-            opened = self.vault.open_many([values[i] for i in own], context=_context(group))
+            opened = self.vault.open_many(
+                [values[i] for i in own], context=_context(group), keys=keys
+            )
             for i, value in zip(own, opened, strict=True):
                 out[i] = value
         return out
@@ -435,7 +468,12 @@ class Sealer:
         return out
 
     def seal_arrow(
-        self, table: str, data: pa.Table, *, subjects: Sequence[str | None] | None = None
+        self,
+        table: str,
+        data: pa.Table,
+        *,
+        subjects: Sequence[str | None] | None = None,
+        keys: Mapping[str, Any] | None = None,
     ) -> pa.Table:
         """An Arrow batch for `table` as stored: blind indexes added, personal data
         encrypted, each row under its subject (`subjects`, or a `SUBJECT_COLUMN` of the
@@ -450,6 +488,8 @@ class Sealer:
             touched = [*SEALED.get(table, {}), *(("value",) if table == "contact_point" else ())]
             if any(c in names and (c == "value" or self.seals(SEALED[table][c])) for c in touched):
                 subjects = self.new_subjects(data.num_rows)
+        if keys is None and subjects is not None and self.vault is not None:
+            keys = self.vault.aeads({s for s in subjects if s is not None})
         for column, (source, field) in INDEXES.get(table, {}).items():
             if source in names and column not in names:
                 values = [
@@ -482,6 +522,7 @@ class Sealer:
                         group,
                         [values[i] for i in at],
                         subjects=None if subjects is None else [subjects[i] for i in at],
+                        keys=keys,
                     )
                     for i, value in zip(at, done, strict=True):
                         sealed[i] = value
@@ -494,7 +535,7 @@ class Sealer:
                 data = data.set_column(
                     data.column_names.index(column),
                     column,
-                    pa.array(self.seal(group, raw, subjects=subjects), pa.string()),
+                    pa.array(self.seal(group, raw, subjects=subjects, keys=keys), pa.string()),
                 )
         return data
 
@@ -503,12 +544,25 @@ class Sealer:
         if self.cipher is None:
             return frame
         columns = SEALED.get(table, {})
-        updates = []
-        for column in frame.columns:
-            if (group := columns.get(column)) is not None and frame[column].dtype == pl.Utf8:
-                updates.append(
-                    pl.Series(column, self.open(group, frame[column].to_list()), pl.Utf8)
-                )
+        sealed = [
+            (column, group)
+            for column in frame.columns
+            if (group := columns.get(column)) is not None and frame[column].dtype == pl.Utf8
+        ]
+        opened: dict[str, list[Any]] = {column: [] for column, _ in sealed}
+        # A slice of rows at a time, each row's subject key opened once for all its columns.
+        step = _FRAME_SLICE if self.vault is not None else max(frame.height, 1)
+        for start in range(0, frame.height, step):
+            part = frame.slice(start, step)
+            texts = {column: part[column].to_list() for column, _ in sealed}
+            keys = None
+            if self.vault is not None:
+                found = {subject_of(v) for values in texts.values() for v in values}
+                found.discard(None)
+                keys = self.vault.aeads(found) if found else {}  # type: ignore[arg-type]
+            for column, group in sealed:
+                opened[column] += self.open(group, texts[column], keys=keys)
+        updates = [pl.Series(column, opened[column], pl.Utf8) for column, _ in sealed]
         if table == "contact_point" and "value" in frame.columns and "kind" in frame.columns:
             rows = self.open_rows(
                 "contact_point",
