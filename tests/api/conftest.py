@@ -60,10 +60,16 @@ def _template(kind: str, made: dict[str, str], settings: Settings, tmp: Path) ->
             conn.execute(text(f'CREATE DATABASE "{where}"'))
         admin.dispose()
         url = make_url(PG_ADMIN_URL).set(database=where).render_as_string(hide_password=False)
-    with Workspace(url, settings=settings, actor="test") as ws:
-        _fill(ws)
+    # The template's key vault goes with it: each copy gets its own copy of both, as a
+    # restored backup would (an erasure in one copy must not shred the others).
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ROLODEX_VAULT", str(tmp / f"{kind}-template.vault"))
+        with Workspace(url, settings=settings, actor="test") as ws:
+            _fill(ws)
+            ws.vault.close()
     # Closed: SQLite checkpoints the WAL into the file when its last connection goes.
     made[kind] = where
+    made[f"{kind}-vault"] = str(tmp / f"{kind}-template.vault")
     return where
 
 
@@ -73,11 +79,18 @@ def api_ws(
     settings: Settings,
     _templates: dict[str, str],
     tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Workspace]:
     """A workspace holding the small contacts file, resolved, and a user per role: a copy
-    of a template built once per database kind."""
+    of a template built once per database kind, with a copy of its key vault."""
     kind = "sqlite" if db_url.startswith("sqlite") else "postgres"
     where = _template(kind, _templates, settings, tmp_path_factory.mktemp("api"))
+    vault = tmp_path_factory.mktemp("vault") / "copy.vault"
+    template_vault = _templates[f"{kind}-vault"]
+    for suffix in ("", "-wal"):
+        if Path(template_vault + suffix).exists():
+            shutil.copyfile(template_vault + suffix, str(vault) + suffix)
+    monkeypatch.setenv("ROLODEX_VAULT", str(vault))
     if kind == "sqlite":
         target = make_url(db_url).database or ""
         for suffix in ("", "-wal"):
