@@ -453,16 +453,20 @@ class Sealer:
         if not out:
             return out
         columns = SEALED.get(table, {})
+        keys = None
+        if self.vault is not None and len(out) <= _FRAME_SLICE:  # one vault lookup for all
+            found = self.subjects(table, out)
+            keys = self.vault.aeads(found) if found else None
         for column in out[0]:
             if (group := columns.get(column)) is not None:
-                opened = self.open(group, [r[column] for r in out])
+                opened = self.open(group, [r[column] for r in out], keys=keys)
                 for r, value in zip(out, opened, strict=True):
                     r[column] = value
         if table == "contact_point" and "value" in out[0] and "kind" in out[0]:
             for group in set(POINT_GROUPS.values()):
                 kinds = {k for k, g in POINT_GROUPS.items() if g == group}
                 at = [i for i, r in enumerate(out) if r["kind"] in kinds]
-                opened = self.open(group, [out[i]["value"] for i in at])
+                opened = self.open(group, [out[i]["value"] for i in at], keys=keys)
                 for i, value in zip(at, opened, strict=True):
                     out[i]["value"] = value
         return out
