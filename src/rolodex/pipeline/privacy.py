@@ -10,7 +10,8 @@ Erasure deletes the person and their raw rows in one transaction and keeps only 
 aggregates: activity rows keep amounts, dates and statuses but lose their person, their
 source row and their personal text. The audit log is append-only and keeps the contact ids
 (ids are not personal data), never values. Deleted bytes are then made unrecoverable
-(`scrub_deleted`); backups are covered by destroying the person's subject key.
+(`scrub_deleted`); backups are covered by destroying, in the key vault outside the database,
+the subject keys of every row erased (crypto-shredding: `rolodex.secure.vault`).
 """
 
 from __future__ import annotations

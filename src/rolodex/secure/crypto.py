@@ -24,7 +24,9 @@ Tokens are ASCII text that fits a VARCHAR or TEXT column:
 
 AES-256-GCM with 96-bit random nonces (about 2**32 encryptions per key are safe: rotate well
 before). The associated data binds the format, the key id and the context ("contact.email",
-or the subject id for wrapped keys), so a token copied to another column or subject fails.
+or the subject id for wrapped keys), so a token copied to another column or subject fails; a
+``sub1`` token binds the format and the context, and its subject through its key (each subject
+has a key of its own, random, kept in the key vault: `rolodex.secure.vault`).
 
 DecryptionError (TerminalError)   tampered, truncated, malformed, or from another context
 └── UnknownKeyError               the token names a key id the keyring does not hold
