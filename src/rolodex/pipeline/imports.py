@@ -358,7 +358,7 @@ def import_file(
     mapping_file: Path | None = None,
     sheet: str | None = None,
     actor: str = "cli",
-    chunk_size: int = 10_000,
+    chunk_size: int = 8_000,
     sample_rows: int = 200,
     progress: Progress | None = None,
     separate_process_bytes: int = 8 << 20,
