@@ -74,7 +74,7 @@ from rolodex.secure.permissions import PermissionDenied
 from rolodex.store import repo
 from rolodex.store.audit import append_audit
 from rolodex.store.bulk import ConnectionBulk
-from rolodex.store.sealed import Sealer, sealer_of, subject_of
+from rolodex.store.sealed import Sealer, contact_subject, sealer_of
 
 __all__ = [
     "EDITABLE",
@@ -332,20 +332,6 @@ def update_contact(
     out = contact_dict(fresh)
     out["merged_into"] = cid if merged_from is not None else None
     return out
-
-
-def contact_subject(conn: Connection, contact_id: int) -> str | None:
-    """The subject a person's edited values are sealed under: that of their first source
-    record, so erasing them (which destroys their records' keys) shreds every edit, in old
-    backups too; None (a fresh subject) for a contact without records."""
-    row = conn.execute(
-        text(
-            "SELECT s.payload FROM contact_link l JOIN source_record s"
-            " ON s.id = l.source_record_id WHERE l.contact_id = :c ORDER BY s.id LIMIT 1"
-        ),
-        {"c": contact_id},
-    ).first()
-    return None if row is None else subject_of(row[0])
 
 
 def _primary_point(

@@ -638,31 +638,35 @@ def seal_chunk(
     elif sealed.subject_keys is not None and vault is not None and sealed.subjects is not None:
         vault.prime([s for s in sealed.subjects if s is not None], sealed.subject_keys)
     subjects = sealed.subjects
-    todo = (sealed.view is None and ("view" in parts or "points" in parts)) or any(
-        getattr(sealed, part) is None and part in parts for part in ("points", "payload")
-    )
+    view = person and sealed.view is None and ("view" in parts or "points" in parts)
+    points = ctx.kind is Kind.CONTACTS and sealed.points is None and "points" in parts
+    payload = sealed.payload is None and "payload" in parts
     keys = None
-    if todo and vault is not None and subjects is not None:  # opened once for all parts
-        keys = vault.aeads({s for s in subjects if s is not None})
+    if (view or points or payload) and vault is not None and subjects is not None:
+        keys = vault.aeads({s for s in subjects if s is not None})  # once for all parts
     plain = None
-    if person and sealed.view is None and ("view" in parts or "points" in parts):
+    if view:
         plain = view_frame(chunk, ctx)
         model = ContactRecord if ctx.kind is Kind.CONTACTS else CompanyRecord
         sealed.view = sealer.seal_arrow(
             table_of(model).name, plain.to_arrow(), subjects=subjects, keys=keys
         )
-    if ctx.kind is Kind.CONTACTS and sealed.points is None and "points" in parts:
+    if points:
         assert sealed.view is not None
         plain = view_frame(chunk, ctx) if plain is None else plain
         sealed.points = singletons.plan_points(plain, sealed.view, sealer, keys=keys)
-    if sealed.payload is None and "payload" in parts:
+    if payload:
         payloads = chunk.fixed_columns()["payload"].to_pylist()
         sealed.payload = pa.array(
             sealer.seal("payload", payloads, subjects=subjects, keys=keys), pa.string()
         )
-    if sealed.payload is not None and (sealed.view is not None or not person):
-        if sealed.points is not None or ctx.kind is not Kind.CONTACTS:
-            sealed.subject_keys = None  # all sealed: the keys need not travel
+    done = (
+        sealed.payload is not None
+        and (not person or sealed.view is not None)
+        and (ctx.kind is not Kind.CONTACTS or sealed.points is not None)
+    )
+    if done:
+        sealed.subject_keys = None  # all sealed: the keys need not travel
 
 
 _IDLE = 0.005  # seconds of waiting that count as a side being idle

@@ -43,7 +43,7 @@ from rolodex.model.base import utcnow
 from rolodex.secure.crypto import Cipher
 from rolodex.share.export import neutralize
 from rolodex.store.audit import append_audit
-from rolodex.store.sealed import Sealer, sealer_of
+from rolodex.store.sealed import SUBJECT_PATTERN, Sealer, sealer_of
 
 HashValue = Callable[[str, str], str]
 """Keyed hash of a (kind, normalized value) pair, as kept in the suppression list."""
@@ -770,7 +770,7 @@ def _erase_people(
     return values
 
 
-_SUBJECT_TOKEN = re.compile(r"sub1:([A-Za-z0-9_-]{8,40}):")
+_SUBJECT_TOKEN = re.compile(SUBJECT_PATTERN)
 
 
 def _subjects_in(conn: Connection, deletes: Iterable[str]) -> set[str]:

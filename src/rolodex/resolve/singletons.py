@@ -35,7 +35,7 @@ from rolodex.model import (
 )
 from rolodex.model.base import table
 from rolodex.store.bulk import Bulk
-from rolodex.store.sealed import Sealer
+from rolodex.store.sealed import SUBJECT_PATTERN, Sealer
 
 LINKED_BY = "import"
 
@@ -223,10 +223,6 @@ def _points_from_store(db: Bulk, staged: str) -> pa.Table:
     return points.drop_columns(["row"]).append_column("source_record_id", records)
 
 
-_SUBJECT = r"^sub1:([A-Za-z0-9_-]+):"
-"""The subject named by a value sealed under a subject key."""
-
-
 def plan_points(
     plain: pl.DataFrame,
     stored: pa.Table,
@@ -329,7 +325,9 @@ def plan_points(
     # Sealed under the record's own subject (that of its sealed values), so erasing the
     # record's person shreds the line too; a record with none gets a subject for it.
     anchors = frame.select(
-        pl.coalesce(pl.col(f"kept_{c}") for c in _POINT_SOURCES).str.extract(_SUBJECT, 1)
+        pl.coalesce(pl.col(f"kept_{c}") for c in _POINT_SOURCES).str.extract(
+            "^" + SUBJECT_PATTERN, 1
+        )
     ).to_series()
     rows = points["row"].to_list()
     subjects = [anchors[rows[at]] for at in lines]

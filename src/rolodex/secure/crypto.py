@@ -710,7 +710,7 @@ class SubjectKeys:
         values: Sequence[str | None],
         *,
         subjects: Sequence[str | None],
-        aeads: Mapping[str, AESGCM],
+        aeads: Mapping[str, AESGCM | None],
         context: str,
     ) -> list[str | None]:
         """Encrypt each value under the key of its subject (`aeads`: subject -> AES-GCM);
@@ -727,9 +727,14 @@ class SubjectKeys:
             elif subject is None:
                 at = position // _NONCE_BYTES
                 raise InputError(f"value {at} of the batch has no subject to seal it for")
+            elif (aead := aeads.get(subject)) is None:
+                at = position // _NONCE_BYTES
+                raise DecryptionError(
+                    f"value {at} of the batch: no live key of subject {subject!r} (destroyed?)"
+                )
             else:
                 nonce = nonces[position : position + _NONCE_BYTES]
-                sealed = aeads[subject].encrypt(nonce, value.encode(), aad)
+                sealed = aead.encrypt(nonce, value.encode(), aad)
                 append(f"{_SUBJECT_HEAD}{subject}:{_b64url(nonce + sealed)}")
             position += _NONCE_BYTES
         return out

@@ -29,7 +29,9 @@ from rolodex.store.sealed import (
     POINT_GROUPS,
     SEALED,
     Sealer,
+    contact_subject,
     is_token,
+    record_subject,
     subject_of,
 )
 
@@ -201,18 +203,10 @@ class _RowSubject:
 
     def _origin(self) -> str | None:
         if self._name in ("contact_record", "contact_point"):
-            record = self._row.get("source_record_id")
-            sql, params = "SELECT payload FROM source_record WHERE id = :r", {"r": record}
-        elif self._name == "contact":
-            sql = (
-                "SELECT s.payload FROM contact_link l JOIN source_record s"
-                " ON s.id = l.source_record_id WHERE l.contact_id = :c ORDER BY s.id LIMIT 1"
-            )
-            params = {"c": self._row.get("id")}
-        else:
-            return None
-        found = self._conn.execute(text(sql), params).first()
-        return None if found is None else subject_of(found[0])
+            return record_subject(self._conn, self._row.get("source_record_id"))
+        if self._name == "contact":
+            return contact_subject(self._conn, self._row.get("id"))
+        return None
 
 
 _KEY_COLUMN = {

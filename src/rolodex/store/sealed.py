@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 import polars as pl
 import pyarrow as pa
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 
 from rolodex.exceptions import ConfigError
 
@@ -33,9 +33,12 @@ __all__ = [
     "NAME_INDEX",
     "SEALED",
     "SUBJECT_COLUMN",
+    "SUBJECT_PATTERN",
     "Sealer",
+    "contact_subject",
     "factory_of",
     "is_token",
+    "record_subject",
     "register",
     "sealer_of",
     "subject_of",
@@ -181,6 +184,32 @@ def is_token(value: object) -> bool:
     return isinstance(value, str) and value.startswith(_PREFIXES)
 
 
+SUBJECT_PATTERN = r"sub1:([A-Za-z0-9_-]+):"
+"""A value sealed under a subject key, its subject captured (for regexes over stored text)."""
+
+
+def record_subject(conn: Connection, record_id: int | None) -> str | None:
+    """The subject whose key seals a source record's data (its payload's)."""
+    row = conn.execute(
+        text("SELECT payload FROM source_record WHERE id = :r"), {"r": record_id}
+    ).first()
+    return None if row is None else subject_of(row[0])
+
+
+def contact_subject(conn: Connection, contact_id: int | None) -> str | None:
+    """The subject a person's values that come from no record (edits) are sealed under: that
+    of their first source record, so erasing them, which destroys their records' keys,
+    shreds every edit, in old backups too; None for a contact without records."""
+    row = conn.execute(
+        text(
+            "SELECT s.payload FROM contact_link l JOIN source_record s"
+            " ON s.id = l.source_record_id WHERE l.contact_id = :c ORDER BY s.id LIMIT 1"
+        ),
+        {"c": contact_id},
+    ).first()
+    return None if row is None else subject_of(row[0])
+
+
 def subject_of(value: object) -> str | None:
     """The subject a sealed value belongs to (its key is in the vault); None for a value
     sealed under the master key, or plaintext."""
@@ -273,9 +302,10 @@ class Sealer:
             return self.cipher.encrypt_many(values, context=_context(group))
         given: list[str | None] = [None] * len(values) if subjects is None else list(subjects)
         at = [i for i, v in enumerate(values) if v is not None and given[i] is None]
-        if at:  # values without a subject get one each
+        if at:  # values without a subject get one each (so `keys` does not cover them)
             for i, subject in zip(at, self.vault.create(len(at)), strict=True):
                 given[i] = subject
+            keys = None
         return self.vault.seal_many(values, subjects=given, context=_context(group), keys=keys)
 
     def seal_one(self, group: str, value: str | None, *, subject: str | None = None) -> str | None:
