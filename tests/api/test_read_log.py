@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 
 from rolodex.api.auditlog import ReadLog
 from rolodex.store.audit import AuditEntry
@@ -35,3 +37,29 @@ def test_a_failed_flush_keeps_its_entries_for_the_next_one(
     assert log.flush() == 5
     assert _reads(ws) == 5
     assert ws.audit_verify().ok
+
+
+def test_a_flush_waits_for_the_batch_the_writer_thread_is_writing(ws: Workspace) -> None:
+    # The writer thread takes a batch off the queue and is still writing it when a caller
+    # flushes: the caller's flush must not return before that batch is in the log.
+    taken = threading.Event()
+    release = threading.Event()
+
+    @event.listens_for(ws.engine, "before_cursor_execute")
+    def _hold(*_: object) -> None:
+        if threading.current_thread().name == "rolodex-read-log" and not release.is_set():
+            taken.set()
+            release.wait(5)
+
+    log = ReadLog(ws.engine, interval=0.01)
+    log.add(AuditEntry(actor="reader", action="bench.read", entity="contact", entity_id=1))
+    log.start()
+    try:
+        assert taken.wait(5)
+        threading.Timer(0.2, release.set).start()
+        log.flush()
+        assert _reads(ws) == 1
+    finally:
+        release.set()
+        log.stop()
+        event.remove(ws.engine, "before_cursor_execute", _hold)

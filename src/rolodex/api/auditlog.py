@@ -29,6 +29,9 @@ class ReadLog:
         self._queue: queue.SimpleQueue[AuditEntry] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # One flush at a time: a caller's flush then also waits for the batch the background
+        # thread has taken off the queue, so "flushed" means "in the log".
+        self._flushing = threading.Lock()
 
     def start(self) -> None:
         """Start the background writer (idempotent)."""
@@ -42,6 +45,10 @@ class ReadLog:
 
     def flush(self) -> int:
         """Write everything queued now; return how many entries were written."""
+        with self._flushing:
+            return self._flush()
+
+    def _flush(self) -> int:
         written = 0
         while True:
             entries: list[AuditEntry] = []
