@@ -7,7 +7,7 @@ from typing import Any
 
 import polars as pl
 
-from rolodex.clean.contacts import clean_contacts
+from rolodex.clean.contacts import clean_contacts, match_values
 from rolodex.config import CleanSettings, FieldRule
 
 ROWS: dict[str, list[Any]] = {
@@ -98,6 +98,40 @@ def test_default_region_reads_national_numbers_without_a_country() -> None:
     assert json.loads(without.values["flags"][0])["phone"]["flag"] == "invalid"
     with_region = clean_contacts(frame, config=CleanSettings(), region="DE")
     assert with_region.values["phone"][0] == "+491711234567"
+
+
+def test_the_email_domain_country_reads_national_numbers_as_a_last_resort() -> None:
+    frame = pl.DataFrame(
+        {
+            "phone": ["0171 1234567", "0171 1234567", "+1 415 555 2671", "0171 1234567"],
+            "email": ["anna@web.de", "anna@gmail.com", "bob@web.de", "anna@web.de"],
+            "country": [None, None, None, "FR"],
+        }
+    )
+    cleaned = clean_contacts(frame, config=CleanSettings())
+    phones = cleaned.values["phone_key"].to_list()
+    assert phones[0] == "+491711234567"
+    assert "email's domain" in " ".join(_flags(cleaned, 0)["phone"]["notes"])
+    assert phones[1] is None  # gmail.com names no country
+    assert phones[2] == "+14155552671"  # its own country code wins, no note
+    assert "email's domain" not in json.dumps(_flags(cleaned, 2))
+    assert phones[3] is None  # the record's country comes first
+    # the single-record path reads it the same
+    one = match_values({"phone": "0171 1234567", "email": "anna@web.de"})
+    assert one["phone_key"] == cleaned.values["phone_key"][0]
+
+
+def test_a_name_that_is_the_user_name_of_the_email_is_no_match_key() -> None:
+    frame = pl.DataFrame(
+        {"full_name": ["lbradworth", "Jessica"], "email": ["lbradworth@beacon.com", "jessica@x.de"]}
+    )
+    cleaned = clean_contacts(frame, config=CleanSettings())
+    assert cleaned.values["first_name_key"].to_list() == [None, "jessica"]
+    assert cleaned.values["first_name"][0] == "Lbradworth"  # the value itself is kept
+    assert "user_name" in _flags(cleaned, 0)["name"]["tags"]
+    assert _flags(cleaned, 0)["name"]["flag"] == "suspicious"
+    one = match_values({"full_name": "lbradworth", "email": "lbradworth@beacon.com"})
+    assert one["first_name_key"] is None
 
 
 def test_custom_rules_flag_and_quarantine_rows() -> None:

@@ -11,6 +11,8 @@ from rolodex.clean.base import Flag
 from rolodex.clean.names import (
     NameParts,
     NameResult,
+    mailbox_name_key_columns,
+    mailbox_name_keys,
     name_key,
     parse_full_name,
     proper_case,
@@ -391,6 +393,30 @@ STANDARDIZE_CASES: list[tuple[Row, Want]] = [
         ("Anna", "Nowak-Kowalska", None),
         (None, "Anna", None, "Nowak-Kowalska", None, V, (), "anna", "nowakkowalska", ()),
     ),
+    # a user name in the full-name field is read as the name it spells, flagged
+    (
+        (None, None, "juergen.neuer"),
+        (None, "Juergen", None, "Neuer", None, S, ("user_name",), "juergen", "neuer", ("user",)),
+    ),
+    (
+        (None, None, "moritz_krause"),
+        (None, "Moritz", None, "Krause", None, S, ("user_name",), "moritz", "krause", ("user",)),
+    ),
+    (
+        (None, None, "anne-sophie.robert"),
+        (
+            None,
+            "Anne-Sophie",
+            None,
+            "Robert",
+            None,
+            S,
+            ("user_name",),
+            "annesophie",
+            "robert",
+            ("user",),
+        ),
+    ),
     # with both names given the full name is not read
     (
         ("JOHN", "MCDONALD", "Someone Else"),
@@ -515,3 +541,32 @@ def test_columns_empty_input() -> None:
         "first_key",
         "last_key",
     ]
+
+
+@pytest.mark.parametrize(
+    ("first_key", "email", "expected"),
+    [
+        # the mailbox itself in the name field: no evidence of the name
+        ("lbradworth", "lbradworth@beacon.com", (None, None)),
+        # a known first name at its start splits it
+        ("christopherlancaster", "christopherlancaster@outlook.com", ("christopher", "lancaster")),
+        # a known first name, or a short one, is a name, not a user name
+        ("jessica", "jessica@example.com", None),
+        ("petra", "petra@example.com", None),
+        # a name that is not the mailbox is left alone
+        ("kimberly", "kimberlygarcia@yahoo.com", None),
+    ],
+)
+def test_a_lone_name_that_is_the_mailbox_is_no_name(
+    first_key: str, email: str, expected: tuple[str | None, str | None] | None
+) -> None:
+    assert mailbox_name_keys(first_key, None, email) == expected
+    assert mailbox_name_keys(first_key, "smith", email) is None
+    firsts, lasts, changed = mailbox_name_key_columns(
+        pl.Series("f", [first_key, None]),
+        pl.Series("l", [None, None], dtype=pl.Utf8),
+        pl.Series("e", [email, email]),
+    )
+    assert changed.to_list() == [expected is not None, False]
+    want = expected if expected is not None else (first_key, None)
+    assert (firsts[0], lasts[0]) == want

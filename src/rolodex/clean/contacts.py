@@ -27,8 +27,18 @@ from rolodex.clean.address import (
 from rolodex.clean.base import Flag, no_lists
 from rolodex.clean.company import domain_from, standardize_company, standardize_company_columns
 from rolodex.clean.email import standardize_email, standardize_email_column
-from rolodex.clean.names import standardize_name, standardize_name_columns
-from rolodex.clean.phone import standardize_phone, standardize_phone_column
+from rolodex.clean.names import (
+    mailbox_name_key_columns,
+    mailbox_name_keys,
+    standardize_name,
+    standardize_name_columns,
+)
+from rolodex.clean.phone import (
+    region_of_email,
+    region_of_email_column,
+    standardize_phone,
+    standardize_phone_column,
+)
 from rolodex.config import CleanSettings, FieldRule
 
 _PHONES = ("phone", "mobile", "work_phone")
@@ -232,7 +242,19 @@ def clean_contacts(
             out[target] = names[part] if part in names.columns else given
         out["first_name_key"] = names["first_key"]
         out["last_name_key"] = names["last_key"]
-        fields.put("name", names["flag"], names["notes"], names["tags"])
+        name_parts = (names["flag"], names["notes"], names["tags"])
+        if "email" in out:
+            first_key, last_key, user = mailbox_name_key_columns(
+                names["first_key"], names["last_key"], out["email"]
+            )
+            if user.any():
+                out["first_name_key"], out["last_name_key"] = first_key, last_key
+                name_parts = (
+                    where(user & (names["flag"] == "valid"), "suspicious", names["flag"]),
+                    _append(user, names["notes"], "the name is the email's user name"),
+                    _append(user, names["tags"], "user_name"),
+                )
+        fields.put("name", *name_parts)
     timed("names", started)
 
     started = perf_counter()
@@ -255,7 +277,11 @@ def clean_contacts(
     started = perf_counter()
     country = out.get("country", col("country"))
     default = pl.Series([region] * n, dtype=pl.Utf8)
-    regions = pl.select(pl.coalesce(country, default)).to_series()
+    # A record with neither a country nor a default region: its email's country domain
+    # (web.de, yahoo.co.uk) is the last hint for reading a national number.
+    by_email = region_of_email_column(out["email"]) if "email" in out else empty
+    regions = pl.select(pl.coalesce(country, default, by_email)).to_series()
+    guessed = (country.is_null() & default.is_null() & by_email.is_not_null()).fill_null(False)
     phone_region: pl.Series | None = None
     keys = []
     for name in _PHONES:
@@ -270,6 +296,9 @@ def clean_contacts(
         ).fill_null(False)
         tags = _append(conflict, got["tags"], "conflict")
         notes = _append(conflict, got["notes"], "a number of " + got["region"].fill_null(""))
+        national = ~col(name).str.contains(r"^\s*(\+|00)").fill_null(True)
+        read = guessed & national & got["key"].is_not_null()
+        notes = _append(read, notes, "read with the country of the email's domain")
         fields.put(name, got["flag"], notes, tags)
         phone_region = (
             got["region"] if phone_region is None else phone_region.fill_null(got["region"])
@@ -467,6 +496,10 @@ def match_values(record: Mapping[str, str | None], region: str | None = None) ->
 
     email = standardize_email(get("email"))
     name = standardize_name(first=get("first_name"), last=get("last_name"), full=get("full_name"))
+    first_key, last_key = name.first_key, name.last_key
+    user = mailbox_name_keys(first_key, last_key, email.value)
+    if user is not None:
+        first_key, last_key = user
     raw_postcode = get("postcode")
     if raw_postcode is not None:
         raw_postcode = raw_postcode.lstrip().removeprefix("'")
@@ -479,7 +512,9 @@ def match_values(record: Mapping[str, str | None], region: str | None = None) ->
     country_value = inferred if country.flag is Flag.MISSING else country.value
     phone_key = None
     for field_name in _PHONES:
-        phone = standardize_phone(get(field_name), region=country_value or region)
+        phone = standardize_phone(
+            get(field_name), region=country_value or region or region_of_email(email.value)
+        )
         phone_key = phone_key or phone.key
     trusted = email.value if email.flag in (Flag.VALID, Flag.CORRECTED) else None
     domain = domain_from(website=get("website"), email=trusted)
@@ -487,8 +522,8 @@ def match_values(record: Mapping[str, str | None], region: str | None = None) ->
         "email": email.value,
         "email_key": email.key,
         "email_tags": ",".join(email.tags),
-        "first_name_key": name.first_key,
-        "last_name_key": name.last_key,
+        "first_name_key": first_key,
+        "last_name_key": last_key,
         "phone_key": phone_key,
         "country": country_value,
         "postcode": standardize_postcode(raw_postcode, country=used).value,

@@ -142,6 +142,10 @@ _COUPLE = re.compile(r"[/+&]|(?:^|\s)(?:and|und|et|en|och|og)(?:\s|$)", re.IGNOR
 _PIECES = re.compile(r"([-'’.])")
 _INITIAL = re.compile(r"^\w\.?$")
 _LETTER = re.compile(r"[^\W\d_]")
+# A user name typed where the name goes ("juergen.neuer", "moritz_krause", "j.smith"): runs
+# of letters joined by dots or underscores, no space. Helpdesks and forms fill the name with it.
+_WORD = r"[^\W\d_]+(?:-[^\W\d_]+)*"  # letters, hyphenated parts allowed ("anne-sophie")
+_USER_NAME = re.compile(rf"{_WORD}(?:[._]{_WORD})+")
 _DIGIT = re.compile(r"\d")
 _SEVERITY = {Flag.VALID: 0, Flag.CORRECTED: 1, Flag.SUSPICIOUS: 2, Flag.INVALID: 3}
 _BY_SEVERITY = {v: k for k, v in _SEVERITY.items()}
@@ -598,8 +602,18 @@ def _full_fields(raw: str) -> tuple[_Field, _Field, _Field]:
             _Field(text=text, flag=Flag.INVALID, notes=(f"full name {text!r} is only a title",)),
             _EMPTY,
         )
-    parts = parse_full_name(text)
     whole = _EMPTY
+    if _USER_NAME.fullmatch(text):
+        # Read the parts as the name, flagged: the order ("lena.schulz", "schulz.lena") is
+        # a guess that matching's swapped-name level absorbs.
+        spoken = " ".join(proper_case(p) for p in re.split("[._]", text))
+        whole = _Field(
+            flag=Flag.SUSPICIOUS,
+            notes=(f"full name {text!r} looks like a user name; read as {spoken!r}",),
+            tags=("user_name",),
+        )
+        text = spoken
+    parts = parse_full_name(text)
     if _COUPLE.search(text):
         whole = _Field(
             flag=Flag.SUSPICIOUS,
@@ -797,3 +811,53 @@ def standardize_name_columns(first: pl.Series, last: pl.Series, full: pl.Series)
     casts = [pl.col(name).cast(dtype) for name, dtype in _SCHEMA.items()]
     out = pl.concat([fast.select("__row", *casts), slow.select("__row", *_SCHEMA)], how="vertical")
     return out.sort("__row").drop("__row")
+
+
+# -- a name that is the email's user name -----------------------------------------------------
+
+
+def mailbox_name_keys(
+    first_key: str | None, last_key: str | None, email: str | None
+) -> tuple[str | None, str | None] | None:
+    """Match keys for a lone name that only repeats the email's user name.
+
+    A helpdesk or a form often fills the name with the mailbox ("lbradworth" for
+    lbradworth@beacon.com). Read as a first name it would contradict every record that knows
+    the real name, so: a known first name at its start splits it ("garethbrookwick" ->
+    gareth + brookwick), otherwise it is no evidence of the name (both keys None). Returns
+    None when the name is not such a user name (a known first name alone, "jessica" for
+    jessica@, stays a first name, and so does any short one: "lisa" for lisa@ is likelier a
+    name the list lacks than a user name).
+    """
+    if first_key is None or last_key is not None or email is None or "@" not in email:
+        return None
+    mailbox = _letters(email.split("@", 1)[0].split("+", 1)[0])
+    if first_key != mailbox or mailbox in FIRST_NAMES or len(mailbox) < 8:
+        return None
+    for cut in range(len(mailbox) - 3, 2, -1):  # the longest known first name, 3+ letters left
+        if mailbox[:cut] in FIRST_NAMES:
+            return name_key(mailbox[:cut]), surname_key(mailbox[cut:])
+    return None, None
+
+
+def mailbox_name_key_columns(
+    first_key: pl.Series, last_key: pl.Series, email: pl.Series
+) -> tuple[pl.Series, pl.Series, pl.Series]:
+    """`mailbox_name_keys` over columns: (first keys, last keys, rows changed)."""
+    frame = pl.DataFrame(
+        {"f": first_key.cast(pl.Utf8), "l": last_key.cast(pl.Utf8), "e": email.cast(pl.Utf8)}
+    )
+    # Only a lone name can be a user name; the Python check runs on those rows alone.
+    lone = frame["f"].is_not_null() & frame["l"].is_null() & frame["e"].is_not_null()
+    changed = [False] * frame.height
+    firsts, lasts = frame["f"].to_list(), frame["l"].to_list()
+    for row in lone.arg_true().to_list():
+        keys = mailbox_name_keys(firsts[row], None, frame["e"][row])
+        if keys is not None:
+            firsts[row], lasts[row] = keys
+            changed[row] = True
+    return (
+        pl.Series(first_key.name, firsts, dtype=pl.Utf8),
+        pl.Series(last_key.name, lasts, dtype=pl.Utf8),
+        pl.Series("changed", changed, dtype=pl.Boolean),
+    )

@@ -69,6 +69,35 @@ def _canonical_region(region: str | None) -> str | None:
     return code if code in pn.SUPPORTED_REGIONS else None
 
 
+# Country-code top-level domains that name no country in practice: sold worldwide as
+# generic names (.co for company, .io, .me, .tv, .ai, ...).
+_GENERIC_CCTLDS: Final = frozenset(
+    "ac ad ai am as bz cc cd co fm gg gl gs io je la ly"
+    " me ms mu nu pw sc sh so st to tv vc vg ws".split()
+)
+
+
+def region_of_email(email: str | None) -> str | None:
+    """The country an email address's domain names (web.de -> DE, yahoo.co.uk -> GB), as a
+    last resort for reading a national number: a record with no country and no default
+    region otherwise has none. Generic domains (.com, .io, .co) name none."""
+    if email is None:
+        return None
+    tld = email.rsplit(".", 1)[-1].lower() if "@" in email else ""
+    if len(tld) != 2 or tld in _GENERIC_CCTLDS:
+        return None
+    region = _REGION_ALIASES.get(tld.upper(), tld.upper())
+    return region if region in pn.SUPPORTED_REGIONS else None
+
+
+def region_of_email_column(emails: pl.Series) -> pl.Series:
+    """`region_of_email` over a column (computed once per distinct top-level domain)."""
+    tld = emails.cast(pl.Utf8).str.extract(r"@.*\.([A-Za-z]{2})$").str.to_lowercase()
+    distinct = tld.drop_nulls().unique().to_list()
+    table = {t: region_of_email(f"x@x.{t}") for t in distinct}
+    return tld.replace_strict(table, default=None, return_dtype=pl.Utf8).alias("region")
+
+
 def _is_placeholder(country_code: int, nsn: str) -> bool:
     """Obvious fake numbers that forms and test data are full of."""
     if len(nsn) >= 5 and len(set(nsn)) == 1:
