@@ -128,3 +128,85 @@ def test_a_mailbox_that_spells_the_name_says_nothing_more_than_the_name() -> Non
     )
     assert python["email"] == pytest.approx(near_miss)
     assert splink["w_email"] == pytest.approx(near_miss)
+
+
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [
+        # Swapped, and the given name a short form of the other's ("Walstone, Chris").
+        (
+            {"first_name_key": "walstone", "last_name_key": "chris"},
+            {"first_name_key": "christopher", "last_name_key": "walstone"},
+        ),
+        # Swapped, and only the first of two surnames ("Salino Adrián").
+        (
+            {"first_name_key": "salino", "last_name_key": "adrian"},
+            {"first_name_key": "adrian", "last_name_key": "salinozamera"},
+        ),
+        # Swapped, and a typo in the given name ("dressling.doerte" for Dörte Dreßling).
+        (
+            {"first_name_key": "dressling", "last_name_key": "doerte"},
+            {"first_name_key": "dorte", "last_name_key": "dressling"},
+        ),
+    ],
+)
+def test_a_swap_with_a_nickname_a_typo_or_one_surname_is_a_swap(
+    left: dict[str, str], right: dict[str, str]
+) -> None:
+    python, splink = _weights(_record(1, **left), _record(2, **right))
+    swapped = _weight_of("name", "swapped first and last, or split differently")
+    assert python["name"] == pytest.approx(swapped)
+    assert splink["w_name"] == pytest.approx(swapped)
+
+
+def test_a_nickname_that_may_be_the_other_name_agrees_and_others_do_not() -> None:
+    mailbox = {"email_key": "ekoch46@web.de", "last_name_key": "koch"}
+    python, splink = _weights(
+        _record(1, first_name_key="lisa", **mailbox),
+        _record(2, first_name_key="elisabeth", **mailbox),
+    )
+    maybe = _weight_of("name", "a nickname that may be the other first name, the last name alike")
+    assert python["name"] == pytest.approx(maybe)
+    assert splink["w_name"] == pytest.approx(maybe)
+    # One mailbox, and the names may be one person's: the address counts in full.
+    assert python["email"] == pytest.approx(_weight_of("email", "same address"))
+    assert splink["w_email"] == pytest.approx(python["email"])
+    # Another first name on the same mailbox is still a family's shared address.
+    python, splink = _weights(
+        _record(1, first_name_key="lisa", **mailbox),
+        _record(2, first_name_key="monika", **mailbox),
+    )
+    shared = "same address, another first name (a shared family or team mailbox)"
+    assert python["email"] == pytest.approx(_weight_of("email", shared))
+    assert splink["w_email"] == pytest.approx(python["email"])
+
+
+def test_a_surname_typed_as_the_first_name_agrees_with_the_first_names() -> None:
+    mailbox = {"email_key": "gallego.manuel@hotmail.es"}
+    python, splink = _weights(
+        _record(1, first_name_key="manuel", last_name_key="gallegopascual", **mailbox),
+        _record(2, first_name_key="gallego", **mailbox),
+    )
+    assert python["email"] == pytest.approx(_weight_of("email", "same address"))
+    assert splink["w_email"] == pytest.approx(python["email"])
+
+
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [
+        ({"first_name_key": "claire", "last_name_key": "b"}, {"first_name_key": "caire"}),
+        ({"first_name_key": "maria", "last_name_key": "e"}, {"first_name_key": "mariacarmen"}),
+        ({"first_name_key": "tina", "last_name_key": "h"}, {"first_name_key": "christina"}),
+    ],
+)
+def test_a_last_name_given_as_an_initial_agrees_with_the_full_one(
+    left: dict[str, str], right: dict[str, str]
+) -> None:
+    surname = left["last_name_key"] + "lackley"
+    python, splink = _weights(_record(1, **left), _record(2, **right, last_name_key=surname))
+    initial = _weight_of("name", "one name agrees, the other missing or an initial")
+    assert python["name"] == pytest.approx(initial)
+    assert splink["w_name"] == pytest.approx(initial)
+    # Another initial is another name.
+    python, _ = _weights(_record(1, **left), _record(2, **right, last_name_key="walker"))
+    assert python["name"] < initial

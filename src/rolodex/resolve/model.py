@@ -31,6 +31,7 @@ import polars as pl
 FEATURES = (
     "unique_id",
     "first",
+    "first_maybe",
     "last",
     "name",
     "name_any",
@@ -59,6 +60,40 @@ IDENTIFIER_NAMES = re.compile(
     r"|passport(_?(no|number))?|customer_?(no|number|num)|member_?(no|number|id)"
     r"|kunden_?(nr|nummer)|steuer_?id|nif|nie|dni|nir|siren|insee|bsn)($|_)"
 )
+
+
+# Nicknames the clean stage leaves out of the first-name key because they stand for several
+# names or are names of their own (`clean.nicknames`): each says only that the person *may*
+# bear one of these formal names (folded, as the key has them). Matching takes that as
+# agreement where other evidence is shared: "Lisa Koch" and "Elisabeth Koch" on one mailbox
+# are likelier one person than a family.
+_MAYBE: dict[str, str] = {
+    "lisa": "elisabeth elizabeth",
+    "lena": "helena magdalena",
+    "max": "maximilian maxime maximo maximiliano",
+    "tina": "christina kristina martina valentina bettina",
+    "alex": "alexander alexandra alejandro alessandro alexandre alexis",
+    "sam": "samuel samantha",
+    "chris": "christopher christian christine christina kristina",
+    "toni": "antonio antonia anton",
+    "jess": "jessica",
+    "pat": "patrick patricia",
+    "jo": "joanna johanna josephine",
+    "liam": "william",
+    "klaus": "nikolaus",
+    "jan": "johannes",
+    "manu": "manuel manuela emmanuel",
+    "isa": "isabel isabella",
+    "gabi": "gabriele gabriela gabrielle",
+    "susi": "susanne susana",
+    "andi": "andreas andrea",
+    "bea": "beatriz beatrice beate",
+    "dani": "daniel daniela",
+    "rosi": "rosemarie rosa",
+    "mari": "maria",
+}
+# nickname -> "|formal|formal|", the form the model's SQL and its Python twin look names up in
+MAYBE_NICKNAMES: dict[str, str] = {k: "|" + v.replace(" ", "|") + "|" for k, v in _MAYBE.items()}
 
 
 def identifier_fields(names: Sequence[str]) -> list[str]:
@@ -93,6 +128,9 @@ def features(records: pl.DataFrame, identifiers: Sequence[str] = ()) -> pl.DataF
     frame = records.select(
         pl.col("source_record_id").cast(pl.Int64).alias("unique_id"),
         first.alias("first"),
+        first.replace_strict(MAYBE_NICKNAMES, default=None, return_dtype=pl.Utf8).alias(
+            "first_maybe"
+        ),
         last.alias("last"),
         pl.when(first.is_not_null() & last.is_not_null())
         .then(pl.concat_str(first, pl.lit(" "), last))
@@ -176,6 +214,7 @@ def feature_row(record: Mapping[str, Any], identifiers: Sequence[str] = ()) -> d
     row: dict[str, Any] = {
         "unique_id": int(record["source_record_id"]),
         "first": first,
+        "first_maybe": MAYBE_NICKNAMES.get(first) if first is not None else None,
         "last": last,
         "name": f"{first} {last}" if first is not None and last is not None else None,
         "name_any": min((first or "") + (last or ""), (last or "") + (first or ""))
@@ -268,10 +307,37 @@ _ELSE = {"sql_condition": "ELSE", "label_for_charts": "different"}
 # First names that may belong to one person: equal up to typos (nicknames are folded by the
 # clean stage's key), swapped with the last name, an initial, or missing. A shared phone or
 # address means much less when the first names disagree: household members, colleagues.
+# A nickname that may stand for the other first name ("Lisa" for Elisabeth, "Max" for
+# Maximilian): `MAYBE_NICKNAMES` of either side lists the other's name.
+MAYBE_NICKNAME = (
+    "(contains(first_maybe_l, '|' || first_r || '|')"
+    " OR contains(first_maybe_r, '|' || first_l || '|'))"
+)
+
+
+def _close(a: str, b: str) -> str:
+    """Two name parts that may be one: equal, a typo apart, or one the other's start (a
+    nickname "nick" of nicholas, one surname "salino" of "salino zamera")."""
+    return (
+        f"({a} = {b} OR jaro_winkler_similarity({a}, {b}) >= 0.88"
+        f" OR (length({a}) >= 3 AND starts_with({b}, {a}))"
+        f" OR (length({b}) >= 3 AND starts_with({a}, {b})))"
+    )
+
+
+# First and last name swapped between the records, one of them exactly, the other close.
+SWAPPED = (
+    f"((first_l = last_r AND {_close('last_l', 'first_r')})"
+    f" OR (last_l = first_r AND {_close('first_l', 'last_r')}))"
+)
 FIRST_NAMES_AGREE = (
     "(first_l IS NULL OR first_r IS NULL OR jaro_winkler_similarity(first_l, first_r) >= 0.88"
     " OR first_l = last_r OR first_r = last_l"
-    " OR ((length(first_l) = 1 OR length(first_r) = 1) AND initial_l = initial_r))"
+    " OR ((length(first_l) = 1 OR length(first_r) = 1) AND initial_l = initial_r)"
+    # the surname typed as the first name, or its first part ("Gallego" of Gallego Pascual)
+    " OR (length(first_l) >= 4 AND starts_with(last_r, first_l))"
+    " OR (length(first_r) >= 4 AND starts_with(last_l, first_r))"
+    f" OR {MAYBE_NICKNAME})"
 )
 
 
@@ -298,7 +364,7 @@ def comparisons() -> list[dict[str, Any]]:
                 tf_adjustment_weight=1.0,
             ),
             _level(
-                "(first_l = last_r AND last_l = first_r) OR (name_any_l = name_any_r"
+                f"{SWAPPED} OR (name_any_l = name_any_r"
                 " AND NOT (first_l IS NOT DISTINCT FROM first_r"
                 " AND last_l IS NOT DISTINCT FROM last_r))",
                 "swapped first and last, or split differently",
@@ -317,9 +383,13 @@ def comparisons() -> list[dict[str, Any]]:
                 "both names near misses",
             ),
             _level(
-                "last_l = last_r AND (first_l IS NULL OR first_r IS NULL"
-                " OR ((length(first_l) = 1 OR length(first_r) = 1) AND initial_l = initial_r))",
-                "same last name, first name missing or an initial",
+                "(last_l = last_r AND (first_l IS NULL OR first_r IS NULL"
+                " OR ((length(first_l) = 1 OR length(first_r) = 1) AND initial_l = initial_r)))"
+                # "Claire B." against "Claire Blackley", "Maria E." against "Mariacarmen Esoso"
+                " OR ((length(last_l) = 1 OR length(last_r) = 1)"
+                " AND left(last_l, 1) = left(last_r, 1)"
+                f" AND ({_close('first_l', 'first_r')} OR {MAYBE_NICKNAME}))",
+                "one name agrees, the other missing or an initial",
             ),
             # One record has only part of the name ("Abigail" against "Abigail Wakewick",
             # "Montet" against "Guillaume Montet", "Albasuarez" against "Alba Suarez"):
@@ -329,10 +399,18 @@ def comparisons() -> list[dict[str, Any]]:
                 " OR jaro_winkler_similarity(last_l, last_r) >= 0.88"
                 " OR first_l = last_r OR last_l = first_r"
                 " OR (length(name_any_r) >= 4 AND starts_with(name_any_l, name_any_r))"
-                " OR (length(name_any_l) >= 4 AND starts_with(name_any_r, name_any_l)))",
+                " OR (length(name_any_l) >= 4 AND starts_with(name_any_r, name_any_l))"
+                f" OR {MAYBE_NICKNAME})",
                 "part of the name missing, the rest agrees",
             ),
-            _level("first_l = first_r", "same first name, other last name (married?)"),
+            _level(
+                f"jaro_winkler_similarity(last_l, last_r) >= 0.88 AND {MAYBE_NICKNAME}",
+                "a nickname that may be the other first name, the last name alike",
+            ),
+            _level(
+                f"first_l = first_r OR {MAYBE_NICKNAME}",
+                "same first name, other last name (married?)",
+            ),
             _level(
                 "last_l = last_r",
                 "same last name, other first name (household?)",
@@ -490,7 +568,7 @@ def comparisons() -> list[dict[str, Any]]:
 # small workspace, too small for expectation maximisation, matches with. Training replaces
 # them wherever the data supports it.
 PRIOR_M: dict[str, tuple[float, ...]] = {
-    "name": (0.7, 0.02, 0.11, 0.06, 0.03, 0.04, 0.028, 0.002, 0.01),
+    "name": (0.7, 0.02, 0.11, 0.06, 0.03, 0.04, 0.01, 0.018, 0.002, 0.01),
     "email": (0.6, 0.0005, 0.05, 0.05, 0.05, 0.2495),
     "phone": (0.7, 0.001, 0.05, 0.249),
     "address": (0.002, 0.5, 0.002, 0.1, 0.15, 0.1, 0.146),
@@ -501,7 +579,7 @@ PRIOR_M: dict[str, tuple[float, ...]] = {
 # How often two different people reach each level: used until the workspace holds enough
 # records to sample non-matches (a sample of a few hundred records is full of duplicates).
 PRIOR_U: dict[str, tuple[float, ...]] = {
-    "name": (0.0005, 0.00005, 0.001, 0.0005, 0.002, 0.005, 0.01, 0.004, 0.97695),
+    "name": (0.0005, 0.00005, 0.001, 0.0005, 0.002, 0.005, 0.0002, 0.01, 0.004, 0.97675),
     "email": (0.00005, 0.0005, 0.0002, 0.0005, 0.6, 0.39875),
     "phone": (0.0001, 0.001, 0.0005, 0.9984),
     "address": (0.002, 0.0005, 0.002, 0.0005, 0.01, 0.03, 0.955),

@@ -35,6 +35,46 @@ def _eq(a: Any, b: Any) -> bool:
     return a is not None and b is not None and a == b
 
 
+def _maybe_nickname(a: Row, b: Row) -> bool:
+    """Python twin of `model.MAYBE_NICKNAME` (false when a first name is missing)."""
+    fa, fb = a["first"], b["first"]
+    if fa is None or fb is None:
+        return False
+    ma, mb = a["first_maybe"], b["first_maybe"]
+    return (ma is not None and f"|{fb}|" in ma) or (mb is not None and f"|{fa}|" in mb)
+
+
+def _close(x: Any, y: Any) -> bool:
+    """Python twin of `model._close` (false when either is missing, as SQL's null is)."""
+    if x is None or y is None:
+        return False
+    return (
+        x == y
+        or _jw(x, y) >= 0.88
+        or (len(x) >= 3 and y.startswith(x))
+        or (len(y) >= 3 and x.startswith(y))
+    )
+
+
+def _swapped(a: Row, b: Row) -> bool:
+    """Python twin of `model.SWAPPED`."""
+    return (_eq(a["first"], b["last"]) and _close(a["last"], b["first"])) or (
+        _eq(a["last"], b["first"]) and _close(a["first"], b["last"])
+    )
+
+
+def _last_initial(a: Row, b: Row) -> bool:
+    """The model's "close first name, last name an initial" half of its initial level."""
+    la, lb = a["last"], b["last"]
+    if la is None or lb is None or not (len(la) == 1 or len(lb) == 1) or la[0] != lb[0]:
+        return False
+    return _close(a["first"], b["first"]) or _maybe_nickname(a, b)
+
+
+def _surname_start(first: Any, last: Any) -> bool:
+    return first is not None and last is not None and len(first) >= 4 and last.startswith(first)
+
+
 def _first_names_agree(a: Row, b: Row) -> bool:
     """Python twin of `model.FIRST_NAMES_AGREE`."""
     fa, fb = a["first"], b["first"]
@@ -45,6 +85,9 @@ def _first_names_agree(a: Row, b: Row) -> bool:
         or _eq(fa, b["last"])
         or _eq(fb, a["last"])
         or ((len(fa) == 1 or len(fb) == 1) and _eq(a["initial"], b["initial"]))
+        or _surname_start(fa, b["last"])
+        or _surname_start(fb, a["last"])
+        or _maybe_nickname(a, b)
     )
 
 
@@ -72,6 +115,7 @@ def _partial_name(a: Row, b: Row) -> bool:
         or _eq(a["last"], b["first"])
         or (na is not None and nb is not None and len(nb) >= 4 and na.startswith(nb))
         or (na is not None and nb is not None and len(na) >= 4 and nb.startswith(na))
+        or _maybe_nickname(a, b)
     )
 
 
@@ -87,7 +131,7 @@ LEVELS: dict[str, tuple[Predicate, tuple[Predicate, ...]]] = {
         (
             lambda a, b: _eq(a["name"], b["name"]),
             lambda a, b: (
-                (_eq(a["first"], b["last"]) and _eq(a["last"], b["first"]))
+                _swapped(a, b)
                 or (
                     _eq(a["name_any"], b["name_any"])
                     and not (a["first"] == b["first"] and a["last"] == b["last"])
@@ -99,18 +143,22 @@ LEVELS: dict[str, tuple[Predicate, tuple[Predicate, ...]]] = {
             ),
             lambda a, b: _jw(a["first"], b["first"]) >= 0.88 and _jw(a["last"], b["last"]) >= 0.88,
             lambda a, b: (
-                _eq(a["last"], b["last"])
-                and (
-                    a["first"] is None
-                    or b["first"] is None
-                    or (
-                        (len(a["first"]) == 1 or len(b["first"]) == 1)
-                        and _eq(a["initial"], b["initial"])
+                (
+                    _eq(a["last"], b["last"])
+                    and (
+                        a["first"] is None
+                        or b["first"] is None
+                        or (
+                            (len(a["first"]) == 1 or len(b["first"]) == 1)
+                            and _eq(a["initial"], b["initial"])
+                        )
                     )
                 )
+                or _last_initial(a, b)
             ),
             _partial_name,
-            lambda a, b: _eq(a["first"], b["first"]),
+            lambda a, b: _jw(a["last"], b["last"]) >= 0.88 and _maybe_nickname(a, b),
+            lambda a, b: _eq(a["first"], b["first"]) or _maybe_nickname(a, b),
             lambda a, b: _eq(a["last"], b["last"]),
         ),
     ),
