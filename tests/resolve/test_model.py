@@ -130,6 +130,37 @@ def test_a_mailbox_that_spells_the_name_says_nothing_more_than_the_name() -> Non
     assert splink["w_email"] == pytest.approx(near_miss)
 
 
+@pytest.mark.parametrize("first_record", [1, 2])
+@pytest.mark.parametrize(
+    ("full", "partial"),
+    [
+        # The full name's record spells its name; the other has only the first name.
+        (
+            {"first_name_key": "paul", "last_name_key": "murphy", "email_key": "paulmurphy@x.ie"},
+            {"first_name_key": "paul", "email_key": "paulmurphy@sky.com"},
+        ),
+        # The first of two surnames spells the name as well.
+        (
+            {
+                "first_name_key": "beatriz",
+                "last_name_key": "rodriguezcaseda",
+                "email_key": "beatriz.rodriguez@telefonica.net",
+            },
+            {"first_name_key": "beatriz", "email_key": "beatrizrodriguez@gmail.com"},
+        ),
+    ],
+)
+def test_a_mailbox_name_at_another_domain_counts_only_when_it_spells_no_name(
+    full: dict[str, str], partial: dict[str, str], first_record: int
+) -> None:
+    """Whichever record comes first: either spelling the name is enough."""
+    left, right = (full, partial) if first_record == 1 else (partial, full)
+    python, splink = _weights(_record(1, **left), _record(2, **right))
+    elsewhere = _weight_of("email", "same mailbox name at another domain")
+    assert python["email"] != pytest.approx(elsewhere)
+    assert splink["w_email"] == pytest.approx(python["email"])
+
+
 @pytest.mark.parametrize(
     ("left", "right"),
     [

@@ -178,6 +178,17 @@ def features(records: pl.DataFrame, identifiers: Sequence[str] = ()) -> pl.DataF
             | local.eq_missing(f)
             | local.eq_missing(la)
             | ((la.str.len_chars() >= 4) & local.str.contains(la, literal=True))
+            # the first of two surnames: beatriz.rodriguez@ for Beatriz Rodríguez Rodríguez
+            | (
+                local.str.starts_with(f)
+                & (local.str.len_chars() - f.str.len_chars() >= 4)
+                & la.str.starts_with(local.str.slice(f.str.len_chars()))
+            )
+            | (
+                local.str.ends_with(f)
+                & (local.str.len_chars() - f.str.len_chars() >= 4)
+                & la.str.starts_with(local.str.head(local.str.len_chars() - f.str.len_chars()))
+            )
         )
         .fill_null(False)
         .alias("email_name")
@@ -262,7 +273,13 @@ def _spells_name(local: str, first: str | None, last: str | None, initial: str |
         f,
         la,
     )
-    return stem in names or (la is not None and len(la) >= 4 and la in stem)
+    if stem in names or (la is not None and len(la) >= 4 and la in stem):
+        return True
+    if f is None or la is None or len(stem) - len(f) < 4:
+        return False
+    return (stem.startswith(f) and la.startswith(stem[len(f) :])) or (
+        stem.endswith(f) and la.startswith(stem[: len(stem) - len(f)])
+    )
 
 
 def _identifier_value(custom: Any, names: Sequence[str]) -> str | None:
@@ -436,7 +453,7 @@ def comparisons() -> list[dict[str, Any]]:
             ),
             _level(
                 f"email_local_l = email_local_r AND length(email_local_l) >= 5"
-                f" AND NOT email_name_l AND {FIRST_NAMES_AGREE}",
+                f" AND NOT (email_name_l OR email_name_r) AND {FIRST_NAMES_AGREE}",
                 "same mailbox name at another domain",
             ),
             _level(

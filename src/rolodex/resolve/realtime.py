@@ -170,7 +170,7 @@ LEVELS: dict[str, tuple[Predicate, tuple[Predicate, ...]]] = {
             lambda a, b: (
                 _eq(a["email_local"], b["email_local"])
                 and len(a["email_local"]) >= 5
-                and not a["email_name"]
+                and not (a["email_name"] or b["email_name"])
                 and _first_names_agree(a, b)
             ),
             lambda a, b: (
