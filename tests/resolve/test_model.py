@@ -77,7 +77,7 @@ def test_a_real_swap_is_a_swap_and_other_names_stay_different() -> None:
         _record(1, first_name_key="smith", last_name_key="john"),
         _record(2, first_name_key="john", last_name_key="smith"),
     )
-    swapped = _weight_of("name", "swapped first and last, or split differently")
+    swapped = _weight_of("name", "same first and last name, in either order")
     assert python["name"] == pytest.approx(swapped)
     assert splink["w_name"] == pytest.approx(swapped)
     python, splink = _weights(
@@ -185,7 +185,7 @@ def test_a_swap_with_a_nickname_a_typo_or_one_surname_is_a_swap(
     left: dict[str, str], right: dict[str, str]
 ) -> None:
     python, splink = _weights(_record(1, **left), _record(2, **right))
-    swapped = _weight_of("name", "swapped first and last, or split differently")
+    swapped = _weight_of("name", "swapped first and last, one a near miss or a short form")
     assert python["name"] == pytest.approx(swapped)
     assert splink["w_name"] == pytest.approx(swapped)
 

@@ -374,21 +374,21 @@ def comparisons() -> list[dict[str, Any]]:
                 "label_for_charts": "missing",
                 "is_null_level": True,
             },
+            # A name swapped or split differently ("Kelly Thomas" against "Thomas Kelly",
+            # "Garrido Ortega, José" in one field) is the same name, and as common: it
+            # weighs no more than the name written alike.
             _level(
-                "name_l = name_r",
-                "same first and last name",
-                tf_adjustment_column="name",
-                tf_adjustment_weight=1.0,
-            ),
-            _level(
-                f"{SWAPPED} OR (name_any_l = name_any_r"
-                " AND NOT (first_l IS NOT DISTINCT FROM first_r"
+                "name_l = name_r OR (first_l = last_r AND last_l = first_r)"
+                " OR (name_any_l = name_any_r AND NOT (first_l IS NOT DISTINCT FROM first_r"
                 " AND last_l IS NOT DISTINCT FROM last_r))",
-                "swapped first and last, or split differently",
-                # "Kelly Thomas" against "Thomas Kelly" is as common as either name.
+                "same first and last name, in either order",
                 tf_adjustment_column="name",
                 tf_adjustment_weight=1.0,
+                # Not a bare "name_l = name_r", which Splink looks for to scale term
+                # frequencies by: this level's own u is that scale (`_exact_level` agrees).
+                disable_tf_exact_match_detection=True,
             ),
+            _level(SWAPPED, "swapped first and last, one a near miss or a short form"),
             _level(
                 "(first_l = first_r AND jaro_winkler_similarity(last_l, last_r) >= 0.9)"
                 " OR (last_l = last_r AND jaro_winkler_similarity(first_l, first_r) >= 0.9)",
@@ -689,8 +689,15 @@ def exact_match_u(levels: Sequence[Mapping[str, Any]], column: str) -> float:
 
 def _exact_level(levels: Sequence[Mapping[str, Any]], column: str) -> Mapping[str, Any] | None:
     """The level of `levels` that holds an exact match on `column`, if any."""
+    exact = f"{column}_l={column}_r"
     for level in levels:
-        if str(level["sql_condition"]).replace(" ", "") == f"{column}_l={column}_r":
+        condition = str(level["sql_condition"])
+        if condition.replace(" ", "") == exact:
+            return level
+        # the exact match as the first of its alternatives ("name_l = name_r OR the same
+        # name swapped"), a level Splink is told to take as the exact one
+        first = condition.split(" OR ", 1)[0]
+        if level.get("disable_tf_exact_match_detection") and first.replace(" ", "") == exact:
             return level
     return None
 

@@ -129,14 +129,15 @@ LEVELS: dict[str, tuple[Predicate, tuple[Predicate, ...]]] = {
     "name": (
         _name_missing,
         (
-            lambda a, b: _eq(a["name"], b["name"]),
             lambda a, b: (
-                _swapped(a, b)
+                _eq(a["name"], b["name"])
+                or (_eq(a["first"], b["last"]) and _eq(a["last"], b["first"]))
                 or (
                     _eq(a["name_any"], b["name_any"])
                     and not (a["first"] == b["first"] and a["last"] == b["last"])
                 )
             ),
+            _swapped,
             lambda a, b: (
                 (_eq(a["first"], b["first"]) and _jw(a["last"], b["last"]) >= 0.9)
                 or (_eq(a["last"], b["last"]) and _jw(a["first"], b["first"]) >= 0.9)
