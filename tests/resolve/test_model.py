@@ -241,3 +241,36 @@ def test_a_last_name_given_as_an_initial_agrees_with_the_full_one(
     # Another initial is another name.
     python, _ = _weights(_record(1, **left), _record(2, **right, last_name_key="walker"))
     assert python["name"] < initial
+
+
+def test_a_company_line_shared_by_colleagues_adds_nothing_to_the_shared_company() -> None:
+    office = {"phone_key": "+441914727640", "company_key": "harbor partners"}
+    python, splink = _weights(
+        _record(1, first_name_key="jack", last_name_key="chatfield", **office),
+        _record(2, first_name_key="jack", last_name_key="turner", **office),
+    )
+    assert python["phone"] == splink["w_phone"] == 0.0
+    # One person's number at one company still counts.
+    python, splink = _weights(
+        _record(1, first_name_key="jack", last_name_key="chatfield", **office),
+        _record(2, first_name_key="jack", last_name_key="chatfield", **office),
+    )
+    assert python["phone"] == pytest.approx(_weight_of("phone", "same number"))
+    assert splink["w_phone"] == pytest.approx(python["phone"])
+
+
+@pytest.mark.parametrize("first_record", [1, 2])
+def test_a_near_miss_mailbox_that_spells_a_name_is_no_typo(first_record: int) -> None:
+    """ursulafischer@ and ursula.fischer@ at one provider are two Ursula Fischers."""
+    full = {
+        "first_name_key": "ursula",
+        "last_name_key": "fischer",
+        "email_key": "ursulafischer@web.de",
+    }
+    partial = {"first_name_key": "ursula", "email_key": "ursula.fischr@web.de"}
+    left, right = (full, partial) if first_record == 1 else (partial, full)
+    python, splink = _weights(_record(1, **left), _record(2, **right))
+    assert python["email"] != pytest.approx(
+        _weight_of("email", "near-miss mailbox at the same domain")
+    )
+    assert splink["w_email"] == pytest.approx(python["email"])

@@ -461,7 +461,7 @@ def comparisons() -> list[dict[str, Any]]:
                 # are as similar as two first names.
                 "email_domain_l = email_domain_r AND length(email_local_l) >= 4"
                 " AND damerau_levenshtein(email_local_l, email_local_r) <= 1"
-                " AND NOT (email_name_l AND email_name_r)",
+                " AND NOT (email_name_l OR email_name_r)",
                 "near-miss mailbox at the same domain",
             ),
             _level(
@@ -476,6 +476,13 @@ def comparisons() -> list[dict[str, Any]]:
         "comparison_description": "phone number, E.164",
         "comparison_levels": [
             _null("phone"),
+            # A company's main line, given for colleagues: the shared company says it already.
+            _level(
+                f"phone_l = phone_r AND ({SAME_COMPANY}) AND last_l <> last_r",
+                "same number, same company, another last name (an office line)",
+                fix_m_probability=True,
+                fix_u_probability=True,
+            ),
             _level(
                 f"phone_l = phone_r AND {FIRST_NAMES_AGREE}",
                 "same number",
@@ -587,7 +594,7 @@ def comparisons() -> list[dict[str, Any]]:
 PRIOR_M: dict[str, tuple[float, ...]] = {
     "name": (0.7, 0.02, 0.11, 0.06, 0.03, 0.04, 0.01, 0.018, 0.002, 0.01),
     "email": (0.6, 0.0005, 0.05, 0.05, 0.05, 0.2495),
-    "phone": (0.7, 0.001, 0.05, 0.249),
+    "phone": (0.001, 0.7, 0.001, 0.05, 0.248),
     "address": (0.002, 0.5, 0.002, 0.1, 0.15, 0.1, 0.146),
     "company": (0.6, 0.1, 0.3),
     "birth_date": (0.9, 0.05, 0.05),
@@ -598,7 +605,7 @@ PRIOR_M: dict[str, tuple[float, ...]] = {
 PRIOR_U: dict[str, tuple[float, ...]] = {
     "name": (0.0005, 0.00005, 0.001, 0.0005, 0.002, 0.005, 0.0002, 0.01, 0.004, 0.97675),
     "email": (0.00005, 0.0005, 0.0002, 0.0005, 0.6, 0.39875),
-    "phone": (0.0001, 0.001, 0.0005, 0.9984),
+    "phone": (0.001, 0.0001, 0.001, 0.0005, 0.9974),
     "address": (0.002, 0.0005, 0.002, 0.0005, 0.01, 0.03, 0.955),
     "company": (0.02, 0.005, 0.975),
     "birth_date": (0.0003, 0.003, 0.9967),

@@ -180,7 +180,7 @@ LEVELS: dict[str, tuple[Predicate, tuple[Predicate, ...]]] = {
                 and b["email_local"] is not None
                 and len(a["email_local"]) >= 4
                 and DamerauLevenshtein.distance(a["email_local"], b["email_local"]) <= 1
-                and not (a["email_name"] and b["email_name"])
+                and not (a["email_name"] or b["email_name"])
             ),
             lambda a, b: bool(a["email_free"]) and bool(b["email_free"]),
         ),
@@ -188,6 +188,13 @@ LEVELS: dict[str, tuple[Predicate, tuple[Predicate, ...]]] = {
     "phone": (
         _missing("phone"),
         (
+            lambda a, b: (
+                _eq(a["phone"], b["phone"])
+                and _same_company(a, b)
+                and a["last"] is not None
+                and b["last"] is not None
+                and a["last"] != b["last"]
+            ),
             lambda a, b: _eq(a["phone"], b["phone"]) and _first_names_agree(a, b),
             lambda a, b: _eq(a["phone"], b["phone"]),
             lambda a, b: a["phone"][-7:] == b["phone"][-7:],
