@@ -274,3 +274,19 @@ def test_a_near_miss_mailbox_that_spells_a_name_is_no_typo(first_record: int) ->
         _weight_of("email", "near-miss mailbox at the same domain")
     )
     assert splink["w_email"] == pytest.approx(python["email"])
+
+
+def test_a_shared_city_adds_nothing_to_a_shared_name_but_counts_for_a_near_one() -> None:
+    city = {"city": "Madrid", "email_key": "jose.garcia@gmail.com"}
+    other = {"city": "Madrid", "email_key": "jgarcia77@yahoo.es"}
+    python, splink = _weights(
+        _record(1, first_name_key="jose", last_name_key="garcia", **city),
+        _record(2, first_name_key="jose", last_name_key="garcia", **other),
+    )
+    assert python["address"] == splink["w_address"] == 0.0
+    python, splink = _weights(
+        _record(1, first_name_key="jose", last_name_key="garcia", **city),
+        _record(2, first_name_key="jose", last_name_key="garcias", **other),
+    )
+    assert python["address"] == pytest.approx(_weight_of("address", "same city"))
+    assert splink["w_address"] == pytest.approx(python["address"])

@@ -535,6 +535,15 @@ def comparisons() -> list[dict[str, Any]]:
                 "near-miss street address",
             ),
             _level("postcode_l = postcode_r", "same postcode", tf_adjustment_column="postcode"),
+            # Names cluster by region (a José García lives in Spain more often than
+            # chance says): for records with one name, a shared city is what strangers of
+            # that name share as well, no more evidence than the name.
+            _level(
+                "city_l = city_r AND name_l = name_r",
+                "same city, same name (names cluster by region)",
+                fix_m_probability=True,
+                fix_u_probability=True,
+            ),
             _level("city_l = city_r", "same city", tf_adjustment_column="city"),
             _ELSE,
         ],
@@ -595,7 +604,7 @@ PRIOR_M: dict[str, tuple[float, ...]] = {
     "name": (0.7, 0.02, 0.11, 0.06, 0.03, 0.04, 0.01, 0.018, 0.002, 0.01),
     "email": (0.6, 0.0005, 0.05, 0.05, 0.05, 0.2495),
     "phone": (0.001, 0.7, 0.001, 0.05, 0.248),
-    "address": (0.002, 0.5, 0.002, 0.1, 0.15, 0.1, 0.146),
+    "address": (0.002, 0.5, 0.002, 0.1, 0.15, 0.01, 0.1, 0.136),
     "company": (0.6, 0.1, 0.3),
     "birth_date": (0.9, 0.05, 0.05),
     "ident": (0.9, 0.05, 0.05),
@@ -606,7 +615,7 @@ PRIOR_U: dict[str, tuple[float, ...]] = {
     "name": (0.0005, 0.00005, 0.001, 0.0005, 0.002, 0.005, 0.0002, 0.01, 0.004, 0.97675),
     "email": (0.00005, 0.0005, 0.0002, 0.0005, 0.6, 0.39875),
     "phone": (0.001, 0.0001, 0.001, 0.0005, 0.9974),
-    "address": (0.002, 0.0005, 0.002, 0.0005, 0.01, 0.03, 0.955),
+    "address": (0.002, 0.0005, 0.002, 0.0005, 0.01, 0.01, 0.03, 0.945),
     "company": (0.02, 0.005, 0.975),
     "birth_date": (0.0003, 0.003, 0.9967),
     "ident": (0.00001, 0.0001, 0.99989),

@@ -215,6 +215,7 @@ LEVELS: dict[str, tuple[Predicate, tuple[Predicate, ...]]] = {
             lambda a, b: _eq(a["street"], b["street"]) and _same_place(a, b),
             lambda a, b: _jw(a["street"], b["street"]) >= 0.88 and _same_place(a, b),
             lambda a, b: _eq(a["postcode"], b["postcode"]),
+            lambda a, b: _eq(a["city"], b["city"]) and _eq(a["name"], b["name"]),
             lambda a, b: _eq(a["city"], b["city"]),
         ),
     ),
