@@ -59,6 +59,8 @@ def _weights(
         ),
         # Only the first of two surnames.
         ({"first_name_key": "nuria", "last_name_key": "eseda"}, {"last_name_key": "esedaibanez"}),
+        # Only the first of two surnames, short enough that it is no near miss by similarity.
+        ({"first_name_key": "isabel", "last_name_key": "pena"}, {"last_name_key": "penamaruela"}),
         # Two records with a first name only, the same one.
         ({"first_name_key": "john"}, {"first_name_key": "john"}),
     ],
@@ -290,3 +292,19 @@ def test_a_shared_city_adds_nothing_to_a_shared_name_but_counts_for_a_near_one()
     )
     assert python["address"] == pytest.approx(_weight_of("address", "same city"))
     assert splink["w_address"] == pytest.approx(python["address"])
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "email", "spells"),
+    [
+        ("olivia", "edwards", "olivia.edwards@outlook.com", True),  # no fold across the seam
+        ("stefan", "schroder", "stefan.schroeder@web.de", True),  # umlaut written out
+        ("henry", "white", "harry.white@example.com", True),  # the surname inside
+        ("beatriz", "rodriguezcaseda", "beatriz.rodriguez@example.es", True),  # first surname
+        ("beatriz", "rodriguez", "bearo@example.es", False),
+    ],
+)
+def test_which_mailboxes_spell_the_name(first: str, last: str, email: str, spells: bool) -> None:
+    record = _record(1, first_name_key=first, last_name_key=last, email_key=email)
+    assert feature_row(record)["email_name"] is spells
+    assert m.features(pl.DataFrame([record]))["email_name"].to_list() == [spells]

@@ -166,29 +166,15 @@ def features(records: pl.DataFrame, identifiers: Sequence[str] = ()) -> pl.DataF
     # A mailbox that only spells the person's name (jane.doe@, jdoe@, laurahall72@,
     # harry.white@ for Henry White, stefan.schroeder@ for Schröder) says no more than the
     # name itself when it turns up at another domain: namesakes pick the same ones.
-    local = _fold(pl.col("email_local").str.replace_all("[0-9]", ""))
-    f, la, i = _fold(pl.col("first")), _fold(pl.col("last")), pl.col("initial")
+    local = pl.col("email_local").str.replace_all("[0-9]", "")
+    f, la, i = pl.col("first"), pl.col("last"), pl.col("initial")
     frame = frame.with_columns(
         pl.when(local.is_null())
         .then(None)
         .otherwise(
-            local.eq_missing(pl.concat_str(f, la))
-            | local.eq_missing(pl.concat_str(la, f))
-            | local.eq_missing(pl.concat_str(i, la))
-            | local.eq_missing(f)
-            | local.eq_missing(la)
-            | ((la.str.len_chars() >= 4) & local.str.contains(la, literal=True))
-            # the first of two surnames: beatriz.rodriguez@ for Beatriz Rodríguez Rodríguez
-            | (
-                local.str.starts_with(f)
-                & (local.str.len_chars() - f.str.len_chars() >= 4)
-                & la.str.starts_with(local.str.slice(f.str.len_chars()))
-            )
-            | (
-                local.str.ends_with(f)
-                & (local.str.len_chars() - f.str.len_chars() >= 4)
-                & la.str.starts_with(local.str.head(local.str.len_chars() - f.str.len_chars()))
-            )
+            # As written, and with umlauts folded; each part folded on its own would fold
+            # across the seam ("olivia" + "edwards" is no "oliviadwards").
+            _spells(local, f, la, i) | _spells(_fold(local), _fold(f), _fold(la), i)
         )
         .fill_null(False)
         .alias("email_name")
@@ -261,11 +247,41 @@ def _fold_text(text: str) -> str:
     return re.sub("([aou])e", r"\1", text)
 
 
+def _spells(local: pl.Expr, f: pl.Expr, la: pl.Expr, i: pl.Expr) -> pl.Expr:
+    """Whether a mailbox name (digits removed) spells the name: see `features`."""
+    return (
+        local.eq_missing(pl.concat_str(f, la))
+        | local.eq_missing(pl.concat_str(la, f))
+        | local.eq_missing(pl.concat_str(i, la))
+        | local.eq_missing(f)
+        | local.eq_missing(la)
+        | ((la.str.len_chars() >= 4) & local.str.contains(la, literal=True))
+        # the first of two surnames: beatriz.rodriguez@ for Beatriz Rodríguez Rodríguez
+        | (
+            local.str.starts_with(f)
+            & (local.str.len_chars() - f.str.len_chars() >= 4)
+            & la.str.starts_with(local.str.slice(f.str.len_chars()))
+        )
+        | (
+            local.str.ends_with(f)
+            & (local.str.len_chars() - f.str.len_chars() >= 4)
+            & la.str.starts_with(local.str.head(local.str.len_chars() - f.str.len_chars()))
+        )
+    )
+
+
 def _spells_name(local: str, first: str | None, last: str | None, initial: str | None) -> bool:
     """Python twin of the `email_name` column of `features`."""
-    stem = _fold_text(re.sub("[0-9]", "", local))
+    stem = re.sub("[0-9]", "", local)
+    if _spells_text(stem, first, last, initial):
+        return True
     f = _fold_text(first) if first is not None else None
     la = _fold_text(last) if last is not None else None
+    return _spells_text(_fold_text(stem), f, la, initial)
+
+
+def _spells_text(stem: str, f: str | None, la: str | None, initial: str | None) -> bool:
+    """Python twin of `_spells`."""
     names = (
         f + la if f is not None and la is not None else None,
         la + f if f is not None and la is not None else None,
@@ -412,8 +428,8 @@ def comparisons() -> list[dict[str, Any]]:
             # "Montet" against "Guillaume Montet", "Albasuarez" against "Alba Suarez"):
             # the parts present agree, up to typos, in either field.
             _level(
-                f"({PARTIAL_NAME}) AND (jaro_winkler_similarity(first_l, first_r) >= 0.88"
-                " OR jaro_winkler_similarity(last_l, last_r) >= 0.88"
+                f"({PARTIAL_NAME}) AND ({_close('first_l', 'first_r')}"
+                f" OR {_close('last_l', 'last_r')}"
                 " OR first_l = last_r OR last_l = first_r"
                 " OR (length(name_any_r) >= 4 AND starts_with(name_any_l, name_any_r))"
                 " OR (length(name_any_l) >= 4 AND starts_with(name_any_r, name_any_l))"

@@ -109,8 +109,8 @@ def _partial_name(a: Row, b: Row) -> bool:
         return False
     na, nb = a["name_any"], b["name_any"]
     return (
-        _jw(a["first"], b["first"]) >= 0.88
-        or _jw(a["last"], b["last"]) >= 0.88
+        _close(a["first"], b["first"])
+        or _close(a["last"], b["last"])
         or _eq(a["first"], b["last"])
         or _eq(a["last"], b["first"])
         or (na is not None and nb is not None and len(nb) >= 4 and na.startswith(nb))
