@@ -36,9 +36,9 @@ import csv
 import json
 import logging
 import math
+import os
 import re
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -46,7 +46,6 @@ import time
 import unicodedata
 from collections import Counter
 from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
-from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -505,9 +504,10 @@ def score(
 # =============================================================================================
 
 _BASELINE_QUERY = """
-SELECT r.id, s.name, coalesce(r.external_id, r.record_key),
-       lower(c.first_name), lower(c.last_name), coalesce(c.email_key, lower(c.email)),
-       c.phone_key, upper(replace(c.postcode, ' ', '')), lower(c.city), c.birth_date
+SELECT r.id AS unique_id, s.name AS source,
+       coalesce(r.external_id, r.record_key) AS external_id,
+       c.first_name, c.last_name, c.email_key, c.email, c.phone_key, c.postcode, c.city,
+       CAST(c.birth_date AS TEXT) AS birth_date
 FROM contact_record c
 JOIN source_record r ON r.id = c.source_record_id
 JOIN source s ON s.id = r.source_id
@@ -528,6 +528,45 @@ _BASELINE_COLUMNS = (
 )
 
 
+def _baseline_columns(db: Path) -> list[Sequence[Any]]:
+    """The cleaned records the baseline matches, decrypted as the workspace reads them
+    (emails, phones and birth dates are sealed in the store), one list per column."""
+    import polars as pl
+    from sqlalchemy import text as sql_text
+
+    from rolodex.store.sealed import sealer_of
+    from rolodex.workspace import Workspace
+
+    folder = Path.cwd()
+    try:
+        os.chdir(db.parent)  # the workspace's key and vault files sit beside its database
+        ws = Workspace(f"sqlite:///{db}")
+        with ws.engine.connect() as conn:
+            found = conn.execute(sql_text(_BASELINE_QUERY))
+            frame = pl.DataFrame(
+                [tuple(row) for row in found],
+                schema=dict.fromkeys(found.keys(), pl.Utf8),
+                orient="row",
+            )
+            frame = sealer_of(conn).open_frame("contact_record", frame)
+        ws.engine.dispose()
+    finally:
+        os.chdir(folder)
+    frame = frame.select(
+        pl.col("unique_id").cast(pl.Int64),
+        "source",
+        "external_id",
+        pl.col("first_name").str.to_lowercase(),
+        pl.col("last_name").str.to_lowercase(),
+        pl.coalesce("email_key", pl.col("email").str.to_lowercase()).alias("email"),
+        pl.col("phone_key").alias("phone"),
+        pl.col("postcode").str.replace_all(" ", "").str.to_uppercase(),
+        pl.col("city").str.to_lowercase(),
+        "birth_date",
+    )
+    return [frame[name].to_list() for name in _BASELINE_COLUMNS]
+
+
 def splink_baseline(db: Path, *, seed: int) -> tuple[dict[Key, Hashable], dict[str, Any]]:
     """Cluster the workspace's cleaned contact records with a plain Splink person model.
 
@@ -545,9 +584,7 @@ def splink_baseline(db: Path, *, seed: int) -> tuple[dict[Key, Hashable], dict[s
     from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
     logging.getLogger("splink").setLevel(logging.ERROR)
-    with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
-        rows = conn.execute(_BASELINE_QUERY).fetchall()
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in _BASELINE_COLUMNS]
+    columns = _baseline_columns(db)
     table = pa.table(
         {
             name: pa.array(values, type=pa.int64() if name == "unique_id" else pa.string())
@@ -617,13 +654,15 @@ def splink_baseline(db: Path, *, seed: int) -> tuple[dict[Key, Hashable], dict[s
     )
     cluster_of = dict(clusters.as_duckdbpyrelation().project("unique_id, cluster_id").fetchall())
     predicted: dict[Key, Hashable] = {}
-    for row in rows:  # a record Splink left out of every cluster stands alone
-        predicted[row[1], row[2]] = cluster_of.get(row[0], ("alone", row[0]))
+    ids, sources, externals = columns[0], columns[1], columns[2]
+    for record, source, external in zip(ids, sources, externals, strict=True):
+        # a record Splink left out of every cluster stands alone
+        predicted[str(source), str(external)] = cluster_of.get(record, ("alone", record))
     connection.close()
     return predicted, {
         "comparisons": [c for c in _BASELINE_COLUMNS[3:] if usable(c)],
         "em_blocking": [" + ".join(names) for names in em_rules],
-        "records": len(rows),
+        "records": len(ids),
     }
 
 
