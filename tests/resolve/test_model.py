@@ -134,12 +134,13 @@ def test_a_mailbox_that_spells_the_name_says_nothing_more_than_the_name() -> Non
 
 @pytest.mark.parametrize("first_record", [1, 2])
 @pytest.mark.parametrize(
-    ("full", "partial"),
+    ("full", "partial", "level"),
     [
         # The full name's record spells its name; the other has only the first name.
         (
             {"first_name_key": "paul", "last_name_key": "murphy", "email_key": "paulmurphy@x.ie"},
             {"first_name_key": "paul", "email_key": "paulmurphy@sky.com"},
+            "same mailbox name at another domain",
         ),
         # The first of two surnames spells the name as well.
         (
@@ -149,17 +150,27 @@ def test_a_mailbox_that_spells_the_name_says_nothing_more_than_the_name() -> Non
                 "email_key": "beatriz.rodriguez@telefonica.net",
             },
             {"first_name_key": "beatriz", "email_key": "beatrizrodriguez@gmail.com"},
+            "same mailbox name at another domain",
+        ),
+        # ursulafischer@ and ursula.fischr@ at one provider are two Ursula Fischers.
+        (
+            {
+                "first_name_key": "ursula",
+                "last_name_key": "fischer",
+                "email_key": "ursulafischer@web.de",
+            },
+            {"first_name_key": "ursula", "email_key": "ursula.fischr@web.de"},
+            "near-miss mailbox at the same domain",
         ),
     ],
 )
-def test_a_mailbox_name_at_another_domain_counts_only_when_it_spells_no_name(
-    full: dict[str, str], partial: dict[str, str], first_record: int
+def test_a_mailbox_that_spells_a_name_is_no_shared_or_near_miss_mailbox(
+    full: dict[str, str], partial: dict[str, str], level: str, first_record: int
 ) -> None:
     """Whichever record comes first: either spelling the name is enough."""
     left, right = (full, partial) if first_record == 1 else (partial, full)
     python, splink = _weights(_record(1, **left), _record(2, **right))
-    elsewhere = _weight_of("email", "same mailbox name at another domain")
-    assert python["email"] != pytest.approx(elsewhere)
+    assert python["email"] != pytest.approx(_weight_of("email", level))
     assert splink["w_email"] == pytest.approx(python["email"])
 
 
@@ -245,53 +256,44 @@ def test_a_last_name_given_as_an_initial_agrees_with_the_full_one(
     assert python["name"] < initial
 
 
-def test_a_company_line_shared_by_colleagues_adds_nothing_to_the_shared_company() -> None:
-    office = {"phone_key": "+441914727640", "company_key": "harbor partners"}
-    python, splink = _weights(
-        _record(1, first_name_key="jack", last_name_key="chatfield", **office),
-        _record(2, first_name_key="jack", last_name_key="turner", **office),
-    )
-    assert python["phone"] == splink["w_phone"] == 0.0
-    # One person's number at one company still counts.
-    python, splink = _weights(
-        _record(1, first_name_key="jack", last_name_key="chatfield", **office),
-        _record(2, first_name_key="jack", last_name_key="chatfield", **office),
-    )
-    assert python["phone"] == pytest.approx(_weight_of("phone", "same number"))
-    assert splink["w_phone"] == pytest.approx(python["phone"])
-
-
-@pytest.mark.parametrize("first_record", [1, 2])
-def test_a_near_miss_mailbox_that_spells_a_name_is_no_typo(first_record: int) -> None:
-    """ursulafischer@ and ursula.fischer@ at one provider are two Ursula Fischers."""
-    full = {
-        "first_name_key": "ursula",
-        "last_name_key": "fischer",
-        "email_key": "ursulafischer@web.de",
-    }
-    partial = {"first_name_key": "ursula", "email_key": "ursula.fischr@web.de"}
-    left, right = (full, partial) if first_record == 1 else (partial, full)
-    python, splink = _weights(_record(1, **left), _record(2, **right))
-    assert python["email"] != pytest.approx(
-        _weight_of("email", "near-miss mailbox at the same domain")
-    )
-    assert splink["w_email"] == pytest.approx(python["email"])
-
-
-def test_a_shared_city_adds_nothing_to_a_shared_name_but_counts_for_a_near_one() -> None:
-    city = {"city": "Madrid", "email_key": "jose.garcia@gmail.com"}
-    other = {"city": "Madrid", "email_key": "jgarcia77@yahoo.es"}
-    python, splink = _weights(
-        _record(1, first_name_key="jose", last_name_key="garcia", **city),
-        _record(2, first_name_key="jose", last_name_key="garcia", **other),
-    )
-    assert python["address"] == splink["w_address"] == 0.0
-    python, splink = _weights(
-        _record(1, first_name_key="jose", last_name_key="garcia", **city),
-        _record(2, first_name_key="jose", last_name_key="garcias", **other),
-    )
-    assert python["address"] == pytest.approx(_weight_of("address", "same city"))
-    assert splink["w_address"] == pytest.approx(python["address"])
+@pytest.mark.parametrize(
+    ("comparison", "shared", "neutral", "counting", "level"),
+    [
+        # A company's main line, given for colleagues: the shared company says it already;
+        # one person's number at one company still counts.
+        (
+            "phone",
+            {"phone_key": "+441914727640", "company_key": "harbor partners"},
+            ("jack", "chatfield", "jack", "turner"),
+            ("jack", "chatfield", "jack", "chatfield"),
+            "same number",
+        ),
+        # A shared city says nothing a shared name does not (names cluster by region);
+        # with a near name it still counts.
+        (
+            "address",
+            {"city": "Madrid"},
+            ("jose", "garcia", "jose", "garcia"),
+            ("jose", "garcia", "jose", "garcias"),
+            "same city",
+        ),
+    ],
+)
+def test_shared_evidence_that_says_no_more_than_the_rest_adds_nothing(
+    comparison: str,
+    shared: dict[str, str],
+    neutral: tuple[str, str, str, str],
+    counting: tuple[str, str, str, str],
+    level: str,
+) -> None:
+    for names, expected in ((neutral, 0.0), (counting, _weight_of(comparison, level))):
+        first_l, last_l, first_r, last_r = names
+        python, splink = _weights(
+            _record(1, first_name_key=first_l, last_name_key=last_l, **shared),
+            _record(2, first_name_key=first_r, last_name_key=last_r, **shared),
+        )
+        assert python[comparison] == pytest.approx(expected)
+        assert splink[f"w_{comparison}"] == pytest.approx(python[comparison])
 
 
 @pytest.mark.parametrize(

@@ -847,12 +847,15 @@ def mailbox_name_key_columns(
     frame = pl.DataFrame(
         {"f": first_key.cast(pl.Utf8), "l": last_key.cast(pl.Utf8), "e": email.cast(pl.Utf8)}
     )
-    # Only a lone name can be a user name; the Python check runs on those rows alone.
-    lone = frame["f"].is_not_null() & frame["l"].is_null() & frame["e"].is_not_null()
+    # Only a lone name of 8 letters or more can be a user name (see `mailbox_name_keys`);
+    # the Python check runs on those rows alone.
+    lone = frame.select(
+        pl.col("f").str.len_chars().ge(8) & pl.col("l").is_null() & pl.col("e").is_not_null()
+    ).to_series()
     changed = [False] * frame.height
-    firsts, lasts = frame["f"].to_list(), frame["l"].to_list()
-    for row in lone.arg_true().to_list():
-        keys = mailbox_name_keys(firsts[row], None, frame["e"][row])
+    firsts, lasts, emails = frame["f"].to_list(), frame["l"].to_list(), frame["e"].to_list()
+    for row in lone.fill_null(False).arg_true().to_list():
+        keys = mailbox_name_keys(firsts[row], None, emails[row])
         if keys is not None:
             firsts[row], lasts[row] = keys
             changed[row] = True

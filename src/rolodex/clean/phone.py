@@ -86,8 +86,7 @@ def region_of_email(email: str | None) -> str | None:
     tld = email.rsplit(".", 1)[-1].lower() if "@" in email else ""
     if len(tld) != 2 or tld in _GENERIC_CCTLDS:
         return None
-    region = _REGION_ALIASES.get(tld.upper(), tld.upper())
-    return region if region in pn.SUPPORTED_REGIONS else None
+    return _canonical_region(tld)
 
 
 def region_of_email_column(emails: pl.Series) -> pl.Series:

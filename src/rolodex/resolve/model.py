@@ -337,9 +337,6 @@ def _level(sql: str, label: str, **extra: Any) -> dict[str, Any]:
 _ELSE = {"sql_condition": "ELSE", "label_for_charts": "different"}
 
 
-# First names that may belong to one person: equal up to typos (nicknames are folded by the
-# clean stage's key), swapped with the last name, an initial, or missing. A shared phone or
-# address means much less when the first names disagree: household members, colleagues.
 # A nickname that may stand for the other first name ("Lisa" for Elisabeth, "Max" for
 # Maximilian): `MAYBE_NICKNAMES` of either side lists the other's name.
 MAYBE_NICKNAME = (
@@ -350,7 +347,7 @@ MAYBE_NICKNAME = (
 
 def _close(a: str, b: str) -> str:
     """Two name parts that may be one: equal, a typo apart, or one the other's start (a
-    nickname "nick" of nicholas, one surname "salino" of "salino zamera")."""
+    short form "chris" of christopher, one surname "salino" of "salino zamera")."""
     return (
         f"({a} = {b} OR jaro_winkler_similarity({a}, {b}) >= 0.88"
         f" OR (length({a}) >= 3 AND starts_with({b}, {a}))"
@@ -363,6 +360,9 @@ SWAPPED = (
     f"((first_l = last_r AND {_close('last_l', 'first_r')})"
     f" OR (last_l = first_r AND {_close('first_l', 'last_r')}))"
 )
+# First names that may belong to one person: equal up to typos (nicknames are folded by the
+# clean stage's key), swapped with the last name, an initial, or missing. A shared phone or
+# address means much less when the first names disagree: household members, colleagues.
 FIRST_NAMES_AGREE = (
     "(first_l IS NULL OR first_r IS NULL OR jaro_winkler_similarity(first_l, first_r) >= 0.88"
     " OR first_l = last_r OR first_r = last_l"
