@@ -266,7 +266,7 @@ def test_a_last_name_given_as_an_initial_agrees_with_the_full_one(
             {"phone_key": "+441914727640", "company_key": "harbor partners"},
             ("jack", "chatfield", "jack", "turner"),
             ("jack", "chatfield", "jack", "chatfield"),
-            "same number",
+            "a number in common",
         ),
         # A shared city says nothing a shared name does not (names cluster by region);
         # with a near name it still counts.
@@ -310,3 +310,27 @@ def test_which_mailboxes_spell_the_name(first: str, last: str, email: str, spell
     record = _record(1, first_name_key=first, last_name_key=last, email_key=email)
     assert feature_row(record)["email_name"] is spells
     assert m.features(pl.DataFrame([record]))["email_name"].to_list() == [spells]
+
+
+def test_a_number_either_record_holds_is_a_number_in_common() -> None:
+    """Each record's phone key and its second valid number (`phone2`) are compared both
+    ways; an invalid or repeated number is no second number."""
+    landline, mobile = "+498912345670", "+491712345678"
+    names = {"first_name_key": "katharina", "last_name_key": "obermeier"}
+    left = _record(1, phone_key=landline, phone=landline, mobile=mobile, **names)
+    for right in (
+        _record(2, phone_key=mobile, other_phone=mobile, **names),
+        _record(2, phone_key="+493055555555", work_phone=landline, **names),
+    ):
+        python, splink = _weights(left, right)
+        assert python["phone"] == pytest.approx(_weight_of("phone", "a number in common"))
+        assert splink["w_phone"] == pytest.approx(python["phone"])
+    rows = [
+        _record(3, phone_key=landline, phone=landline, mobile="0171 234", work_phone=landline),
+        _record(4, mobile=mobile),  # no key: no valid number to be the first
+    ]
+    assert [feature_row(r)["phone2"] for r in rows] == [None, None]
+    assert m.features(pl.DataFrame(rows))["phone2"].to_list() == [None, None]
+    python, splink = _weights(left, _record(2, phone_key="+493055555555", **names))
+    assert python["phone"] < 0
+    assert splink["w_phone"] == pytest.approx(python["phone"])

@@ -34,6 +34,16 @@ def _links(ws: Workspace, tmp_path: Path) -> dict[str, int]:
         }
 
 
+def _import_and_resolve(ws: Workspace, tmp_path: Path, **files: str) -> dict[str, int]:
+    """Import each source's CSV text as contacts, resolve, and return the links."""
+    for source, content in files.items():
+        path = tmp_path / f"{source}.csv"
+        path.write_text(content, encoding="utf-8")
+        ws.import_file(path, source=source, kind="contacts")
+    ws.resolve()
+    return _links(ws, tmp_path)
+
+
 def _query(ws: Workspace, sql: str, **params: object) -> list[tuple[object, ...]]:
     with ws.engine.connect() as conn:
         return [tuple(r) for r in conn.execute(text(sql), params)]
@@ -488,29 +498,21 @@ def test_resolve_keeps_personal_data_sealed_and_golden_records_whole(
     """After import and resolve on an encrypted workspace, no email, phone, street or date of
     birth is stored in the clear (records, golden contacts, contact points), and the golden
     records read back through the workspace are what survivorship picks."""
-    crm = tmp_path / "crm.csv"
-    crm.write_text(
-        "Record ID,First Name,Last Name,Email,Phone Number,Street Address,City,Postal Code,"
+    links = _import_and_resolve(
+        ws,
+        tmp_path,
+        crm="Record ID,First Name,Last Name,Email,Phone Number,Street Address,City,Postal Code,"
         "Country,Birth Date\n"
         "c1,Jane,Doe,jane.doe@gmail.com,+44 20 7946 0001,12 Baker Street,London,NW1 6XE,"
         "United Kingdom,1985-03-02\n"
         "c2,Robert,Smith,robert.smith@acme-tools.com,+1 415 555 0101,100 Market St,"
         "San Francisco,94105,USA,1970-12-31\n",
-        encoding="utf-8",
-    )
-    shop = tmp_path / "shop.csv"
-    shop.write_text(
-        "Id,FirstName,LastName,Email,Email 2,Phone,Mobile,MailingStreet,MailingCity,"
+        shop="Id,FirstName,LastName,Email,Email 2,Phone,Mobile,MailingStreet,MailingCity,"
         "MailingPostalCode,MailingCountry,Date of Birth\n"
         "s1,Jane,Doe,janedoe+shop@gmail.com,jane@work.example,020 7946 0001,07700 900123,"
         "12 Baker St,London,NW1 6XE,UK,1985-03-02\n"
         "s2,Ann,Other,ann.other@example.org,,0161 496 0000,,1 High Street,Leeds,LS1 1AA,UK,\n",
-        encoding="utf-8",
     )
-    ws.import_file(crm, source="crm", kind="contacts")
-    ws.import_file(shop, source="shop", kind="contacts")
-    ws.resolve()
-    links = _links(ws, tmp_path)
     jane = links["crm:c1"]
     assert links["shop:s1"] == jane
     assert len(set(links.values())) == 3
@@ -608,3 +610,35 @@ _ADDRESSES = (
     "12 Baker St, NW1 6XE London, GB",
     "1 High Street, LS1 1AA Leeds, GB",
 )
+
+
+def test_a_second_number_links_records_and_finds_candidates(ws: Workspace, tmp_path: Path) -> None:
+    """A mobile given beside a landline in one export and as the only phone in another is a
+    number in common: the pair is blocked, scored and merged on it, and a single record
+    whose second number is a stored record's phone finds that record's contact."""
+    links = _import_and_resolve(
+        ws,
+        tmp_path,
+        crm="Record ID,First Name,Last Name,Email,Phone,Mobile Phone\n"
+        "c1,Katharina,Obermeier,k.obermeier@brandl-bau.de,+49 89 1234567,+49 171 2345678\n"
+        "c2,Jonas,Weber,jonas.weber@gmail.com,+49 30 7654321,\n"
+        "c3,Lea,Hoffmann,lea.hoffmann@web.de,,+49 160 9876543\n",
+        shop="Customer ID,First Name,Last Name,Email,Phone,Default Address Phone\n"
+        "s1,Katharina,Obermeier,kathi.obermeier@gmail.com,+491712345678,\n"
+        "s2,Lea,Hoffmann,lea.h@gmx.de,+49 151 1111111,+49 160 9876543\n"
+        "s3,Paul,Schmidt,paul.schmidt@gmail.com,+49 40 5555555,\n",
+    )
+    assert links["crm:c1"] == links["shop:s1"]  # crm's mobile is the shop's phone
+    assert links["crm:c3"] == links["shop:s2"]  # the shop's default-address phone
+    assert len({links["crm:c2"], links["shop:s3"], links["crm:c1"], links["crm:c3"]}) == 4
+    # Neither the name ("K." is an initial) nor the phone finds c1; its landline as the
+    # incoming record's second number does.
+    found = ws.match(
+        {"first_name": "K.", "last_name": "Obermayr", "phone": "+49 30 1111111",
+         "mobile": "+49 89 1234567"}
+    )  # fmt: skip
+    assert links["crm:c1"] in {c["contact_id"] for c in found}
+    # The shared number is evidence of its own, not just the names carrying the pair.
+    for record in ws.explain(links["crm:c1"])["records"]:
+        weights = {f["field"]: f["weight"] for f in record["deciding_fields"]}
+        assert weights["phone"] > 5

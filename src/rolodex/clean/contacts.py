@@ -41,7 +41,7 @@ from rolodex.clean.phone import (
 )
 from rolodex.config import CleanSettings, FieldRule
 
-_PHONES = ("phone", "mobile", "work_phone")
+_PHONES = ("phone", "mobile", "work_phone", "other_phone")
 _EMAILS = ("email", "email2")
 # Input convention: a boolean column FIELD + this suffix marks the dates of FIELD whose day
 # and month could be swapped (the collect stage adds it; a test of the import pins both).
@@ -54,6 +54,7 @@ _COMPARED = (
     "phone",
     "mobile",
     "work_phone",
+    "other_phone",
     "company_name",
     "street",
     "region",
@@ -486,8 +487,9 @@ def match_values(record: Mapping[str, str | None], region: str | None = None) ->
 
     Returns:
         email, email_key, email_tags (the email's tags, comma-joined), first_name_key,
-        last_name_key, phone_key, country, postcode, city, street_key, company_key,
-        company_domain and birth_date.
+        last_name_key, phone_key, the standardized phone, mobile, work_phone and
+        other_phone, country, postcode, city, street_key, company_key, company_domain and
+        birth_date.
     """
 
     def get(name: str) -> str | None:
@@ -511,10 +513,12 @@ def match_values(record: Mapping[str, str | None], region: str | None = None) ->
     used = country.value if recognized else inferred
     country_value = inferred if country.flag is Flag.MISSING else country.value
     phone_key = None
+    phones: dict[str, str | None] = {}
     for field_name in _PHONES:
         phone = standardize_phone(
             get(field_name), region=country_value or region or region_of_email(email.value)
         )
+        phones[field_name] = phone.value
         phone_key = phone_key or phone.key
     trusted = email.value if email.flag in (Flag.VALID, Flag.CORRECTED) else None
     domain = domain_from(website=get("website"), email=trusted)
@@ -525,6 +529,7 @@ def match_values(record: Mapping[str, str | None], region: str | None = None) ->
         "first_name_key": first_key,
         "last_name_key": last_key,
         "phone_key": phone_key,
+        **phones,
         "country": country_value,
         "postcode": standardize_postcode(raw_postcode, country=used).value,
         "city": get("city"),

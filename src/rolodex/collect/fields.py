@@ -82,6 +82,7 @@ FIELDS: dict[Kind, tuple[Field, ...]] = {
         Field("phone", T.PHONE, "Primary (landline or unspecified) phone"),
         Field("mobile", T.PHONE, "Mobile phone"),
         Field("work_phone", T.PHONE, "Business phone"),
+        Field("other_phone", T.PHONE, "Another phone: home, alternate, the default address's"),
         Field("company_name", T.TEXT, "Employer or account name"),
         Field("company_id", T.ID, "The source's id of the contact's company"),
         Field("job_title"),

@@ -15,7 +15,7 @@ English, German, French and Spanish. The evidence, strongest first:
 Content decides for headers the vocabulary does not know and breaks ties between headers;
 it overrides a header only when the two clearly contradict (a "Name" column full of email
 addresses). Each canonical field takes one column: the best claim wins, a losing email or
-phone column moves to a secondary field (email2, work_phone, mobile) where it can, and
+phone column moves to a secondary field (email2, work_phone, mobile, other_phone) where it can, and
 everything else becomes a custom field, typed from the mapping file or from its content.
 Nothing is dropped: the raw payload keeps every column whatever the mapping says.
 """
@@ -225,6 +225,14 @@ _WORK_PHONE_WORDS = (
     "teléfono del trabajo", "teléfono trabajo", "teléfono oficina", "teléfono de empresa",
 )  # fmt: skip
 
+_OTHER_PHONE_WORDS = (
+    "other phone", "phone 2", "phone2", "second phone", "secondary phone", "alternate phone",
+    "alternative phone", "additional phone", "phone other", "telefon 2", "zweite telefonnummer",
+    "weitere telefonnummer", "andere telefonnummer", "autre téléphone", "téléphone 2",
+    "deuxième téléphone", "otro teléfono", "teléfono 2", "teléfono alternativo",
+    "segundo teléfono",
+)  # fmt: skip
+
 _STREET_WORDS = (
     "street", "street address", "address 1", "address line 1", "street 1", "street line 1",
     "line 1", "street name", "address 1&2", "straße", "str", "straße und hausnummer",
@@ -332,10 +340,11 @@ _CONTACTS = (
          "other email", "alternate email", "alternative email", "additional email",
          "zweite e-mail", "weitere e-mail", "autre email", "email secondaire",
          "correo secundario", "otro correo"),
-    _syn("phone", *_PHONE_WORDS, fallbacks=("work_phone", "mobile")),
-    _syn("phone", *_HOME_PHONE_WORDS),
-    _syn("mobile", *_MOBILE_WORDS),
-    _syn("work_phone", *_WORK_PHONE_WORDS),
+    _syn("phone", *_PHONE_WORDS, fallbacks=("work_phone", "mobile", "other_phone")),
+    _syn("phone", *_HOME_PHONE_WORDS, fallbacks=("other_phone",)),
+    _syn("mobile", *_MOBILE_WORDS, fallbacks=("other_phone",)),
+    _syn("work_phone", *_WORK_PHONE_WORDS, fallbacks=("other_phone",)),
+    _syn("other_phone", *_OTHER_PHONE_WORDS),
     _syn("company_name", "company", "company name", "account name", "account", "organization",
          "organisation", "organization name", "organisation name", "employer",
          "business name", "company account", "firma", "firmenname", "unternehmen",
@@ -786,6 +795,10 @@ _ADDRESS_QUALIFIERS = (
 _QUALIFIER_SUFFIXES = ("billing", "de facturation", "de facturación", "privat", "home")
 
 
+# Secondary fields a qualified header (PARTIAL) may still take.
+_UNQUALIFIED_FALLBACKS = frozenset({"other_phone"})
+
+
 @dataclass(frozen=True)
 class _Hit:
     """A header's match in one kind's vocabulary."""
@@ -797,10 +810,14 @@ class _Hit:
 
     @property
     def fallbacks(self) -> tuple[str, ...]:
-        """Return the secondary fields of the match (none for guesses)."""
-        if isinstance(self.meaning, _Term) and self.rank > _Rank.PARTIAL:
-            return self.meaning.fallbacks
-        return ()
+        """Return the secondary fields of the match: none for guesses, and for a header read
+        without its qualifier only the field that claims nothing about the value's role
+        ("Default Address Phone" beside "Phone" is another phone, not a work or mobile one)."""
+        if not isinstance(self.meaning, _Term) or self.rank < _Rank.PARTIAL:
+            return ()
+        if self.rank == _Rank.PARTIAL:
+            return tuple(f for f in self.meaning.fallbacks if f in _UNQUALIFIED_FALLBACKS)
+        return self.meaning.fallbacks
 
     def fields(self) -> frozenset[str]:
         """Return every field the match can stand for."""
@@ -1156,7 +1173,7 @@ def _profile(sample: Sequence[Sequence[object]], index: int) -> _Profile:
 _CONTENT_FIELDS: dict[Kind, dict[_Content, tuple[str, ...]]] = {
     Kind.CONTACTS: {
         _Content.EMAIL: ("email", "email2"),
-        _Content.PHONE: ("phone", "work_phone", "mobile"),
+        _Content.PHONE: ("phone", "work_phone", "mobile", "other_phone"),
         _Content.URL: ("website",),
         _Content.COUNTRY: ("country",),
     },
@@ -1587,7 +1604,7 @@ def infer_mapping(
     addresses). When several columns claim one field, the strongest claim wins (mapping
     file > exact > synonym > ambiguous > partial > content, then the share of values that
     fit, then file order), a losing email or phone column takes a secondary field (email2;
-    work_phone, then mobile) where one is free, and the rest become custom fields.
+    work_phone, mobile, then other_phone) where one is free, and the rest become custom fields.
 
     Args:
         headers: The file's header row.

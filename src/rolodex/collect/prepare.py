@@ -54,6 +54,7 @@ _CONTACT_IDENTIFIERS = (
     "phone",
     "mobile",
     "work_phone",
+    "other_phone",
     "first_name",
     "last_name",
     "full_name",

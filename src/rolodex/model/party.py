@@ -162,6 +162,7 @@ class ContactRecord(Base):
     phone: Mapped[str | None] = mapped_column(Text)
     mobile: Mapped[str | None] = mapped_column(Text)
     work_phone: Mapped[str | None] = mapped_column(Text)
+    other_phone: Mapped[str | None] = mapped_column(Text)
     company_name: Mapped[str | None] = mapped_column(String(300))
     company_ref: Mapped[str | None] = mapped_column(String(300))  # the source's company id
     job_title: Mapped[str | None] = mapped_column(String(200))

@@ -788,7 +788,7 @@ def match_records(
     frame = read_records(conn, record_ids, narrow=True, custom=bool(identifiers), linked=False)
     incoming = {int(r["unique_id"]): r for r in feature_rows(m.features(frame, identifiers))}
     hits: dict[int, set[int]] = defaultdict(set)  # incoming record -> stored records
-    keyed = ("email", "phone") if scorer is None else ("email", "phone", "name")
+    keyed = ("email", "phone", "phone2") + (("name",) if scorer is not None else ())
     for kind in keyed:
         _lookup(db, kind, incoming, hits)
     if not hits:
@@ -904,7 +904,7 @@ def _lookup(
                 found[(str(last), str(first))].append(int(rid))
     else:
         # The keys are encrypted: look them up by their blind indexes.
-        column = "email_key_index" if kind == "email" else "phone_index"
+        column = "email_key_index" if kind == "email" else "phone_index"  # phone2 too
         of_index: dict[str, tuple[str, ...]] = {}
         for key in keys:
             index = (

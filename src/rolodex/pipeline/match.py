@@ -36,6 +36,7 @@ _TEXT_FIELDS = (
     "phone",
     "mobile",
     "work_phone",
+    "other_phone",
     "company_name",
     "website",
     "street",

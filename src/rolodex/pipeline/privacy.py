@@ -96,7 +96,7 @@ _CONTACT_PERSONAL = (
 )
 _E164 = re.compile(r"\+[1-9][0-9]{5,16}")
 _EMAIL_COLUMNS = ("email", "email2")
-_PHONE_COLUMNS = ("phone_key", "phone", "mobile", "work_phone")
+_PHONE_COLUMNS = ("phone_key", "phone", "mobile", "work_phone", "other_phone")
 
 
 # --- values and hashes ----------------------------------------------------------------------

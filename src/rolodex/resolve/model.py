@@ -42,6 +42,7 @@ FEATURES = (
     "email_free",
     "email_name",
     "phone",
+    "phone2",
     "postcode",
     "city",
     "street",
@@ -52,6 +53,11 @@ FEATURES = (
 )
 
 _LETTERS = r"[^a-z0-9]"
+
+# A record's numbers, in the order the clean stage picks its phone key from: `phone2` is the
+# first valid one (E.164) that is not the key, so a mobile beside a landline is matched too.
+PHONE_COLUMNS = ("phone", "mobile", "work_phone", "other_phone")
+_E164 = r"^\+[1-9][0-9]{6,14}$"
 
 # Custom fields that identify a person wherever they appear: national, tax and social
 # security numbers, passport, customer and member numbers.
@@ -155,6 +161,10 @@ def features(records: pl.DataFrame, identifiers: Sequence[str] = ()) -> pl.DataF
         .otherwise(tags.str.contains("free"))
         .alias("email_free"),
         col("phone_key").alias("phone"),
+        pl.coalesce(
+            pl.when(col(c).str.contains(_E164) & (col(c) != col("phone_key"))).then(col(c))
+            for c in PHONE_COLUMNS
+        ).alias("phone2"),
         col("postcode").str.to_uppercase().str.replace_all(r"[^A-Z0-9]", "").alias("postcode"),
         col("city").str.to_lowercase().str.replace_all(_LETTERS, "").alias("city"),
         col("street_key").alias("street"),
@@ -208,6 +218,7 @@ def feature_row(record: Mapping[str, Any], identifiers: Sequence[str] = ()) -> d
     local = re.sub(r"[._\-]", "", email.split("@")[0]) if email is not None else None
     initial = first[:1] if first is not None else None
     postcode, city, birth = get("postcode"), get("city"), get("birth_date")
+    key = get("phone_key")
     row: dict[str, Any] = {
         "unique_id": int(record["source_record_id"]),
         "first": first,
@@ -222,7 +233,17 @@ def feature_row(record: Mapping[str, Any], identifiers: Sequence[str] = ()) -> d
         "email_local": local,
         "email_domain": email.split("@")[-1] if email is not None else None,
         "email_free": None if email is None else "free" in tags,
-        "phone": get("phone_key"),
+        "phone": key,
+        "phone2": next(
+            (
+                v
+                for c in PHONE_COLUMNS
+                if (v := get(c)) is not None and v != key and re.match(_E164, v)
+            ),
+            None,
+        )
+        if key is not None
+        else None,
         "postcode": re.sub(r"[^A-Z0-9]", "", postcode.upper()) if postcode is not None else None,
         "city": re.sub(_LETTERS, "", city.lower()) if city is not None else None,
         "street": get("street_key"),
@@ -376,6 +397,10 @@ FIRST_NAMES_AGREE = (
 
 PARTIAL_NAME = "first_l IS NULL OR last_l IS NULL OR first_r IS NULL OR last_r IS NULL"
 SAME_COMPANY = "company_l = company_r OR company_domain_l = company_domain_r"
+# A number of one record is a number of the other: its key or its second number (`phone2`).
+SAME_PHONE = (
+    "(phone_l = phone_r OR phone_l = phone2_r OR phone2_l = phone_r OR phone2_l = phone2_r)"
+)
 
 
 def comparisons() -> list[dict[str, Any]]:
@@ -494,18 +519,18 @@ def comparisons() -> list[dict[str, Any]]:
             _null("phone"),
             # A company's main line, given for colleagues: the shared company says it already.
             _level(
-                f"phone_l = phone_r AND ({SAME_COMPANY}) AND last_l <> last_r",
-                "same number, same company, another last name (an office line)",
+                f"{SAME_PHONE} AND ({SAME_COMPANY}) AND last_l <> last_r",
+                "a number in common, same company, another last name (an office line)",
                 fix_m_probability=True,
                 fix_u_probability=True,
             ),
             _level(
-                f"phone_l = phone_r AND {FIRST_NAMES_AGREE}",
-                "same number",
+                f"{SAME_PHONE} AND {FIRST_NAMES_AGREE}",
+                "a number in common",
             ),
             _level(
-                "phone_l = phone_r",
-                "same number, another first name (a shared line: household, office)",
+                SAME_PHONE,
+                "a number in common, another first name (a shared line: household, office)",
                 fix_m_probability=True,
                 fix_u_probability=True,
             ),
@@ -642,6 +667,9 @@ PRIOR_U: dict[str, tuple[float, ...]] = {
 BLOCKING_RULES: tuple[str, ...] = (
     "l.email = r.email",
     "l.phone = r.phone",
+    "l.phone = r.phone2",
+    "l.phone2 = r.phone",
+    "l.phone2 = r.phone2",
     "l.first = r.first AND l.last = r.last",
     "l.name_any = r.name_any",
     "l.last = r.last AND l.postcode = r.postcode",

@@ -99,6 +99,11 @@ def _name_missing(a: Row, b: Row) -> bool:
     return (a["first"] is None or b["first"] is None) and (a["last"] is None or b["last"] is None)
 
 
+def _same_phone(a: Row, b: Row) -> bool:
+    """Python twin of `model.SAME_PHONE`."""
+    return any(_eq(a[x], b[y]) for x in ("phone", "phone2") for y in ("phone", "phone2"))
+
+
 def _same_company(a: Row, b: Row) -> bool:
     return _eq(a["company"], b["company"]) or _eq(a["company_domain"], b["company_domain"])
 
@@ -189,14 +194,14 @@ LEVELS: dict[str, tuple[Predicate, tuple[Predicate, ...]]] = {
         _missing("phone"),
         (
             lambda a, b: (
-                _eq(a["phone"], b["phone"])
+                _same_phone(a, b)
                 and _same_company(a, b)
                 and a["last"] is not None
                 and b["last"] is not None
                 and a["last"] != b["last"]
             ),
-            lambda a, b: _eq(a["phone"], b["phone"]) and _first_names_agree(a, b),
-            lambda a, b: _eq(a["phone"], b["phone"]),
+            lambda a, b: _same_phone(a, b) and _first_names_agree(a, b),
+            _same_phone,
             lambda a, b: a["phone"][-7:] == b["phone"][-7:],
         ),
     ),
@@ -384,8 +389,9 @@ def lookup_sql(row: Row, sealer: Sealer) -> list[tuple[str, dict[str, Any]]]:
     if row["email"] is not None:
         key = sealer.index_one("email_key", row["email"])
         out.append((select + "email_key_index = :a", {"a": key}))
-    if row["phone"] is not None:
-        out.append((select + "phone_index = :a", {"a": sealer.phone_index(row["phone"])}))
+    for phone in (row["phone"], row["phone2"]):
+        if phone is not None:
+            out.append((select + "phone_index = :a", {"a": sealer.phone_index(phone)}))
     if row["first"] is not None and row["last"] is not None:
         for last, first in ((row["last"], row["first"]), (row["first"], row["last"])):  # swapped
             condition, params = sealer.name_lookup(last, first)

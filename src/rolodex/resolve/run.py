@@ -55,6 +55,7 @@ _TEXT = (
     "phone",
     "mobile",
     "work_phone",
+    "other_phone",
     "company_name",
     "job_title",
     "department",
@@ -112,6 +113,10 @@ class ResolveSummary:
 _MATCHED = (
     "email_key",
     "phone_key",
+    "phone",  # with mobile, work_phone and other_phone: the second number `phone2`
+    "mobile",
+    "work_phone",
+    "other_phone",
     "first_name_key",
     "last_name_key",
     "company_key",

@@ -48,7 +48,7 @@ _CONTACT_FIELDS = {
     "suffix": "r.suffix",
     "full_name": "r.full_name",
     "email": "coalesce(r.email, r.email2)",
-    "phone": "coalesce(r.phone, r.mobile, r.work_phone)",
+    "phone": "coalesce(r.phone, r.mobile, r.work_phone, r.other_phone)",
     "company_name": "r.company_name",
     "job_title": "r.job_title",
     "department": "r.department",
@@ -89,6 +89,7 @@ _POINTS = (
     ("phone", None, "phone"),
     ("phone", "mobile", "mobile"),
     ("phone", "work", "work_phone"),
+    ("phone", "other", "other_phone"),
     ("social", "linkedin", "linkedin"),
     ("social", "twitter", "twitter"),
 )
@@ -272,6 +273,7 @@ def plan_points(
         pl.lit(True),
         t["phone"].is_null(),
         t["phone"].is_null() & t["mobile"].is_null(),
+        t["phone"].is_null() & t["mobile"].is_null() & t["work_phone"].is_null(),
         pl.lit(True),
         pl.lit(True),
     )

@@ -60,7 +60,12 @@ ADDRESS_FIELDS: Final = ("street", "street2", "city", "region", "postcode", "cou
 # The fields that make an address point, in the order singletons.py renders them on one line.
 _ADDRESS_LINE: Final = ("street", "postcode", "city", "country")
 _EMAILS: Final = (("email", None), ("email2", None))
-_PHONES: Final = (("phone", None), ("mobile", "mobile"), ("work_phone", "work"))
+_PHONES: Final = (
+    ("phone", None),
+    ("mobile", "mobile"),
+    ("work_phone", "work"),
+    ("other_phone", "other"),
+)
 _SOCIAL: Final = (("linkedin", "linkedin"), ("twitter", "twitter"))
 _SINGLE_FIELDS: Final = (
     "company_name",
@@ -157,11 +162,11 @@ def golden_values(
 
     Returns:
         One row per cluster, in cluster order: ``cluster``, the `GOLDEN_FIELDS` (``email``
-        the winner among email and email2, ``phone`` among phone, mobile and work_phone,
-        ``custom`` the key-by-key merge as JSON text), ``<field>__from`` for each (the
-        ``source_record_id`` the value came from, null with the value; for ``custom`` the
-        best-ranked record that gave a key) and ``custom__lineage``, JSON text naming the
-        record behind each custom key.
+        the winner among email and email2, ``phone`` among phone, mobile, work_phone and
+        other_phone, ``custom`` the key-by-key merge as JSON text), ``<field>__from`` for
+        each (the ``source_record_id`` the value came from, null with the value; for
+        ``custom`` the best-ranked record that gave a key) and ``custom__lineage``, JSON text
+        naming the record behind each custom key.
 
     Raises:
         InputError: ``cluster`` or ``source_record_id`` is missing or null.

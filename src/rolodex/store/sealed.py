@@ -61,6 +61,7 @@ SEALED: dict[str, dict[str, str]] = {
         "phone": "phone",
         "mobile": "phone",
         "work_phone": "phone",
+        "other_phone": "phone",
         "phone_key": "phone",
         "street": "street",
         "street2": "street",
