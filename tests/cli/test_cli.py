@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from sqlalchemy import create_engine
 from typer.testing import CliRunner
 
 from rolodex.cli.main import app
+from rolodex.store.migrate import head_revision
 from tests.conftest import DATA
 
 CONTACTS = DATA / "contacts_small.csv"
@@ -28,7 +30,9 @@ def test_init_creates_rolodex_db_in_the_current_directory(cli: CliRunner, tmp_pa
     result = cli.invoke(app, ["init"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "rolodex.db").exists()
-    assert "schema 0008" in result.output
+    engine = create_engine(f"sqlite:///{tmp_path / 'rolodex.db'}")
+    assert f"schema {head_revision(engine)}" in result.output
+    engine.dispose()
 
 
 def test_db_option_and_environment_select_the_database(
