@@ -417,6 +417,50 @@ STANDARDIZE_CASES: list[tuple[Row, Want]] = [
             ("user",),
         ),
     ),
+    # "Last, First" typed into one name field, the other empty: read as a whole name
+    (
+        ("Roche, Alexandre", None, None),
+        (
+            None,
+            "Alexandre",
+            None,
+            "Roche",
+            None,
+            C,
+            ("last_first",),
+            "alexandre",
+            "roche",
+            ("first name 'Roche, Alexandre' read as a whole name",),
+        ),
+    ),
+    (
+        (None, "García Pérez, María José", None),
+        (
+            None,
+            "María",
+            "José",
+            "García Pérez",
+            None,
+            C,
+            ("last_first",),
+            "maria",
+            "garciaperez",
+            ("last name 'García Pérez, María José'",),
+        ),
+    ),
+    (
+        ("Müller, Hans", "  ", None),
+        (None, "Hans", None, "Müller", None, C, ("last_first",), "johannes", "muller", ()),
+    ),
+    # ...but not a suffix after the comma, nor a pair of names given in both fields
+    (
+        ("Smith, Jr.", None, None),
+        (None, "Smith,", None, None, "Jr.", V, (), "smith", None, ("suffix 'Jr.' moved",)),
+    ),
+    (
+        ("Maria José", None, None),
+        (None, "Maria José", None, None, None, V, (), "mariajose", None, ()),
+    ),
     # with both names given the full name is not read
     (
         ("JOHN", "MCDONALD", "Someone Else"),

@@ -644,6 +644,15 @@ def _full_fields(raw: str) -> tuple[_Field, _Field, _Field]:
     return first, last, whole
 
 
+# One comma between two runs of name words: "Roche, Alexandre", "García Pérez, María José"
+# (no digits, no second comma, nothing that is only a suffix after it: "Smith, Jr." is no
+# first name).
+_LAST_COMMA_FIRST = re.compile(
+    r"\s*([^\W\d_][^,\d]*),\s*(?!(?:jr|sr|ii|iii|iv|phd|md|esq)\.?\s*$)([^\W\d_][^,\d]*)",
+    re.IGNORECASE,
+)
+
+
 def standardize_name(*, first: str | None, last: str | None, full: str | None) -> NameResult:
     """Standardize a person's name from first/last fields, falling back on the full name."""
     given = None if blank(first) else _field(first or "", "first")
@@ -653,6 +662,21 @@ def standardize_name(*, first: str | None, last: str | None, full: str | None) -
     if blank(full):
         if given is None and family is None:
             return _MISSING
+        lone, field = (first, "first") if given is not None else (last, "last")
+        if lone is not None and _LAST_COMMA_FIRST.fullmatch(lone):
+            # "Roche, Alexandre" typed into one name field, the other left empty: a whole
+            # name, written the way a list sorted by surname shows it.
+            read = standardize_name(first=None, last=None, full=lone)
+            if read.first_key is not None and read.last_key is not None:
+                return replace(
+                    read,
+                    flag=_BY_SEVERITY[max(_SEVERITY[read.flag], _SEVERITY[Flag.CORRECTED])],
+                    notes=(
+                        *read.notes,
+                        f"{field} name {lone.strip()!r} read as a whole name, last name first",
+                    ),
+                    tags=tuple(dict.fromkeys([*read.tags, "last_first"])),
+                )
         return _merge(given or _EMPTY, family or _EMPTY)
     parsed_first, parsed_last, whole = _full_fields(full or "")
     # keep the given name, take what else the full name says
