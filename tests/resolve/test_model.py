@@ -42,6 +42,13 @@ def _weights(
     return python, scored.row(0, named=True)
 
 
+def _assert_level(comparison: str, label: str, left: dict[str, Any], right: dict[str, Any]) -> None:
+    """Both scorers put the pair on the level named `label` of `comparison`."""
+    python, splink = _weights(left, right)
+    assert python[comparison] == pytest.approx(_weight_of(comparison, label))
+    assert splink[f"w_{comparison}"] == pytest.approx(python[comparison])
+
+
 @pytest.mark.parametrize(
     ("left", "right"),
     [
@@ -216,13 +223,12 @@ def test_a_nickname_that_may_be_the_other_name_agrees_and_others_do_not() -> Non
     assert python["email"] == pytest.approx(_weight_of("email", "same address"))
     assert splink["w_email"] == pytest.approx(python["email"])
     # Another first name on the same mailbox is still a family's shared address.
-    python, splink = _weights(
+    _assert_level(
+        "email",
+        "same address, another first name (a shared family or team mailbox)",
         _record(1, first_name_key="lisa", **mailbox),
         _record(2, first_name_key="monika", **mailbox),
     )
-    shared = "same address, another first name (a shared family or team mailbox)"
-    assert python["email"] == pytest.approx(_weight_of("email", shared))
-    assert splink["w_email"] == pytest.approx(python["email"])
 
 
 def test_a_surname_typed_as_the_first_name_agrees_with_the_first_names() -> None:
@@ -334,3 +340,40 @@ def test_a_number_either_record_holds_is_a_number_in_common() -> None:
     python, splink = _weights(left, _record(2, phone_key="+493055555555", **names))
     assert python["phone"] < 0
     assert splink["w_phone"] == pytest.approx(python["phone"])
+
+
+@pytest.mark.parametrize(
+    ("first_l", "first_r", "level"),
+    [
+        ("ali", "lai", "same address"),  # a transposition similarity scores low
+        ("ea", "eva", "same address"),  # a letter lost from a short name
+        ("seb", "sebastien", "same address"),  # the short form
+        ("crriatina", "cristina", "same address"),  # two typos, on one mailbox only
+        ("jsutun", "justin", "same address"),
+        ("john", "mary", "same address, another first name (a shared family or team mailbox)"),
+        ("paul", "anna", "same address, another first name (a shared family or team mailbox)"),
+        ("al", "eva", "same address, another first name (a shared family or team mailbox)"),
+    ],
+)
+def test_first_names_a_typo_or_short_form_apart_agree(
+    first_l: str, first_r: str, level: str
+) -> None:
+    shared = {"last_name_key": "hunt", "email_key": "hunts@gmail.com"}
+    _assert_level(
+        "email",
+        level,
+        _record(1, first_name_key=first_l, **shared),
+        _record(2, first_name_key=first_r, **shared),
+    )
+
+
+def test_two_typos_apart_agree_on_a_mailbox_but_not_on_a_phone() -> None:
+    """Households share a line more often than a mailbox: on a phone, first names two edits
+    apart are another person's."""
+    shared = {"last_name_key": "hunt", "phone_key": "+441914727640"}
+    _assert_level(
+        "phone",
+        "a number in common, another first name (a shared line: household, office)",
+        _record(1, first_name_key="crriatina", **shared),
+        _record(2, first_name_key="cristina", **shared),
+    )

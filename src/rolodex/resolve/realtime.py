@@ -82,6 +82,9 @@ def _first_names_agree(a: Row, b: Row) -> bool:
         return True
     return (
         _jw(fa, fb) >= 0.88
+        or (DamerauLevenshtein.distance(fa, fb) <= 1 and (len(fa) >= 3 or len(fb) >= 3))
+        or (len(fa) >= 3 and fb.startswith(fa))
+        or (len(fb) >= 3 and fa.startswith(fb))
         or _eq(fa, b["last"])
         or _eq(fb, a["last"])
         or ((len(fa) == 1 or len(fb) == 1) and _eq(a["initial"], b["initial"]))
@@ -89,6 +92,13 @@ def _first_names_agree(a: Row, b: Row) -> bool:
         or _surname_start(fb, a["last"])
         or _maybe_nickname(a, b)
     )
+
+
+def _two_typos_apart(x: str | None, y: str | None) -> bool:
+    """Two first names of four letters or more at most two edits apart (false if missing)."""
+    if x is None or y is None or len(x) < 4 or len(y) < 4:
+        return False
+    return DamerauLevenshtein.distance(x, y) <= 2
 
 
 def _missing(*columns: str) -> Predicate:
@@ -171,7 +181,10 @@ LEVELS: dict[str, tuple[Predicate, tuple[Predicate, ...]]] = {
     "email": (
         _missing("email"),
         (
-            lambda a, b: _eq(a["email"], b["email"]) and _first_names_agree(a, b),
+            lambda a, b: (
+                _eq(a["email"], b["email"])
+                and (_first_names_agree(a, b) or _two_typos_apart(a["first"], b["first"]))
+            ),
             lambda a, b: _eq(a["email"], b["email"]),
             lambda a, b: (
                 _eq(a["email_local"], b["email_local"])
