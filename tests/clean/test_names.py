@@ -187,6 +187,9 @@ NAME_KEY_CASES: list[tuple[str | None, str | None]] = [
     ("Bjørn", "bjorn"),
     ("Søren", "soren"),
     ("Jean-Pierre", "jeanpierre"),
+    ("Javi", "javier"),
+    ("Pili", "pilar"),
+    ("Merche", "mercedes"),
     ("  ", None),
     (None, None),
 ]

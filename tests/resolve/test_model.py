@@ -377,3 +377,13 @@ def test_two_typos_apart_agree_on_a_mailbox_but_not_on_a_phone() -> None:
         _record(1, first_name_key="crriatina", **shared),
         _record(2, first_name_key="cristina", **shared),
     )
+
+
+def test_john_may_be_jonathan() -> None:
+    mailbox = {"email_key": "jmidwood@hotmail.com", "last_name_key": "midwood"}
+    _assert_level(
+        "name",
+        "a nickname that may be the other first name, the last name alike",
+        _record(1, first_name_key="john", **mailbox),
+        _record(2, first_name_key="jonathan", **mailbox),
+    )

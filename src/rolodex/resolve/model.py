@@ -86,6 +86,7 @@ _MAYBE: dict[str, str] = {
     "pat": "patrick patricia",
     "jo": "joanna johanna josephine",
     "liam": "william",
+    "john": "jonathan",
     "klaus": "nikolaus",
     "jan": "johannes",
     "manu": "manuel manuela emmanuel",
