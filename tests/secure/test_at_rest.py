@@ -30,9 +30,9 @@ CRM = "".join(
     ]
 )
 SHOP = """\
-Id,FirstName,LastName,Email,Phone,MailingStreet,MailingCity,MailingPostalCode,MailingCountry
-s1,ZEBULON,Quixwell,zebulon.quixwell@gmail.com,020 7946 0321,7 Quillfeather Ln,London,NW1 6XE,UK
-s2,Ottilie,Brandvold,ottilie.brandvold@fjordmail.no,412 34 567,Skippergata 33,Oslo,0154,NO
+Id,FirstName,LastName,Email,Phone,HomePhone,MailingStreet,MailingCity,MailingPostalCode,MailingCountry
+s1,ZEBULON,Quixwell,zebulon.quixwell@gmail.com,020 7946 0321,,7 Quillfeather Ln,London,NW1 6XE,UK
+s2,Ottilie,Brandvold,ottilie.brandvold@fjordmail.no,412 34 567,22987654,Skippergata 33,Oslo,0154,NO
 """
 ORDERS = """\
 Order ID,Customer Email,Order Date,Total
@@ -50,6 +50,8 @@ SECRETS = (
     "7946 0321",
     "+4741234567",
     "412 34 567",
+    "+4722987654",  # a second phone (other_phone)
+    "22987654",
     "+14155550188",
     "555 0188",
     "+46701234567",
@@ -141,6 +143,7 @@ def test_no_plaintext_of_encrypted_fields_after_every_kind_of_write(
     store.update_contact(created, {"phone": "+46 70 987 65 43"})
     assert _contact_by_email(store, "+46 70 987 65 43")["id"] == created
     ottilie = _contact_by_email(store, "ottilie.brandvold@fjordmail.no")
+    assert ("phone", "+4722987654") in {(p["kind"], p["value"]) for p in ottilie["contact_points"]}
     idris = _contact_by_email(store, "idris@okonkwo-design.ng")
     merged = store.merge(int(ottilie["id"]), int(idris["id"]), reason="test")
     assert merged
