@@ -196,6 +196,11 @@ class Store:
         if self.kind == "sqlite":
             for part in self.folder.glob(self.name + "*"):
                 shutil.copyfile(part, self.folder / (self.run_name + part.name[len(self.name) :]))
+            # The key vault sits beside the database (setup.db -> setup.vault): the copy
+            # needs its own, or none of its sealed data opens.
+            vault = self.folder / Path(self.name).with_suffix(".vault")
+            if vault.exists():
+                shutil.copyfile(vault, self.folder / Path(self.run_name).with_suffix(".vault"))
         else:
             self._admin(f'CREATE DATABASE "{self.run_name}" TEMPLATE "{self.name}"')
         return self._url(self.run_name)
@@ -205,6 +210,7 @@ class Store:
         if self.kind == "sqlite":
             for stale in self.folder.glob(self.run_name + "*"):
                 stale.unlink()
+            Path(self.folder / Path(self.run_name).with_suffix(".vault")).unlink(missing_ok=True)
         else:
             self._admin(f'DROP DATABASE IF EXISTS "{self.run_name}" WITH (FORCE)')
 
