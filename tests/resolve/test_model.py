@@ -159,14 +159,15 @@ def test_a_mailbox_that_spells_the_name_says_nothing_more_than_the_name() -> Non
             {"first_name_key": "beatriz", "email_key": "beatrizrodriguez@gmail.com"},
             "same mailbox name at another domain",
         ),
-        # ursulafischer@ and ursula.fischr@ at one provider are two Ursula Fischers.
+        # ursulafischer@ and ursula.fischer1@ at one provider are two Ursula Fischers (a
+        # misspelt one, ursula.fischr@, is a typo: see the near-miss test below).
         (
             {
                 "first_name_key": "ursula",
                 "last_name_key": "fischer",
                 "email_key": "ursulafischer@web.de",
             },
-            {"first_name_key": "ursula", "email_key": "ursula.fischr@web.de"},
+            {"first_name_key": "ursula", "email_key": "ursula.fischer1@web.de"},
             "near-miss mailbox at the same domain",
         ),
     ],
@@ -386,4 +387,30 @@ def test_john_may_be_jonathan() -> None:
         "a nickname that may be the other first name, the last name alike",
         _record(1, first_name_key="john", **mailbox),
         _record(2, first_name_key="jonathan", **mailbox),
+    )
+
+
+NEAR_MISS = "near-miss mailbox at the same domain"
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "level"),
+    [
+        # One spells the name, the other is a typo of it: one person's address, mistyped.
+        ("kyle.harris176@yahoo.com", "kyle.harirs176@yahoo.com", NEAR_MISS),
+        ("tanja.schulz@web.de", "tanja.schluz@web.de", NEAR_MISS),
+        ("richard.perez@gmail.com", "richard.perz@gmail.com", NEAR_MISS),
+        # Both spell the name: namesakes pick such addresses, with other digits.
+        ("kyle.harris176@yahoo.com", "kyle.harris17@yahoo.com", "different"),
+        # A typo of the name with other digits is no typo of that address.
+        ("kyle.harris176@yahoo.com", "kyle.harirs17@yahoo.com", "different"),
+    ],
+)  # fmt: skip
+def test_a_mistyped_mailbox_that_spells_the_name_is_a_near_miss(
+    left: str, right: str, level: str
+) -> None:
+    first, last = left.split("@")[0].rstrip("0123456789").split(".")
+    names = {"first_name_key": first, "last_name_key": last}
+    _assert_level(
+        "email", level, _record(1, email_key=left, **names), _record(2, email_key=right, **names)
     )

@@ -516,7 +516,13 @@ def comparisons() -> list[dict[str, Any]]:
                 # are as similar as two first names.
                 "email_domain_l = email_domain_r AND length(email_local_l) >= 4"
                 " AND damerau_levenshtein(email_local_l, email_local_r) <= 1"
-                " AND NOT (email_name_l OR email_name_r)",
+                " AND (NOT (email_name_l OR email_name_r)"
+                # One spells the name and the other is a typo of it (kyle.harirs176@ for
+                # kyle.harris176@): namesakes pick other digits or none, not misspellings.
+                " OR (NOT (email_name_l AND email_name_r)"
+                " AND regexp_replace(email_local_l, '[^0-9]', '', 'g')"
+                " = regexp_replace(email_local_r, '[^0-9]', '', 'g')"
+                f" AND {FIRST_NAMES_AGREE}))",
                 "near-miss mailbox at the same domain",
             ),
             _level(

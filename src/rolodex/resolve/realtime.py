@@ -11,6 +11,7 @@ against every record of a candidate contact, as clustering judges a record joini
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -29,6 +30,9 @@ TF_COLUMNS = ("name", "postcode", "city", "company")
 
 def _jw(a: Any, b: Any) -> float:
     return float(JaroWinkler.similarity(a, b)) if a is not None and b is not None else 0.0
+
+
+_DIGITS = re.compile("[^0-9]")
 
 
 def _eq(a: Any, b: Any) -> bool:
@@ -198,7 +202,14 @@ LEVELS: dict[str, tuple[Predicate, tuple[Predicate, ...]]] = {
                 and b["email_local"] is not None
                 and len(a["email_local"]) >= 4
                 and DamerauLevenshtein.distance(a["email_local"], b["email_local"]) <= 1
-                and not (a["email_name"] or b["email_name"])
+                and (
+                    not (a["email_name"] or b["email_name"])
+                    or (
+                        not (a["email_name"] and b["email_name"])
+                        and _DIGITS.sub("", a["email_local"]) == _DIGITS.sub("", b["email_local"])
+                        and _first_names_agree(a, b)
+                    )
+                )
             ),
             lambda a, b: bool(a["email_free"]) and bool(b["email_free"]),
         ),
