@@ -8,8 +8,9 @@ from typing import Any
 import polars as pl
 import pytest
 
+from rolodex.config import ResolveSettings
 from rolodex.resolve import model as m
-from rolodex.resolve.matcher import Matcher
+from rolodex.resolve.matcher import Matcher, block_and_score
 from rolodex.resolve.model import feature_row
 from rolodex.resolve.realtime import Scorer
 
@@ -414,3 +415,32 @@ def test_a_mistyped_mailbox_that_spells_the_name_is_a_near_miss(
     _assert_level(
         "email", level, _record(1, email_key=left, **names), _record(2, email_key=right, **names)
     )
+
+
+def test_colleague_records_of_one_person_are_candidates_on_the_company() -> None:
+    """One person's records at work often share only the company and one name (the other
+    mistyped, the mailbox a role one): the pair is blocked, scored, and likely one person;
+    another first name at the company is no candidate on that alone."""
+    records = pl.DataFrame(
+        [
+            _record(1, first_name_key="edward", last_name_key="stvens", company_key="cedar"),
+            _record(
+                2,
+                first_name_key="edward",
+                last_name_key="stevens",
+                company_domain="cedar-informatica.es",
+                email_key="estevens@cedar-informatica.es",
+            ),
+            _record(3, first_name_key="edward", last_name_key="stevens", company_key="cedar"),
+            _record(4, first_name_key="maria", last_name_key="lopez", company_key="cedar"),
+        ]
+    )
+    records = records.with_columns(
+        company_domain=pl.when(pl.col("source_record_id") != 4)
+        .then(pl.lit("cedar-informatica.es"))
+        .otherwise(None)
+    )
+    found = block_and_score(m.features(records), [1, 2, 3, 4], _untrained(), {})
+    pairs = {(a, b): p for a, b, p in found.select("left", "right", "probability").iter_rows()}
+    assert set(pairs) == {(1, 2), (1, 3), (2, 3)}
+    assert pairs[(1, 2)] > ResolveSettings().threshold

@@ -691,6 +691,11 @@ BLOCKING_RULES: tuple[str, ...] = (
     "l.phone2 = r.phone",
     "l.phone2 = r.phone2",
     "l.first = r.first AND l.last = r.last",
+    # Colleagues' records name the company; one person's often share nothing else.
+    "l.first = r.first AND l.company = r.company",
+    "l.last = r.last AND l.company = r.company",
+    "l.first = r.first AND l.company_domain = r.company_domain",
+    "l.last = r.last AND l.company_domain = r.company_domain",
     "l.name_any = r.name_any",
     "l.last = r.last AND l.postcode = r.postcode",
     "l.first = r.first AND l.postcode = r.postcode",
