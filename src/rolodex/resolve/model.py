@@ -113,9 +113,10 @@ def features(records: pl.DataFrame, identifiers: Sequence[str] = ()) -> pl.DataF
 
     Args:
         records: `source_record_id` plus any of the contact_record columns (first_name_key,
-            last_name_key, email_key, phone_key, postcode, city, street_key, company_key,
-            company_domain, birth_date), `email_tags` (the clean stage's tags of the email:
-            "role", "free", ...) and `custom` (JSON text of the custom fields).
+            last_name_key, email_key, phone_key, the numbers of `PHONE_COLUMNS`, postcode,
+            city, street_key, company_key, company_domain, birth_date), `email_tags` (the
+            clean stage's tags of the email: "role", "free", ...) and `custom` (JSON text of
+            the custom fields).
         identifiers: custom fields holding personal identifiers (`identifier_fields`).
 
     Returns:
