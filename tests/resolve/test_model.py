@@ -444,3 +444,17 @@ def test_colleague_records_of_one_person_are_candidates_on_the_company() -> None
     pairs = {(a, b): p for a, b, p in found.select("left", "right", "probability").iter_rows()}
     assert set(pairs) == {(1, 2), (1, 3), (2, 3)}
     assert pairs[(1, 2)] > ResolveSettings().threshold
+
+
+def test_a_full_name_is_at_least_as_common_as_its_parts_together() -> None:
+    """Two strangers named "Maria Garcia" are no rare coincidence however few records hold
+    that exact name: its frequency is at least the first name's times the last name's. A
+    name of rare parts keeps the frequency its own count gives; other columns are untouched."""
+    names = ["maria garcia"] * 2 + ["maria lopez"] * 3 + ["jose garcia"] * 3 + ["zeb quix"] * 2
+    model = {**m.settings(), "probability_two_random_records_match": 1e-4}
+    tf = dict(m.term_frequencies(pl.Series("name", [*names, None]), model).iter_rows())
+    n = len(names)
+    assert tf["maria garcia"] == pytest.approx((5 / n) * (5 / n))
+    assert tf["zeb quix"] == pytest.approx(tf["maria lopez"] / 2, rel=0.01)  # 1 other vs 2
+    cities = dict(m.term_frequencies(pl.Series("city", names), model).iter_rows())
+    assert cities["maria garcia"] == pytest.approx(1 / n, rel=0.01)  # one other record
