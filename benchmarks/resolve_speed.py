@@ -210,7 +210,7 @@ class Store:
         if self.kind == "sqlite":
             for stale in self.folder.glob(self.run_name + "*"):
                 stale.unlink()
-            Path(self.folder / Path(self.run_name).with_suffix(".vault")).unlink(missing_ok=True)
+            (self.folder / Path(self.run_name).with_suffix(".vault")).unlink(missing_ok=True)
         else:
             self._admin(f'DROP DATABASE IF EXISTS "{self.run_name}" WITH (FORCE)')
 

@@ -212,11 +212,19 @@ def test_a_swap_with_a_nickname_a_typo_or_one_surname_is_a_swap(
     assert splink["w_name"] == pytest.approx(swapped)
 
 
-def test_a_nickname_that_may_be_the_other_name_agrees_and_others_do_not() -> None:
-    mailbox = {"email_key": "ekoch46@web.de", "last_name_key": "koch"}
+@pytest.mark.parametrize(
+    ("nickname", "formal", "mailbox"),
+    [
+        ("lisa", "elisabeth", {"email_key": "ekoch46@web.de", "last_name_key": "koch"}),
+        ("john", "jonathan", {"email_key": "jmidwood@hotmail.com", "last_name_key": "midwood"}),
+    ],
+)
+def test_a_nickname_that_may_be_the_other_name_agrees_and_others_do_not(
+    nickname: str, formal: str, mailbox: dict[str, str]
+) -> None:
     python, splink = _weights(
-        _record(1, first_name_key="lisa", **mailbox),
-        _record(2, first_name_key="elisabeth", **mailbox),
+        _record(1, first_name_key=nickname, **mailbox),
+        _record(2, first_name_key=formal, **mailbox),
     )
     maybe = _weight_of("name", "a nickname that may be the other first name, the last name alike")
     assert python["name"] == pytest.approx(maybe)
@@ -228,7 +236,7 @@ def test_a_nickname_that_may_be_the_other_name_agrees_and_others_do_not() -> Non
     _assert_level(
         "email",
         "same address, another first name (a shared family or team mailbox)",
-        _record(1, first_name_key="lisa", **mailbox),
+        _record(1, first_name_key=nickname, **mailbox),
         _record(2, first_name_key="monika", **mailbox),
     )
 
@@ -378,16 +386,6 @@ def test_two_typos_apart_agree_on_a_mailbox_but_not_on_a_phone() -> None:
         "a number in common, another first name (a shared line: household, office)",
         _record(1, first_name_key="crriatina", **shared),
         _record(2, first_name_key="cristina", **shared),
-    )
-
-
-def test_john_may_be_jonathan() -> None:
-    mailbox = {"email_key": "jmidwood@hotmail.com", "last_name_key": "midwood"}
-    _assert_level(
-        "name",
-        "a nickname that may be the other first name, the last name alike",
-        _record(1, first_name_key="john", **mailbox),
-        _record(2, first_name_key="jonathan", **mailbox),
     )
 
 

@@ -814,31 +814,23 @@ def term_frequencies(values: pl.Series, model: Mapping[str, Any]) -> pl.DataFram
     counts = present.value_counts(name="k")
     tf = pl.max_horizontal(pl.col("k").cast(pl.Float64) - 1.0 - partners, pl.lit(0.25)) / n
     if values.name == "name":
-        tf = pl.max_horizontal(tf, _parts_frequency(present, n))
+        tf = pl.max_horizontal(tf, _parts_frequency(pl.col("name"), n))
     return counts.select(pl.col(values.name).alias("value"), tf.alias("tf"))
 
 
-def _parts_frequency(names: pl.Series, n: int) -> pl.Expr:
+def _parts_frequency(name: pl.Expr, n: int) -> pl.Expr:
     """A full name's frequency as the product of its first and last name's (the share of
-    records with each), over a frame of `names.value_counts()`.
+    records with each), over the value counts (`k`) of "first last" names.
 
     Counted whole, a name two records hold looks unique, however common its parts: "Maria
     Garcia" held by two strangers would weigh like "Zebulon Quixwell". The parts are counted
     over many more records, so the product says how often strangers share the name.
     """
-    parts = names.str.split_exact(" ", 1).struct.rename_fields(["first", "last"]).struct.unnest()
-    first = parts["first"].value_counts(name="k_first")
-    last = parts["last"].value_counts(name="k_last")
-    share = pl.col("name").str.split_exact(" ", 1).struct.rename_fields(["first", "last"])
-    return (
-        share.struct.field("first").replace_strict(
-            first["first"], first["k_first"], default=0, return_dtype=pl.Float64
-        )
-        * share.struct.field("last").replace_strict(
-            last["last"], last["k_last"], default=0, return_dtype=pl.Float64
-        )
-        / (n * n)
-    )
+    parts = name.str.split_exact(" ", 1)
+    k = pl.col("k").cast(pl.Float64)
+    first = k.sum().over(parts.struct.field("field_0"))
+    last = k.sum().over(parts.struct.field("field_1"))
+    return first * last / (n * n)
 
 
 def without_matches_in_u(model: Mapping[str, Any]) -> dict[str, Any]:

@@ -113,10 +113,7 @@ class ResolveSummary:
 _MATCHED = (
     "email_key",
     "phone_key",
-    "phone",  # with mobile, work_phone and other_phone: the second number `phone2`
-    "mobile",
-    "work_phone",
-    "other_phone",
+    *m.PHONE_COLUMNS,  # the second number `phone2`
     "first_name_key",
     "last_name_key",
     "company_key",
