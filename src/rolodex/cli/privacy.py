@@ -102,7 +102,7 @@ def retention(
     ] = False,
     as_json: AsJson = False,
 ) -> None:
-    """Apply the retention policies of [privacy] (run it from cron or a systemd timer)."""
+    """Apply the retention policies of the configuration's privacy table (run it from cron)."""
     with handled(), workspace() as ws:
         done = ws.privacy_retention(dry_run=dry_run)
     if as_json:
